@@ -1,0 +1,139 @@
+"""The `lrbench` command line: thin wrappers, one function call per command."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from lrbench.errors import LrbenchError
+
+app = typer.Typer(help="Benchmark rerankers, embedders and low-rank-compressed transformers from one suite file.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+err_console = Console(stderr=True)
+STATE = {"debug": False}
+
+
+def friendly_errors(fn):
+    """Turn LrbenchError into one line on stderr and exit 2; tracebacks only with --debug."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except LrbenchError as exc:
+            if STATE["debug"]:
+                raise
+            err_console.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted: finished cells are kept; rerun to resume[/yellow]")
+            raise typer.Exit(130)
+    return wrapper
+
+
+@app.callback()
+def main(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")):
+    STATE["debug"] = debug
+
+
+def _set_mirror(mirror: Optional[Path]) -> None:
+    if mirror is not None:
+        if not mirror.is_dir():
+            raise LrbenchError(f"--mirror {mirror} is not a folder", hint="point it at a folder laid out as an ir_datasets cache")
+        os.environ["LRBENCH_MIRROR"] = str(mirror.resolve())
+
+
+def _print_leaderboard(board, baseline) -> None:
+    from lrbench.results.leaderboard import rich_tables
+
+    for table in rich_tables(board, baseline):
+        console.print(table)
+
+
+@app.command()
+@friendly_errors
+def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder [default: results/<suite name>]."),
+        force: bool = typer.Option(False, "--force", help="Recompute every cell, ignoring the cache."),
+        only: Optional[List[str]] = typer.Option(None, "--only", help="Run only this system (repeatable)."),
+        mirror: Optional[Path] = typer.Option(None, "--mirror", help="Offline mirror laid out as an ir_datasets cache "
+                                              "[env: LRBENCH_MIRROR]."),
+        ):
+    """Run a suite: compute missing cells, reuse cached ones, print the leaderboard."""
+    import time
+
+    from lrbench.cli.progress import RichReporter
+    from lrbench.executor import SuiteExecutor
+    from lrbench.suites.loader import load_suite
+
+    started = time.perf_counter()
+    _set_mirror(mirror)
+    loaded = load_suite(suite)
+    with RichReporter(err_console) as reporter:
+        result = SuiteExecutor(loaded, out, force=force, only=only, reporter=reporter, debug=STATE["debug"]).run()
+    _print_leaderboard(result.leaderboard, loaded.suite.baseline)
+    err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
+                      f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.out_dir}/leaderboard.md")
+    for failure in result.failed:
+        err_console.print(f"[red]failed:[/red] {failure.cell.system_label} on {failure.cell.dataset_label}: {failure.error}",
+                          highlight=False, soft_wrap=True)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def validate(suites: List[Path] = typer.Argument(..., help="Suite YAML file(s).")):
+    """Check suites without running them; print every error with file:line, key and fix."""
+    from lrbench.suites.loader import load_suite
+
+    total = 0
+    for path in suites:
+        loaded = load_suite(path, strict=False)
+        for error in loaded.errors:
+            err_console.print(f"[red]error:[/red] {error.one_line()}", highlight=False, soft_wrap=True)
+        total += len(loaded.errors)
+        if not loaded.errors:
+            console.print(f"[green]ok[/green] {path}: {len(loaded.suite.datasets)} datasets, "
+                          f"{len(loaded.suite.systems)} systems")
+    if total:
+        raise typer.Exit(2)
+
+
+@app.command("list")
+@friendly_errors
+def list_(what: str = typer.Argument(..., help="runners | datasets | measures")):
+    """List runner types, catalogue datasets or measures."""
+    from lrbench.cli.listing import LISTINGS
+
+    if what not in LISTINGS:
+        raise LrbenchError(f"cannot list '{what}'", hint=f"choose one of: {', '.join(LISTINGS)}")
+    console.print(LISTINGS[what]())
+
+
+@app.command()
+@friendly_errors
+def show(results: Path = typer.Argument(..., help="A results folder written by `lrbench run`."),
+         as_json: bool = typer.Option(False, "--json", help="Print the leaderboard as JSON.")):
+    """Reprint a finished leaderboard without running anything."""
+    from lrbench.results.leaderboard import load
+
+    if not (results / "leaderboard.parquet").exists():
+        raise LrbenchError(f"{results} has no leaderboard.parquet", hint="run `lrbench run SUITE --out DIR` first")
+    board, info = load(results)
+    if as_json:
+        sys.stdout.write(json.dumps({"suite": info["suite"], "baseline": info["baseline"],
+                                     "rows": board.to_dict(orient="records")}, indent=2) + "\n")
+        return
+    _print_leaderboard(board, info["baseline"])
+
+
+if __name__ == "__main__":
+    app()

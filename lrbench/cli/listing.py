@@ -1,0 +1,47 @@
+"""Tables for `lrbench list`."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+
+def runners_table() -> Table:
+    from lrbench.runners.registry import _entry_points
+
+    table = Table(title="runner types")
+    for col in ("type", "version", "tasks", "provided by", "description"):
+        table.add_column(col)
+    for name, ep in sorted(_entry_points().items()):
+        try:
+            cls = ep.load()
+            table.add_row(name, cls.version, ",".join(cls.task_kinds), ep.value.split(":")[0], cls.describe())
+        except Exception as exc:
+            table.add_row(name, "?", "?", ep.value, f"[red]fails to import: {exc}[/red]")
+    return table
+
+
+def datasets_table() -> Table:
+    from lrbench.suites.datasets import CATALOGUE, SCHEMES
+
+    table = Table(title="dataset catalogue (any scheme:source id works too: " +
+                  ", ".join(s + ":" for s in sorted(SCHEMES)) + ")")
+    for col in ("name", "source", "docs", "queries", "default measures", "note"):
+        table.add_column(col)
+    for e in CATALOGUE.values():
+        table.add_row(e.name, e.source, f"{e.docs:,}", str(e.queries), ", ".join(e.measures), e.note)
+    return table
+
+
+def measures_table() -> Table:
+    import ir_measures
+
+    table = Table(title="measures (ir-measures syntax; parameters such as rel=2, judged_only, cutoff @k)")
+    table.add_column("measure")
+    table.add_column("description")
+    for name, measure in sorted(ir_measures.measures.registry.items()):
+        doc = (getattr(measure, "__doc__", "") or "").strip().splitlines()
+        table.add_row(name, doc[0] if doc else "")
+    return table
+
+
+LISTINGS = {"runners": runners_table, "datasets": datasets_table, "measures": measures_table}

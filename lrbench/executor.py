@@ -1,0 +1,243 @@
+"""Run a suite: order its cells, reuse complete ones from the store, run the rest, evaluate, rank.
+
+suite -> cells -> runner -> store -> evaluation -> leaderboard; nothing here renders output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import resource
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from lrbench import __version__
+from lrbench.errors import LrbenchError
+from lrbench.results.evaluators import evaluator_for
+from lrbench.results.leaderboard import write_leaderboard
+from lrbench.results.store import CorruptCell, LocalStore
+from lrbench.runners.base import RunContext
+from lrbench.runners.registry import get_runner
+from lrbench.suites.cells import Cell, canonical_json, cell_key, expand_cells
+from lrbench.suites.datasets import open_dataset
+from lrbench.suites.loader import LoadedSuite
+from lrbench.paths import cache_dir
+
+
+class Reporter:
+    """Progress callbacks; the CLI supplies a rich implementation, tests use this silent one."""
+
+    def start(self, total: int) -> None: ...
+    def cell_started(self, cell: Cell) -> None: ...
+    def cell_finished(self, cell: Cell, status: str, seconds: float) -> None: ...
+    def warn(self, message: str) -> None: ...
+
+    def track(self, items: Iterable, total: int | None = None, description: str = "") -> Iterable:
+        return items
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    status: str  # computed | cached | failed
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class SuiteResult:
+    out_dir: Path
+    cells: list[CellResult] = field(default_factory=list)
+    leaderboard: pd.DataFrame | None = None
+
+    @property
+    def failed(self) -> list[CellResult]:
+        return [c for c in self.cells if c.status == "failed"]
+
+    def count(self, status: str) -> int:
+        return sum(c.status == status for c in self.cells)
+
+
+def default_out_dir(suite_name: str) -> Path:
+    return Path("results") / suite_name
+
+
+def dataset_measures(loaded: LoadedSuite, cell: Cell, dataset) -> list[str]:
+    if cell.dataset.measures:
+        return cell.dataset.measures
+    if loaded.suite.measures:
+        return loaded.suite.measures
+    if dataset.catalogue:
+        return dataset.catalogue.measures
+    return evaluator_for(dataset.task).default_measures
+
+
+def order_cells(cells: list[Cell]) -> list[Cell]:
+    """A reranker runs after its input system on the same dataset."""
+    by_system: dict[str, int] = {}
+
+    def level(cell: Cell, seen=()) -> int:
+        if not cell.input_system:
+            return 0
+        parent = next((c for c in cells if c.system.name == cell.input_system), None)
+        return 1 + (level(parent) if parent else 0)
+
+    for cell in cells:
+        by_system[cell.system.name] = level(cell)
+    return sorted(cells, key=lambda c: by_system[c.system.name])
+
+
+def select_only(cells: list[Cell], only: list[str] | None) -> list[Cell]:
+    """Keep the named systems (and the systems they rerank)."""
+    if not only:
+        return cells
+    wanted = set(only)
+    known = {c.system.name for c in cells} | {c.system_label for c in cells}
+    unknown = wanted - known
+    if unknown:
+        raise LrbenchError(f"--only names unknown system(s): {', '.join(sorted(unknown))}",
+                           hint=f"systems: {', '.join(sorted({c.system.name for c in cells}))}")
+    changed = True
+    while changed:
+        changed = False
+        for c in cells:
+            if (c.system.name in wanted or c.system_label in wanted) and c.input_system and c.input_system not in wanted:
+                wanted.add(c.input_system)
+                changed = True
+    return [c for c in cells if c.system.name in wanted or c.system_label in wanted]
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"lrbench": __version__, "python": platform.python_version()}
+    for pkg in ("ir-measures", "ir-datasets", "bm25s", "pandas", "pyarrow", "torch", "transformers"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _peak_rss_mb() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return usage / (1024 * 1024) if sys.platform == "darwin" else usage / 1024
+
+
+class SuiteExecutor:
+    def __init__(self, loaded: LoadedSuite, out_dir: Path | None = None, *, force: bool = False,
+                 only: list[str] | None = None, reporter: Reporter | None = None, debug: bool = False):
+        self.loaded = loaded
+        self.suite = loaded.suite
+        self.out_dir = Path(out_dir) if out_dir else default_out_dir(self.suite.name)
+        self.store = LocalStore(self.out_dir)
+        self.force = force
+        self.only = only
+        self.reporter = reporter or Reporter()
+        self.debug = debug
+        self._datasets: dict[str, object] = {}
+        self._keys: dict[tuple[str, str], str] = {}
+
+    def dataset(self, cell: Cell):
+        label = cell.dataset.label
+        if label not in self._datasets:
+            self._datasets[label] = open_dataset(cell.dataset, self.loaded.base_dir)
+        return self._datasets[label]
+
+    def run(self) -> SuiteResult:
+        for stale in self.store.clean_incomplete():
+            self.reporter.warn(f"removed incomplete file from an interrupted run: {stale}")
+        cells = order_cells(select_only(expand_cells(self.suite), self.only))
+        result = SuiteResult(self.out_dir)
+        self.reporter.start(len(cells))
+        failed_systems: set[tuple[str, str]] = set()
+        for cell in cells:
+            self.reporter.cell_started(cell)
+            started = time.perf_counter()
+            if cell.input_system and (cell.dataset.label, cell.input_system) in failed_systems:
+                outcome = CellResult(cell, "failed", 0.0, f"input system '{cell.input_system}' failed")
+            else:
+                try:
+                    status = self._run_cell(cell)
+                    outcome = CellResult(cell, status, time.perf_counter() - started)
+                except LrbenchError as exc:
+                    if exc.key and not exc.key.startswith(("systems", "datasets")):
+                        exc.key = f"{cell.system_label} on {cell.dataset_label}: {exc.key}"
+                    raise
+                except Exception as exc:  # one broken cell must not lose the others
+                    detail = traceback.format_exc() if self.debug else f"{type(exc).__name__}: {exc}"
+                    outcome = CellResult(cell, "failed", time.perf_counter() - started, detail)
+            if outcome.status == "failed":
+                failed_systems.add((cell.dataset.label, cell.system.name))
+            result.cells.append(outcome)
+            self.reporter.cell_finished(cell, outcome.status, outcome.seconds)
+        result.leaderboard = write_leaderboard(self.out_dir, self.suite, self.store,
+                                               [c.cell for c in result.cells if c.status != "failed"])
+        return result
+
+    # -- one cell ---------------------------------------------------------------------
+    def _run_cell(self, cell: Cell) -> str:
+        dataset = self.dataset(cell)
+        runner_cls = get_runner(cell.system.type)
+        input_key = self._keys.get((cell.dataset.label, cell.input_system)) if cell.input_system else None
+        extra = runner_cls.key_extra(cell.params, self.loaded.base_dir)
+        key, config = cell_key(cell, runner_cls.version, dataset.fingerprint(), input_key, extra)
+        cell.key, cell.config = key, config
+        self._keys[(cell.dataset.label, cell.system_label)] = key
+        measures = cell.measures = dataset_measures(self.loaded, cell, dataset)
+
+        evaluator = evaluator_for(dataset.task)
+        if self.store.has(key) and not self.force:
+            try:
+                self.store.check(key, (evaluator.frame, "perquery", "scores"))
+                self._ensure_measures(key, dataset, measures, evaluator)
+                return "cached"
+            except CorruptCell as exc:
+                self.reporter.warn(f"{cell.system_label} on {cell.dataset_label}: corrupt cell {key} "
+                                   f"({exc}); recomputing")
+                self.store.discard(key)
+        self._compute(cell, key, config, dataset, runner_cls, input_key, measures)
+        return "computed"
+
+    def _ensure_measures(self, key: str, dataset, measures: list[str], evaluator) -> None:
+        """A cached cell evaluated with other measures is re-scored from its stored output, not rerun."""
+        scores = self.store.read_frame(key, "scores")
+        wanted = {evaluator.canonical(m) for m in measures}
+        if not wanted <= set(scores["measure"]):
+            frame = self.store.read_frame(key, evaluator.frame)
+            perquery, scores = evaluator.evaluate(frame, dataset, measures)
+            self.store.write_frame(key, "perquery", perquery)
+            self.store.write_frame(key, "scores", scores)
+
+    def _compute(self, cell, key, config, dataset, runner_cls, input_key, measures) -> None:
+        runner = runner_cls(cell.params)
+        inputs = {}
+        if cell.input_system:
+            run = self.store.get_run(input_key)[["query_id", "doc_id", "score"]]
+            inputs[cell.input_system] = run
+        ctx = RunContext(cache_dir=cache_dir(), suite_dir=self.loaded.base_dir, progress=self.reporter.track,
+                         depth=cell.system.depth, compress=cell.compress, debug=self.debug)
+        started_at = dt.datetime.now(dt.timezone.utc).isoformat()
+        t0 = time.perf_counter()
+        output = runner.run(dataset, inputs, ctx)
+        wall = time.perf_counter() - t0
+        evaluator = evaluator_for(dataset.task)
+        frame = output.frame(evaluator.frame)
+        perquery, scores = evaluator.evaluate(frame, dataset, measures)
+        profile = {"wall_seconds": wall, "peak_rss_mb_process": _peak_rss_mb(), **output.profile}
+        meta = {
+            "key": key, "config": config, "suite": self.suite.name,
+            "dataset": {"id": cell.dataset.id, "label": cell.dataset_label, "fingerprint": config["dataset"]},
+            "system": {"name": cell.system.name, "label": cell.system_label, "type": cell.system.type,
+                       "point": cell.point, "input": cell.input_system},
+            "task": dataset.task, "measures": measures, "versions": versions(), "profile": profile,
+            "started_at": started_at, "host": platform.node(),
+            "config_json": canonical_json(config),
+        }
+        self.store.put(key, {evaluator.frame: frame, "perquery": perquery, "scores": scores}, meta)

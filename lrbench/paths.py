@@ -1,0 +1,12 @@
+"""Where lrbench keeps caches (indexes, embeddings, fingerprints, models)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("LRBENCH_CACHE", Path.home() / ".cache" / "lrbench")).expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root

@@ -1,0 +1,113 @@
+"""The runner protocol: one class per system family, behind this small base."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterable, TypeVar
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from lrbench.errors import LrbenchError
+
+T = TypeVar("T")
+
+
+class RunnerParams(BaseModel):
+    """Base for a runner's typed params; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _no_progress(items: Iterable[T], total: int | None = None, description: str = "") -> Iterable[T]:
+    return items
+
+
+@dataclass
+class RunContext:
+    """What a runner may use besides its dataset: caches, progress reporting, the suite's folder."""
+
+    cache_dir: Path
+    suite_dir: Path = Path(".")
+    progress: Callable[..., Iterable] = _no_progress
+    depth: int | None = None
+    compress: dict | None = None
+    debug: bool = False
+
+
+@dataclass
+class Output:
+    """What a runner returns: one frame for its task kind, plus the cell's profile.
+
+    ranking: `run` (query_id, doc_id, score); other task kinds return `frames` under the
+    name their evaluator expects (e.g. `predictions`).
+    """
+
+    run: pd.DataFrame | None = None
+    profile: dict[str, Any] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def frame(self, name: str) -> pd.DataFrame:
+        if name == "run" and self.run is not None:
+            run = self.run.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, False])
+            run = run.reset_index(drop=True)
+            run["rank"] = run.groupby("query_id").cumcount() + 1
+            return run[["query_id", "doc_id", "rank", "score"]]
+        if name not in self.frames:
+            raise ValueError(f"runner output lacks the '{name}' frame")
+        return self.frames[name]
+
+
+class Runner:
+    """Subclasses set `type`, `version`, `task_kinds`, `Params` and implement `run`."""
+
+    type: ClassVar[str]
+    version: ClassVar[str] = "1"
+    task_kinds: ClassVar[tuple[str, ...]] = ("ranking",)
+    needs_input: ClassVar[bool] = False  # rerankers need `input:`
+    Params: ClassVar[type[RunnerParams]] = RunnerParams
+
+    def __init__(self, params: dict[str, Any]):
+        self.params = self.parse_params(params)
+
+    @classmethod
+    def parse_params(cls, params: dict[str, Any]) -> RunnerParams:
+        from pydantic import ValidationError
+
+        try:
+            return cls.Params(**params)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(p) for p in err["loc"])
+            known = ", ".join(cls.Params.model_fields)
+            raise LrbenchError(f"{err['msg']}", key=f"params.{key}",
+                               hint=f"{cls.type} params are: {known}") from None
+
+    def run(self, dataset, inputs: dict[str, pd.DataFrame], ctx: RunContext) -> Output:
+        raise NotImplementedError
+
+    @classmethod
+    def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
+        """Extra content for the cell key, e.g. the hash of a file a param points to."""
+        return ""
+
+    @classmethod
+    def describe(cls) -> str:
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+
+def top_k(run: pd.DataFrame, k: int | None) -> pd.DataFrame:
+    """Keep each query's k best-scored documents (ties broken by doc id, as trec_eval does)."""
+    ordered = run.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, False])
+    return ordered.groupby("query_id", sort=False).head(k) if k else ordered
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start

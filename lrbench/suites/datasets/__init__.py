@@ -1,0 +1,39 @@
+"""Dataset adapters behind schemes: irds:, beir:, candidates:, trec:, bright: (more register here)."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from lrbench.errors import LrbenchError
+from lrbench.suites.datasets.base import Dataset
+from lrbench.suites.datasets.catalogue import CATALOGUE, resolve_catalogue
+from lrbench.suites.datasets.files import BeirDataset, BrightDataset, CandidatesDataset, TrecDataset
+from lrbench.suites.datasets.irds import IrdsDataset
+from lrbench.suites.schema import DatasetSpec
+
+SCHEMES: dict[str, type[Dataset]] = {cls.scheme: cls for cls in
+                                     [IrdsDataset, BeirDataset, CandidatesDataset, TrecDataset, BrightDataset]}
+
+
+def register_scheme(cls: type[Dataset]) -> type[Dataset]:
+    SCHEMES[cls.scheme] = cls
+    return cls
+
+
+def open_dataset(spec: DatasetSpec, base_dir: Path) -> Dataset:
+    full_id, entry = resolve_catalogue(spec.id)
+    scheme, sep, source = full_id.partition(":")
+    if not sep or scheme not in SCHEMES:
+        names = sorted(SCHEMES) + sorted(CATALOGUE)
+        near = difflib.get_close_matches(spec.id, names + [f"{s}:" for s in SCHEMES], n=2)
+        raise LrbenchError(f"unknown dataset id '{spec.id}'", key="datasets.id",
+                           hint=(f"did you mean {' or '.join(near)}? " if near else "") +
+                           f"use one of the schemes {', '.join(s + ':' for s in sorted(SCHEMES))} "
+                           f"or a catalogue name (lrbench list datasets)")
+    dataset = SCHEMES[scheme](spec, base_dir, source)
+    dataset.catalogue = entry
+    return dataset
+
+
+__all__ = ["Dataset", "open_dataset", "register_scheme", "SCHEMES", "CATALOGUE"]

@@ -1,0 +1,109 @@
+"""The Dataset interface: a lazy view of one collection behind a scheme."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from pathlib import Path
+from typing import ClassVar, Iterator
+
+import pandas as pd
+
+from lrbench.errors import LrbenchError
+from lrbench.suites.fingerprints import cached_fingerprint, hash_files
+from lrbench.suites.schema import DatasetSpec
+
+QRELS_COLUMNS = ["query_id", "doc_id", "relevance"]
+RUN_COLUMNS = ["query_id", "doc_id", "score"]
+
+
+class Dataset:
+    """A ranking collection. Subclasses load lazily and cache what they read."""
+
+    scheme: ClassVar[str]
+    task: ClassVar[str] = "ranking"
+    #: binary measures on graded qrels: the minimum grade that counts as relevant
+    default_rel: int = 1
+
+    def __init__(self, spec: DatasetSpec, base_dir: Path, source: str):
+        self.spec = spec
+        self.base_dir = base_dir
+        self.source = source
+
+    # -- paths -------------------------------------------------------------------
+    def resolve(self, value: str, key: str) -> Path:
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = (self.base_dir / path).resolve()
+        if not path.exists():
+            raise LrbenchError(f"file not found: {path}", key=key,
+                               hint="paths in a suite resolve against the suite file's folder")
+        return path
+
+    # -- content (override what the scheme provides) -------------------------------
+    def queries(self) -> dict[str, str]:
+        raise LrbenchError(f"{self.spec.id} has no queries", hint="use a dataset with topics")
+
+    def docs(self) -> Iterator[tuple[str, str]]:
+        raise LrbenchError(f"{self.spec.id} has no document collection",
+                           hint="rerank or score a 'given' run, or use a dataset with a corpus")
+
+    def has_docs(self) -> bool:
+        return False
+
+    def qrels(self) -> pd.DataFrame:
+        raise LrbenchError(f"{self.spec.id} has no relevance judgements", hint="add qrels: PATH")
+
+    def candidates(self) -> pd.DataFrame | None:
+        """A first-stage run shipped with the dataset (query_id, doc_id, score), if any."""
+        return None
+
+    def excluded(self) -> dict[str, set[str]]:
+        """Documents to drop from each query's ranking before scoring (BRIGHT)."""
+        return {}
+
+    def doc_texts(self, doc_ids) -> dict[str, str]:
+        wanted = set(doc_ids)
+        return {d: t for d, t in self.docs() if d in wanted}
+
+    def source_files(self) -> list[Path]:
+        return []
+
+    # -- identity ------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        """Content hash of the data, cached against the files' size and mtime."""
+        files = self.source_files()
+        extra = repr(sorted((self.spec.relevance or {}).items())) + repr(self.spec.queries_limit)
+        return cached_fingerprint(self.scheme + ":" + self.source + extra, files,
+                                  lambda: hash_files(files, extra))
+
+    @cached_property
+    def judged_qrels(self) -> pd.DataFrame:
+        qrels = self.qrels()
+        if self.spec.relevance:
+            mapping = self.spec.relevance
+            qrels = qrels.assign(relevance=qrels["relevance"].map(lambda g: mapping.get(int(g), int(g))))
+        if self.spec.queries_limit:
+            keep = list(dict.fromkeys(qrels["query_id"]))[: self.spec.queries_limit]
+            qrels = qrels[qrels["query_id"].isin(set(keep))]
+        return qrels.reset_index(drop=True)
+
+    def judged_query_ids(self) -> set[str]:
+        return set(self.judged_qrels["query_id"])
+
+    def eval_queries(self) -> dict[str, str]:
+        """The queries to run: those with judgements (all of them when there are no qrels)."""
+        queries = self.queries()
+        try:
+            judged = self.judged_query_ids()
+        except LrbenchError:
+            return queries
+        return {q: t for q, t in queries.items() if q in judged}
+
+
+def digest(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()

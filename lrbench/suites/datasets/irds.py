@@ -1,0 +1,92 @@
+"""`irds:<id>`: any ir_datasets collection, through the real loader (seeded from the offline mirror)."""
+
+from __future__ import annotations
+
+import difflib
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from lrbench.errors import LrbenchError
+from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset, digest
+from lrbench.suites.fingerprints import cached_fingerprint
+from lrbench.suites.mirror import dataset_folder, irds_home, seed_from_mirror
+
+
+def _text(record) -> str:
+    if hasattr(record, "default_text"):
+        return record.default_text()
+    return getattr(record, "text", "")
+
+
+class IrdsDataset(Dataset):
+    scheme = "irds"
+
+    @cached_property
+    def _ds(self):
+        import logging
+
+        import ir_datasets
+
+        logging.getLogger("ir_datasets").setLevel(logging.WARNING)
+
+        seed_from_mirror(self.source)
+        try:
+            return ir_datasets.load(self.source)
+        except KeyError:
+            known = list(ir_datasets.registry._registered.keys())
+            near = difflib.get_close_matches(self.source, known, n=3)
+            raise LrbenchError(f"unknown ir_datasets id '{self.source}'", key="datasets.id",
+                               hint=f"did you mean {', '.join(near)}?" if near else
+                               "see https://ir-datasets.com for ids") from None
+
+    def _guard(self, what, fn):
+        try:
+            return fn()
+        except LrbenchError:
+            raise
+        except Exception as exc:  # ir_datasets raises plain errors when a download fails offline
+            raise LrbenchError(f"irds:{self.source}: could not load {what}: {type(exc).__name__}: {exc}".splitlines()[0],
+                               hint="offline? seed the ir_datasets cache with --mirror DIR or LRBENCH_MIRROR") from None
+
+    def has_docs(self) -> bool:
+        return self._ds.has_docs()
+
+    def queries(self) -> dict[str, str]:
+        return self._queries
+
+    @cached_property
+    def _queries(self) -> dict[str, str]:
+        return self._guard("queries", lambda: {q.query_id: _text(q) for q in self._ds.queries_iter()})
+
+    def docs(self):
+        return iter(self._docs)
+
+    @cached_property
+    def _docs(self) -> list[tuple[str, str]]:
+        return self._guard("documents", lambda: [(d.doc_id, _text(d)) for d in self._ds.docs_iter()])
+
+    def qrels(self) -> pd.DataFrame:
+        def read():
+            rows = [(q.query_id, q.doc_id, int(q.relevance)) for q in self._ds.qrels_iter()]
+            return pd.DataFrame(rows, columns=QRELS_COLUMNS)
+        if not self._ds.has_qrels():
+            return super().qrels()
+        return self._guard("qrels", read)
+
+    def _files(self) -> list[Path]:
+        folder = dataset_folder(self.source, irds_home())
+        return sorted(p for p in folder.rglob("*") if p.is_file()) if folder else []
+
+    def fingerprint(self) -> str:
+        def compute():
+            parts = [self.source]
+            if self.has_docs():
+                parts += [f"{d}\t{t}" for d, t in self.docs()]
+            parts += [f"{q}\t{t}" for q, t in sorted(self.queries().items())]
+            parts += self.judged_qrels.astype(str).agg("\t".join, axis=1).tolist()
+            return digest(*parts)[:32]
+        seed_from_mirror(self.source)
+        return cached_fingerprint("irds:" + self.source + repr(self.spec.relevance) + repr(self.spec.queries_limit),
+                                  self._files(), compute, files_after=self._files)

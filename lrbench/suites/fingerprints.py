@@ -1,0 +1,56 @@
+"""Content fingerprints of data files, cached against (path, size, mtime) so reruns stay fast."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Callable
+
+from lrbench.paths import cache_dir
+
+
+def _signature(files: list[Path]) -> list:
+    sig = []
+    for f in files:
+        st = os.stat(f)
+        sig.append([str(f), st.st_size, st.st_mtime_ns])
+    return sig
+
+
+def hash_files(files: list[Path], extra: str = "") -> str:
+    """sha256 over the bytes of the files (names excluded, so moved copies hash the same)."""
+    h = hashlib.sha256(extra.encode())
+    for f in files:
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        h.update(b"\0")
+    return h.hexdigest()[:32]
+
+
+def cached_fingerprint(name: str, files: list[Path], compute: Callable[[], str],
+                       files_after: Callable[[], list[Path]] | None = None) -> str:
+    """Return compute(), memoised under name + the files' signature.
+
+    `files_after` gives the files to sign after computing, for sources that create
+    derived files (ir_datasets docstores) while being read.
+    """
+    store = cache_dir() / "fingerprints.json"
+    try:
+        table = json.loads(store.read_text())
+    except (OSError, ValueError):
+        table = {}
+    if files:
+        entry = table.get(name)
+        if entry and entry["sig"] == _signature(files):
+            return entry["fp"]
+    value = compute()
+    signed = files_after() if files_after else files
+    if signed:
+        table[name] = {"sig": _signature(signed), "fp": value}
+        tmp = store.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(table))
+        os.replace(tmp, store)
+    return value

@@ -1,0 +1,67 @@
+"""Typed suite model: what a suite YAML file may contain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetSpec(_Strict):
+    id: str = Field(description="scheme:source, e.g. irds:beir/scifact/test, or a catalogue name such as scifact")
+    name: str | None = Field(None, description="display name; defaults to the id")
+    split: str | None = None
+    qrels: str | None = None
+    topics: str | None = None
+    measures: list[str] | None = Field(None, description="overrides the suite's measures for this dataset")
+    relevance: dict[int, int] | None = Field(None, description="map raw qrels grades to graded relevance")
+    queries_limit: int | None = Field(None, ge=1, description="keep the first N judged queries (for quick runs)")
+    options: dict[str, Any] = Field(default_factory=dict, description="scheme-specific options")
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class SystemSpec(_Strict):
+    name: str
+    type: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    input: str | None = Field(None, description="name of the first-stage system this one reranks")
+    depth: int | None = Field(None, ge=1, description="how many input candidates per query to rerank")
+    compress: dict[str, Any] | None = None
+    sweep: dict[str, list[Any]] | None = None
+    resources: dict[str, Any] | None = None
+    datasets: list[str] | None = Field(None, description="restrict this system to these dataset ids or names")
+
+    @field_validator("sweep")
+    @classmethod
+    def _non_empty_sweep(cls, value):
+        if value is not None:
+            for key, values in value.items():
+                if not values:
+                    raise ValueError(f"sweep value list for '{key}' is empty")
+        return value
+
+
+class Suite(_Strict):
+    name: str
+    description: str = ""
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    measures: list[str] = Field(default_factory=list)
+    baseline: str | None = None
+    systems: list[SystemSpec] = Field(min_length=1)
+    expect: list[dict[str, Any]] = Field(default_factory=list)
+
+    # Set by the loader, not by users.
+    model_config = ConfigDict(extra="forbid")
+
+    def system(self, name: str) -> SystemSpec:
+        for system in self.systems:
+            if system.name == name:
+                return system
+        raise KeyError(name)
