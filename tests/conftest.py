@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
 
-
-@pytest.fixture(scope="session", autouse=True)
-def isolated_caches(tmp_path_factory):
-    """A writable ir_datasets home seeded through the offline mirror, and a private lrbench cache."""
-    home = tmp_path_factory.mktemp("irds")
-    cache = tmp_path_factory.mktemp("lrcache")
-    os.environ["IR_DATASETS_HOME"] = str(home)
-    os.environ["LRBENCH_CACHE"] = str(cache)
-    os.environ["LRBENCH_MIRROR"] = str(SHARED / "ir_datasets")
-    yield
+# Set before anything imports ir_datasets: it computes its cache paths at import time.
+_TMP = Path(tempfile.mkdtemp(prefix="lrbench-tests-"))
+os.environ["IR_DATASETS_HOME"] = str(_TMP / "irds")
+os.environ["LRBENCH_CACHE"] = str(_TMP / "cache")
+os.environ["LRBENCH_MIRROR"] = str(SHARED / "ir_datasets")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 @pytest.fixture
