@@ -135,5 +135,8 @@ def show(results: Path = typer.Argument(..., help="A results folder written by `
     _print_leaderboard(board, info["baseline"])
 
 
+from lrbench.cli.reporting import register as _register_reporting  # noqa: E402
+_register_reporting(app)  # report, compare, gate
+
 if __name__ == "__main__":
     app()

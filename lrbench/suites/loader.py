@@ -121,6 +121,10 @@ def _semantic_errors(suite: Suite, located: LocatedYaml, base_dir: Path) -> list
                 evaluator.validate(measure)
             except LrbenchError as e:
                 err(e.message, ("datasets", i, "measures", j) if own else ("measures", j), e.hint)
+    from lrbench.suites.expect import expectation_errors
+
+    for message, loc, hint in expectation_errors(suite):
+        err(message, loc, hint)
     return errors
 
 

@@ -1,0 +1,110 @@
+"""`lrbench report`, `lrbench compare` and `lrbench gate`: thin wrappers over lrbench.results."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from lrbench.errors import LrbenchError
+
+TEST_HELP = "Significance test: t (paired t-test), wilcoxon, randomization."
+
+
+def _check_test(test: str) -> str:
+    from lrbench.results.stats import TESTS
+
+    if test not in TESTS:
+        raise LrbenchError(f"unknown test '{test}'", key="--test", hint=f"choose one of: {', '.join(TESTS)}")
+    return test
+
+
+def register(app: typer.Typer) -> None:
+    from lrbench.cli import _set_mirror, console, err_console, friendly_errors
+
+    @app.command()
+    @friendly_errors
+    def report(results: Path = typer.Argument(..., help="A results folder written by `lrbench run`."),
+               baseline: Optional[str] = typer.Option(None, "--baseline", help="Baseline system [default: the suite's]."),
+               out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                                  help="Report file [default: RESULTS/report.md or .html]."),
+               fmt: str = typer.Option("md", "--format", help="md or html (one self-contained file)."),
+               test: str = typer.Option("t", "--test", help=TEST_HELP),
+               alpha: float = typer.Option(0.05, "--alpha", help="Significance level after Holm correction."),
+               plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw PNG plots next to the report."),
+               ):
+        """Write a Markdown or HTML report: CIs, significance vs the baseline, win/tie/loss, efficiency, plots."""
+        from lrbench.results.report import build_report, write_report
+
+        if fmt not in ("md", "html"):
+            raise LrbenchError(f"unknown format '{fmt}'", key="--format", hint="choose md or html")
+        data = build_report(results, baseline=baseline, test=_check_test(test), alpha=alpha)
+        path = out or results / ("report.html" if fmt == "html" else "report.md")
+        written = write_report(data, path, fmt=fmt, plots=plots)
+        console.print(f"wrote {path}" + (f" and {len(written) - 1} plot(s)" if len(written) > 1 else ""),
+                      highlight=False)
+
+    @app.command()
+    @friendly_errors
+    def compare(targets: List[str] = typer.Argument(..., help="DIR_A DIR_B (same systems in two results folders) "
+                                                              "or DIR SYSTEM_A SYSTEM_B (two systems of one folder)."),
+                test: str = typer.Option("t", "--test", help=TEST_HELP),
+                alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
+                out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the Markdown here."),
+                ):
+        """Side-by-side deltas per dataset and measure with significance, for PR descriptions."""
+        from lrbench.results.compare import compare_targets, rich_table, to_markdown
+
+        comparison = compare_targets(targets, test=_check_test(test), alpha=alpha)
+        console.print(rich_table(comparison))
+        if out:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(to_markdown(comparison), encoding="utf-8")
+            console.print(f"wrote {out}", highlight=False)
+
+    @app.command()
+    @friendly_errors
+    def gate(suite: Path = typer.Argument(..., help="Suite YAML file with an expect: list."),
+             baseline: Optional[Path] = typer.Option(None, "--baseline", help="Also check the expectations in "
+                                                     "this file (written by --write-baseline)."),
+             write_baseline: Optional[Path] = typer.Option(None, "--write-baseline",
+                                                           help="Pin every measured score into this file."),
+             tolerance: float = typer.Option(0.001, "--tolerance", help="Tolerance written by --write-baseline."),
+             junit: Optional[Path] = typer.Option(None, "--junit", help="Write a JUnit XML report here."),
+             out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder [default: results/<suite>]."),
+             force: bool = typer.Option(False, "--force", help="Recompute every cell, ignoring the cache."),
+             mirror: Optional[Path] = typer.Option(None, "--mirror", help="Offline ir_datasets mirror "
+                                                   "[env: LRBENCH_MIRROR]."),
+             ):
+        """Run a suite (reusing cached cells) and check its expectations: exit 0 pass, 1 fail, 2 usage error."""
+        from rich.markup import escape
+
+        from lrbench.cli.progress import RichReporter
+        from lrbench.results.gate import github_annotations, junit_xml, rich_table, run_gate, summary
+
+        _set_mirror(mirror)
+        with RichReporter(err_console) as reporter:
+            result = run_gate(suite, baseline=baseline, out_dir=out, reporter=reporter, force=force,
+                              write_baseline_to=write_baseline, tolerance=tolerance)
+        if result.checks:
+            console.print(rich_table(result))
+        for check in result.checks:
+            if check.outcome == "FAIL":
+                err_console.print(f"[red]FAIL[/red] {escape(check.message.removeprefix('FAIL '))}",
+                                  highlight=False, soft_wrap=True)
+        for dataset, system, error in result.failed_cells:
+            err_console.print(f"[red]failed cell:[/red] {escape(system)} on {escape(dataset)}: {escape(error)}",
+                              highlight=False, soft_wrap=True)
+        if os.environ.get("GITHUB_ACTIONS"):
+            for line in github_annotations(result):
+                print(line, flush=True)
+        if junit:
+            junit.parent.mkdir(parents=True, exist_ok=True)
+            junit.write_text(junit_xml(result), encoding="utf-8")
+        if write_baseline:
+            console.print(f"wrote baseline {write_baseline}", highlight=False)
+        console.print(summary(result), style="green" if result.ok else "bold red", highlight=False)
+        raise typer.Exit(result.exit_code)
+
