@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from lrbench.executor import Reporter
@@ -28,16 +29,16 @@ class RichReporter(Reporter):
         self.cells_task = self.progress.add_task("cells", total=total)
 
     def cell_started(self, cell) -> None:
-        self.progress.update(self.cells_task, description=f"{cell.system_label} on {cell.dataset_label}")
+        self.progress.update(self.cells_task, description=escape(f"{cell.system_label} on {cell.dataset_label}"))
 
     def cell_finished(self, cell, status: str, seconds: float) -> None:
         style = {"computed": "green", "cached": "cyan", "failed": "red"}[status]
-        self.console.print(f"[{style}]{status:>8}[/{style}] {cell.system_label} on {cell.dataset_label}"
+        self.console.print(f"[{style}]{status:>8}[/{style}] {escape(cell.system_label)} on {escape(cell.dataset_label)}"
                            f" [dim]({seconds:.1f}s)[/dim]")
         self.progress.advance(self.cells_task)
 
     def warn(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/yellow] {message}")
+        self.console.print(f"[yellow]warning:[/yellow] {escape(message)}")
 
     def track(self, items: Iterable, total: int | None = None, description: str = "") -> Iterable:
         if total is None and hasattr(items, "__len__"):

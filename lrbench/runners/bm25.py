@@ -126,7 +126,7 @@ def _pyserini_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunCo
     index_dir = ctx.cache_dir / "lucene" / digest(dataset.fingerprint(), "title+text")[:24]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if not (index_dir / "segments.done").exists():
+        if not (index_dir / "lrbench-index.done").exists():
             corpus_dir = tmp / "corpus"
             corpus_dir.mkdir()
             with open(corpus_dir / "docs.jsonl", "w", encoding="utf-8") as fh:
@@ -142,7 +142,8 @@ def _pyserini_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunCo
         proc = subprocess.run([sys.executable, "-m", "lrbench.runners.pyserini_worker", str(tmp / "request.json")],
                               capture_output=True, text=True)
         if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            lines = [l for l in proc.stderr.strip().splitlines() if l and not l[0].isspace()] or ["no output"]
+            last = lines[-1]
             raise LrbenchError(f"pyserini backend failed: {last}",
                                hint="install the lucene extra: pip install -e '.[lucene]'")
         run = pd.read_csv(tmp / "run.tsv", sep="\t", names=RUN_COLUMNS, dtype={"query_id": str, "doc_id": str},

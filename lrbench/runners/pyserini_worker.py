@@ -50,7 +50,7 @@ def _index(jar: str, corpus_dir: str, index_dir: Path, threads: int) -> float:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit("Lucene indexing failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1])
-    (tmp / "segments.done").write_text("ok")
+    (tmp / "lrbench-index.done").write_text("ok")
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     if index_dir.exists():
         shutil.rmtree(tmp)

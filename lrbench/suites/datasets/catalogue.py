@@ -26,7 +26,8 @@ CATALOGUE: dict[str, CatalogueEntry] = {e.name: e for e in [
     CatalogueEntry("fiqa", "irds:beir/fiqa/test", 57638, 648),
     CatalogueEntry("trec-covid", "irds:beir/trec-covid", 171332, 50),
     CatalogueEntry("cranfield", "irds:cranfield", 1400, 225, ["nDCG@10", "AP", "P@10"],
-                   "ir_datasets maps the original grades (1 best .. 4 minimal) to 4 best .. 1 minimal"),
+                   "ir_datasets passes the original grades through (1 = complete answer .. 4 = minimal "
+                   "interest, -1 = none); invert them with relevance: {1: 4, 2: 3, 3: 2, 4: 1, -1: 0}"),
     CatalogueEntry("dl19-passage", "irds:msmarco-passage/trec-dl-2019/judged", 8841823, 43, DL_MEASURES,
                    "binary measures use rel=2, as TREC DL does"),
     CatalogueEntry("dl20-passage", "irds:msmarco-passage/trec-dl-2020/judged", 8841823, 54, DL_MEASURES,

@@ -20,16 +20,33 @@ def _text(record) -> str:
     return getattr(record, "text", "")
 
 
+def _quiet_ir_datasets_logs() -> None:
+    """ir_datasets pins each module logger at INFO; keep its chatter out of lrbench's progress display."""
+    import logging
+
+    from ir_datasets import log
+
+    if getattr(log.Logger, "_lrbench_quiet", False):
+        return
+    original = log.Logger.logger
+
+    def logger(self):
+        lg = original(self)
+        lg.setLevel(logging.WARNING)
+        return lg
+
+    log.Logger.logger = logger
+    log.Logger._lrbench_quiet = True
+
+
 class IrdsDataset(Dataset):
     scheme = "irds"
 
     @cached_property
     def _ds(self):
-        import logging
-
         import ir_datasets
 
-        logging.getLogger("ir_datasets").setLevel(logging.WARNING)
+        _quiet_ir_datasets_logs()
 
         seed_from_mirror(self.source)
         try:

@@ -1,0 +1,3 @@
+from lrbench.cli import app
+
+app()
