@@ -16,7 +16,13 @@ COST_KEYS = [("parameters", ("params", "parameters", "n_params", "num_parameters
 
 
 def _pyplot():
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from lrbench.errors import LrbenchError
+
+        raise LrbenchError("matplotlib is not installed, so the report cannot draw its plots",
+                           hint="pip install 'lrbench[report]', or pass --no-plots") from None
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
