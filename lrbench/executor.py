@@ -21,7 +21,7 @@ from lrbench import __version__
 from lrbench.errors import LrbenchError
 from lrbench.results.evaluators import evaluator_for
 from lrbench.results.leaderboard import write_leaderboard
-from lrbench.results.store import CorruptCell, LocalStore
+from lrbench.results.store import CorruptCell, LocalStore, open_store  # noqa: F401 (LocalStore: callers)
 from lrbench.runners.base import RunContext
 from lrbench.runners.registry import get_runner
 from lrbench.suites.cells import Cell, canonical_json, cell_key, expand_cells
@@ -135,8 +135,9 @@ class SuiteExecutor:
                  only: list[str] | None = None, reporter: Reporter | None = None, debug: bool = False):
         self.loaded = loaded
         self.suite = loaded.suite
-        self.out_dir = Path(out_dir) if out_dir else default_out_dir(self.suite.name)
-        self.store = LocalStore(self.out_dir)
+        # a local folder, file://, or any fsspec URI (s3://bucket/prefix, gs://...): see results/store.py
+        self.store = open_store(out_dir if out_dir else default_out_dir(self.suite.name))
+        self.out_dir = self.store.root
         self.force = force
         self.only = only
         self.reporter = reporter or Reporter()
@@ -183,6 +184,14 @@ class SuiteExecutor:
 
     # -- one cell ---------------------------------------------------------------------
     def _run_cell(self, cell: Cell) -> str:
+        dataset, runner_cls, key, config, input_key, measures = self._prepare_cell(cell)
+        if self._reuse_cached(cell, key, dataset, measures):
+            return "cached"
+        self._compute(cell, key, config, dataset, runner_cls, input_key, measures)
+        return "computed"
+
+    def _prepare_cell(self, cell: Cell):
+        """Key, config and measures of a cell (its input cell must have been prepared first)."""
         dataset = self.dataset(cell)
         runner_cls = get_runner(cell.system.type)
         input_key = self._keys.get((cell.dataset.label, cell.input_system)) if cell.input_system else None
@@ -191,19 +200,21 @@ class SuiteExecutor:
         cell.key, cell.config = key, config
         self._keys[(cell.dataset.label, cell.system_label)] = key
         measures = cell.measures = dataset_measures(self.loaded, cell, dataset)
+        return dataset, runner_cls, key, config, input_key, measures
 
+    def _reuse_cached(self, cell: Cell, key: str, dataset, measures: list[str]) -> bool:
+        """True when the store holds this cell complete and readable (re-scored if measures changed)."""
         evaluator = evaluator_for(dataset.task)
         if self.store.has(key) and not self.force:
             try:
                 self.store.check(key, (evaluator.frame, "perquery", "scores"))
                 self._ensure_measures(key, dataset, measures, evaluator)
-                return "cached"
+                return True
             except CorruptCell as exc:
                 self.reporter.warn(f"{cell.system_label} on {cell.dataset_label}: corrupt cell {key} "
                                    f"({exc}); recomputing")
                 self.store.discard(key)
-        self._compute(cell, key, config, dataset, runner_cls, input_key, measures)
-        return "computed"
+        return False
 
     def _ensure_measures(self, key: str, dataset, measures: list[str], evaluator) -> None:
         """A cached cell evaluated with other measures is re-scored from its stored output, not rerun."""
@@ -215,29 +226,41 @@ class SuiteExecutor:
             self.store.write_frame(key, "perquery", perquery)
             self.store.write_frame(key, "scores", scores)
 
+    def _inputs(self, cell: Cell, input_key: str | None) -> dict[str, pd.DataFrame]:
+        if not cell.input_system:
+            return {}
+        return {cell.input_system: self.store.get_run(input_key)[["query_id", "doc_id", "score"]]}
+
     def _compute(self, cell, key, config, dataset, runner_cls, input_key, measures) -> None:
-        runner = runner_cls(cell.params)
-        inputs = {}
-        if cell.input_system:
-            run = self.store.get_run(input_key)[["query_id", "doc_id", "score"]]
-            inputs[cell.input_system] = run
-        ctx = RunContext(cache_dir=cache_dir(), suite_dir=self.loaded.base_dir, progress=self.reporter.track,
-                         depth=cell.system.depth, compress=cell.compress, debug=self.debug)
-        started_at = dt.datetime.now(dt.timezone.utc).isoformat()
-        t0 = time.perf_counter()
-        output = runner.run(dataset, inputs, ctx)
-        wall = time.perf_counter() - t0
-        evaluator = evaluator_for(dataset.task)
-        frame = output.frame(evaluator.frame)
-        perquery, scores = evaluator.evaluate(frame, dataset, measures)
-        profile = {"wall_seconds": wall, "peak_rss_mb_process": _peak_rss_mb(), **output.profile}
-        meta = {
-            "key": key, "config": config, "suite": self.suite.name,
-            "dataset": {"id": cell.dataset.id, "label": cell.dataset_label, "fingerprint": config["dataset"]},
-            "system": {"name": cell.system.name, "label": cell.system_label, "type": cell.system.type,
-                       "point": cell.point, "input": cell.input_system},
-            "task": dataset.task, "measures": measures, "versions": versions(), "profile": profile,
-            "started_at": started_at, "host": platform.node(),
-            "config_json": canonical_json(config),
-        }
-        self.store.put(key, {evaluator.frame: frame, "perquery": perquery, "scores": scores}, meta)
+        frames, meta = compute_cell(cell, key, config, dataset, runner_cls, self._inputs(cell, input_key), measures,
+                                    suite_name=self.suite.name, suite_dir=self.loaded.base_dir,
+                                    progress=self.reporter.track, debug=self.debug)
+        self.store.put(key, frames, meta)
+
+
+def compute_cell(cell: Cell, key: str, config: dict, dataset, runner_cls, inputs: dict[str, pd.DataFrame],
+                 measures: list[str], *, suite_name: str, suite_dir: Path, progress=None,
+                 debug: bool = False) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Run one cell and evaluate it: (frames to store, meta.json). Touches no store, so it also runs
+    inside a worker process or a Ray task (lrbench/executors/)."""
+    runner = runner_cls(cell.params)
+    ctx = RunContext(cache_dir=cache_dir(), suite_dir=suite_dir, progress=progress or Reporter().track,
+                     depth=cell.system.depth, compress=cell.compress, debug=debug)
+    started_at = dt.datetime.now(dt.timezone.utc).isoformat()
+    t0 = time.perf_counter()
+    output = runner.run(dataset, inputs, ctx)
+    wall = time.perf_counter() - t0
+    evaluator = evaluator_for(dataset.task)
+    frame = output.frame(evaluator.frame)
+    perquery, scores = evaluator.evaluate(frame, dataset, measures)
+    profile = {"wall_seconds": wall, "peak_rss_mb_process": _peak_rss_mb(), **output.profile}
+    meta = {
+        "key": key, "config": config, "suite": suite_name,
+        "dataset": {"id": cell.dataset.id, "label": cell.dataset_label, "fingerprint": config["dataset"]},
+        "system": {"name": cell.system.name, "label": cell.system_label, "type": cell.system.type,
+                   "point": cell.point, "input": cell.input_system},
+        "task": dataset.task, "measures": measures, "versions": versions(), "profile": profile,
+        "started_at": started_at, "host": platform.node(),
+        "config_json": canonical_json(config),
+    }
+    return {evaluator.frame: frame, "perquery": perquery, "scores": scores}, meta

@@ -60,11 +60,19 @@ def _print_leaderboard(board, baseline) -> None:
 @app.command()
 @friendly_errors
 def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder [default: results/<suite name>]."),
+        out: Optional[str] = typer.Option(None, "--out", "-o", help="Results folder or fsspec URI (s3://bucket/prefix, "
+                                          "gs://..., file://...) [default: results/<suite name>]."),
         force: bool = typer.Option(False, "--force", help="Recompute every cell, ignoring the cache."),
         only: Optional[List[str]] = typer.Option(None, "--only", help="Run only this system (repeatable)."),
         mirror: Optional[Path] = typer.Option(None, "--mirror", help="Offline mirror laid out as an ir_datasets cache "
                                               "[env: LRBENCH_MIRROR]."),
+        executor: str = typer.Option("local", "--executor", help="local (in-process, sequential) | process "
+                                     "(local worker pool) | ray (Ray tasks, per-system resources)."),
+        address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join: auto, ray://HOST:10001 "
+                                              "or HOST:6379 [default: start a local Ray instance]."),
+        retries: int = typer.Option(2, "--retries", help="Retries of a failed or killed cell (process, ray)."),
+        workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (process) or CPUs of the "
+                                              "local Ray instance (ray)."),
         ):
     """Run a suite: compute missing cells, reuse cached ones, print the leaderboard."""
     import time
@@ -77,7 +85,11 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     _set_mirror(mirror)
     loaded = load_suite(suite)
     with RichReporter(err_console) as reporter:
-        result = SuiteExecutor(loaded, out, force=force, only=only, reporter=reporter, debug=STATE["debug"]).run()
+        from lrbench.executors import make_executor
+
+        runner = make_executor(executor, loaded, out, address=address, retries=retries, workers=workers,
+                               force=force, only=only, reporter=reporter, debug=STATE["debug"])
+        result = runner.run()
     _print_leaderboard(result.leaderboard, loaded.suite.baseline)
     err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
                       f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.out_dir}/leaderboard.md")

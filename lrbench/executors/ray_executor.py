@@ -1,0 +1,147 @@
+"""Run a suite's cells as Ray tasks, on a local Ray instance or an existing cluster.
+
+- `address=None` starts a private local Ray instance (all cores, or `num_cpus`) and stops it at the end;
+  `"auto"` or `"ray://host:10001"` or `"host:6379"` joins an existing cluster.
+- Each system's `resources:` ({num_cpus, num_gpus, memory, custom}) become the task's Ray resources.
+- A task whose worker dies or raises is retried `retries` times (Ray's max_retries/retry_exceptions);
+  a user error (LrbenchError) is not retried. The driver stores results and shows the progress bar.
+Workers open datasets themselves: on a multi-node cluster, every node needs the data (LRBENCH_MIRROR,
+an ir_datasets cache, or the beir: folder at the same path) and lrbench installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from lrbench.errors import LrbenchError
+from lrbench.executors.parallel import DEFAULT_RETRIES, ParallelExecutor
+from lrbench.executors.task import CellTask, run_task
+
+RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory", "custom")
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
+          "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(value) -> int:
+    if isinstance(value, (int, float)) and value >= 0:
+        return int(value)
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", str(value))
+    if not match or match.group(2).lower() not in _UNITS:
+        raise ValueError(f"'{value}' is not a size")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def ray_options(system, loaded=None) -> dict:
+    """A system's `resources:` block as Ray task options (one CPU by default)."""
+    spec = dict(system.resources or {})
+    index = next((i for i, s in enumerate(loaded.suite.systems) if s.name == system.name), None) if loaded else None
+
+    def error(message, sub=None, hint=None):
+        loc = ("systems", index, "resources") + ((sub,) if sub else ())
+        line = loaded.located.line_of(loc) if loaded is not None and index is not None else None
+        return LrbenchError(message, file=str(loaded.path) if loaded else None, line=line,
+                            key=f"systems.{system.name}.resources" + (f".{sub}" if sub else ""), hint=hint)
+
+    hint = "resources take num_cpus, num_gpus, memory (bytes or '8GB') and custom: {NAME: amount}"
+    options = {"num_cpus": 1}
+    for name, value in spec.items():
+        if name not in RESOURCE_KEYS:
+            raise error(f"unknown resource '{name}'", name, hint)
+        if name == "custom":
+            if not isinstance(value, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in value.values()):
+                raise error("custom resources must map names to amounts", name, hint)
+            options["resources"] = dict(value)
+        elif name == "memory":
+            try:
+                options["memory"] = _bytes(value)
+            except ValueError as exc:
+                raise error(str(exc), name, hint) from None
+        else:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise error(f"{name} must be a number >= 0, not {value!r}", name, hint)
+            options[name] = value
+    return options
+
+
+def _demands(options: dict) -> dict[str, float]:
+    out = {"CPU": options.get("num_cpus", 1), "GPU": options.get("num_gpus", 0),
+           "memory": options.get("memory", 0)}
+    out.update(options.get("resources", {}))
+    return {k: v for k, v in out.items() if v}
+
+
+class RayExecutor(ParallelExecutor):
+    kind = "ray"
+
+    def __init__(self, loaded, out_dir=None, *, address: str | None = None, retries: int = DEFAULT_RETRIES,
+                 num_cpus: int | None = None, **kwargs):
+        super().__init__(loaded, out_dir, retries=retries, **kwargs)
+        self.address = address
+        self.num_cpus = num_cpus
+        self._started = False
+        self._options = {s.name: ray_options(s, loaded) for s in self.suite.systems}  # errors before Ray starts
+        self._warned: set[str] = set()
+
+    def _open(self, cells) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise LrbenchError("--executor ray needs Ray", hint="pip install 'lrbench[ray]'") from None
+        self._ray = ray
+        if not ray.is_initialized():
+            local = self.address in (None, "", "local")
+            kwargs = dict(include_dashboard=False, log_to_driver=self.debug,
+                          logging_level=logging.INFO if self.debug else logging.WARNING)
+            try:
+                if local:
+                    ray.init(address="local", num_cpus=self.num_cpus, **kwargs)
+                else:
+                    ray.init(address=self.address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise LrbenchError(f"cannot reach the Ray cluster at '{self.address}': {exc}",
+                                   key="--address",
+                                   hint="start one with `ray start --head`, or leave --address out to run a "
+                                        "local Ray instance") from None
+            self._started = True
+        # without an explicit address nothing will add nodes: a cell the cluster cannot fit fails now
+        self._fixed_size = self.address in (None, "", "local")
+        self._remote = ray.remote(run_task)
+        self._totals = ray.cluster_resources()
+
+    def _close(self) -> None:
+        if self._started:
+            self._ray.shutdown()
+            self._started = False
+
+    def _infeasible(self, cell) -> str | None:
+        for resource, amount in _demands(self._options[cell.system.name]).items():
+            have = self._totals.get(resource, 0)
+            if amount > have:
+                message = (f"needs {resource}={amount:g} but the Ray cluster has {have:g}; change "
+                           f"systems.{cell.system.name}.resources or use a cluster that has it")
+                if self._fixed_size:
+                    return message
+                if cell.system.name not in self._warned:  # an autoscaler may add such nodes
+                    self._warned.add(cell.system.name)
+                    self.reporter.warn(f"{cell.system_label}: {message}; waiting for the autoscaler")
+        return None
+
+    def _submit(self, task: CellTask):
+        options = dict(self._options[task.cell.system.name])
+        return self._remote.options(
+            max_retries=self.retries, retry_exceptions=True,
+            name=f"lrbench {task.cell.system_label} on {task.cell.dataset_label}", **options).remote(task)
+
+    def _wait(self, handles: list) -> list:
+        ray = self._ray
+        ready, _ = ray.wait(handles, num_returns=1)
+        more, _ = ray.wait([h for h in handles if h not in ready], num_returns=len(handles) - len(ready),
+                           timeout=0) if len(handles) > len(ready) else ([], [])
+        out = []
+        for ref in list(ready) + list(more):
+            try:
+                out.append((ref, ray.get(ref)))
+            except Exception as exc:  # RayTaskError, WorkerCrashedError, OutOfMemoryError ...
+                out.append((ref, getattr(exc, "cause", None) or exc))
+        return out
