@@ -161,3 +161,37 @@ def test_compare_two_systems_and_two_folders(results, tmp_path):
     assert res.exit_code == 2 and "is a sweep" in res.output
     res = CliRunner().invoke(app, ["compare", str(results)])
     assert res.exit_code == 2 and "2 or 3 arguments" in res.output
+
+
+def test_corpus_level_scores_get_no_ci(results, tmp_path):
+    """A stored score that is not the mean of its per-query values (as perplexity is) is shown without a CI."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(results, copy)
+    cell = ResultsDir(copy).cell("cranfield", "bm25-robertson")
+    scores = pd.read_parquet(cell.dir / "scores.parquet")
+    scores.loc[scores["measure"] == "AP", "value"] += 0.01
+    scores.to_parquet(cell.dir / "scores.parquet", index=False)
+    text = to_markdown(build_report(copy))
+    row = next(l for l in text.splitlines() if l.startswith("| bm25-robertson | **") or
+               l.startswith("| bm25-robertson | 0."))
+    ap = row.strip("|").split("|")[2].strip()
+    assert "±" not in ap and f"{scores.set_index('measure').loc['AP', 'value']:.4f}" in ap
+    assert "AP: corpus-level score" in text
+    vs = next(l for l in text.splitlines() if l.startswith("| bm25-robertson | AP |"))
+    assert vs.split("|")[4].strip() == "–"  # no CI of the difference either
+
+
+def test_direction_aware_markers():
+    from lrbench.results.report import Comparison
+    from lrbench.results.resultsdir import higher_is_better
+
+    assert higher_is_better("nDCG@10") and higher_is_better("accuracy")
+    assert not higher_is_better("perplexity") and not higher_is_better("word_perplexity")
+    nan_ci = stats.MeanCI(math.nan, math.nan, math.nan, 0)
+    test = stats.TestResult("t", -3.0, 0.001, 100)
+    lower = Comparison("x", "perplexity", -2.5, nan_ci, test, 0.003, None, higher=False)
+    higher = Comparison("x", "nDCG@10", -0.02, nan_ci, test, 0.003, None, higher=True)
+    assert lower.marker(0.05) == "▲" and higher.marker(0.05) == "▼"
+    assert Comparison("x", "AP", 0.01, nan_ci, test, 0.2, None).marker(0.05) == ""

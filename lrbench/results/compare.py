@@ -17,7 +17,7 @@ from pathlib import Path
 from lrbench.errors import LrbenchError
 from lrbench.results import stats
 from lrbench.results.report import UP, DOWN, paired_values
-from lrbench.results.resultsdir import CellInfo, ResultsDir
+from lrbench.results.resultsdir import CellInfo, ResultsDir, higher_is_better
 
 
 @dataclass
@@ -33,11 +33,12 @@ class Row:
     adjusted: float = math.nan
     wtl: stats.WinTieLoss | None = None
     note: str = ""
+    higher: bool = True
 
     def marker(self, alpha: float) -> str:
-        if self.delta is None or math.isnan(self.adjusted) or self.adjusted >= alpha:
+        if self.delta is None or math.isnan(self.adjusted) or self.adjusted >= alpha or self.delta == 0:
             return ""
-        return UP if self.delta > 0 else DOWN
+        return UP if (self.delta > 0) == self.higher else DOWN
 
 
 @dataclass
@@ -83,14 +84,14 @@ def compare(pairs, label_a: str, label_b: str, test: str = "t", alpha: float = 0
                                    f"{cell_b.fingerprint}); the queries or judgments are not the same")
         for display, canon in measures_of(dataset):
             score_a, score_b = cell_a.score(canon), cell_b.score(canon)
-            row = Row(dataset, system, display, score_a, score_b)
+            row = Row(dataset, system, display, score_a, score_b, higher=higher_is_better(canon))
             x, y = paired_values(cell_a, cell_b, canon)
             row.n = len(x)
             if score_a is not None and score_b is not None:
                 row.delta = score_a - score_b
             if len(x):
                 row.pvalue = stats.paired_test(test, x, y).pvalue
-                row.wtl = stats.win_tie_loss(x, y)
+                row.wtl = stats.win_tie_loss(x, y) if row.higher else stats.win_tie_loss(y, x)
                 if len(x) != max(len(cell_a.values(canon)), len(cell_b.values(canon))):
                     row.note = f"paired on {len(x)} common queries"
             result.rows.append(row)
@@ -140,7 +141,8 @@ def _p(value: float) -> str:
 
 def to_markdown(c: Comparison) -> str:
     lines = [f"**{c.label_a}** (A) vs **{c.label_b}** (B): Δ = A − B, {stats.TEST_NAMES[c.test]} on per-query "
-             f"values, Holm-corrected p; {UP}/{DOWN} significant at α = {c.alpha:g}.", "",
+             f"values, Holm-corrected p; {UP}/{DOWN} significantly better/worse at α = {c.alpha:g}; win/tie/loss "
+             f"counts queries where A is better/equal/worse.", "",
              "| dataset | system | measure | A | B | Δ | p (Holm) | A win/tie/loss |",
              "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in c.rows:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from lrbench.results.report import Plot, Report, paired_values, profile_value, slug
+from lrbench.results.resultsdir import higher_is_better
 
 MAX_DELTA_PANELS = 6
 COST_KEYS = [("parameters", ("params", "parameters", "n_params", "num_parameters"), False),
@@ -50,16 +51,18 @@ def delta_plot(report: Report, dataset: str, out: Path) -> Plot | None:
     if base is None or not others or not measures:
         return None
     display, canon = measures[0]
+    higher = higher_is_better(canon)
     shown = others[:MAX_DELTA_PANELS]
     plt = _pyplot()
     fig, axes = plt.subplots(len(shown), 1, figsize=(7.5, 1.9 * len(shown) + 0.6), squeeze=False, sharey=True)
     for ax, cell in zip(axes[:, 0], shown):
         x, y = paired_values(cell, base, canon)
         d = np.sort(x - y)[::-1]
-        colors = np.where(d > 0, "#2a9d4b", np.where(d < 0, "#c8423b", "#999999"))
+        better, worse = (d > 0, d < 0) if higher else (d < 0, d > 0)
+        colors = np.where(better, "#2a9d4b", np.where(worse, "#c8423b", "#999999"))
         ax.bar(np.arange(len(d)), d, width=1.0, color=colors, linewidth=0)
         ax.axhline(0, color="black", linewidth=0.6)
-        wins, losses = int((d > 0).sum()), int((d < 0).sum())
+        wins, losses = int(better.sum()), int(worse.sum())
         ax.set_title(f"{cell.system}: mean Δ {d.mean():+.4f}, {wins} better / {len(d) - wins - losses} equal / "
                      f"{losses} worse", fontsize=9, loc="left")
         ax.set_xlim(-0.5, max(len(d), 1) - 0.5)
@@ -105,7 +108,7 @@ def quality_latency_plot(report: Report, out: Path) -> Plot | None:
         ax.set_title(dataset, fontsize=9)
         ax.grid(True, alpha=0.3)
         ax.tick_params(labelsize=7)
-    fig.suptitle("Quality vs latency (up and left is better)", fontsize=10)
+    fig.suptitle("Quality vs latency (left is faster)", fontsize=10)
     fig.tight_layout()
     path = out / "quality-latency.png"
     _save(fig, path)
@@ -154,7 +157,8 @@ def pareto_plot(report: Report, dataset: str, out: Path) -> Plot | None:
             used.append(c)
     if len(pts) < 2:
         return None
-    front = pareto_front(pts)
+    sign = 1.0 if higher_is_better(canon) else -1.0
+    front = pareto_front([(x, sign * y) for x, y in pts])
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for name in dict.fromkeys(c.system_name for c in used):
@@ -169,7 +173,8 @@ def pareto_plot(report: Report, dataset: str, out: Path) -> Plot | None:
     ax.margins(x=0.15, y=0.15)
     ax.set_xlabel(label, fontsize=8)
     ax.set_ylabel(display, fontsize=8)
-    ax.set_title(f"{dataset}: {display} vs {label} (up and left is better)", fontsize=9)
+    ax.set_title(f"{dataset}: {display} vs {label} ({'up' if sign > 0 else 'down'} and left is better)",
+                 fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     ax.tick_params(labelsize=7)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.results import stats
-from lrbench.results.resultsdir import CellInfo, ResultsDir
+from lrbench.results.resultsdir import CellInfo, ResultsDir, higher_is_better
 
 UP, DOWN = "▲", "▼"
 
@@ -81,16 +81,17 @@ class Report:
 class Comparison:
     system: str
     measure: str  # canonical
-    delta: float
-    delta_ci: stats.MeanCI
+    delta: float  # system - baseline, on the aggregate scores
+    delta_ci: stats.MeanCI  # of the per-query differences (NaN when the score is not their mean)
     test: stats.TestResult
     adjusted: float
-    wtl: stats.WinTieLoss
+    wtl: stats.WinTieLoss | None  # "win" = better, whichever direction the measure runs
+    higher: bool = True
 
     def marker(self, alpha: float) -> str:
-        if math.isnan(self.adjusted) or self.adjusted >= alpha:
+        if math.isnan(self.adjusted) or self.adjusted >= alpha or math.isnan(self.delta) or self.delta == 0:
             return ""
-        return UP if self.delta > 0 else DOWN
+        return UP if (self.delta > 0) == self.higher else DOWN
 
 
 def paired_values(a: CellInfo, b: CellInfo, measure: str) -> tuple[np.ndarray, np.ndarray]:
@@ -101,24 +102,45 @@ def paired_values(a: CellInfo, b: CellInfo, measure: str) -> tuple[np.ndarray, n
     return x.loc[common].to_numpy(), y.loc[common].to_numpy()
 
 
+def is_mean_of_perquery(cell: CellInfo, measure: str) -> bool:
+    """True when the stored score is the mean of the stored per-query values (ranking measures, accuracy);
+    False for corpus-level aggregates such as perplexity, or measures stored without per-item values."""
+    values = cell.values(measure)
+    stored = cell.scores.get(measure)
+    if not len(values):
+        return False
+    return stored is None or abs(float(values.mean()) - stored) <= 1e-9 * max(1.0, abs(stored))
+
+
 def compare_family(base: CellInfo, others: list[CellInfo], measure: str, test: str,
                    permutations: int = 10_000) -> list[Comparison]:
     """Each system against the baseline on one measure; Holm across the family."""
+    higher = higher_is_better(measure)
     rows = []
     for cell in others:
         x, y = paired_values(cell, base, measure)
         result = stats.paired_test(test, x, y, **({"permutations": permutations} if test == "randomization" else {}))
         rows.append((cell, x, y, result))
     adjusted = stats.holm([r[3].pvalue for r in rows])
-    return [Comparison(cell.system, measure, float(np.mean(x - y)) if len(x) else math.nan,
-                       stats.mean_ci(x - y), result, adj, stats.win_tie_loss(x, y))
-            for (cell, x, y, result), adj in zip(rows, adjusted)]
+    out = []
+    for (cell, x, y, result), adj in zip(rows, adjusted):
+        mine, theirs = cell.score(measure), base.score(measure)
+        delta = mine - theirs if mine is not None and theirs is not None else math.nan
+        mean_like = is_mean_of_perquery(cell, measure) and is_mean_of_perquery(base, measure)
+        ci = stats.mean_ci(x - y) if mean_like else stats.MeanCI(math.nan, math.nan, math.nan, 0)
+        wtl = (stats.win_tie_loss(x, y) if higher else stats.win_tie_loss(y, x)) if len(x) else None
+        out.append(Comparison(cell.system, measure, delta, ci, result, adj, wtl, higher))
+    return out
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{value:.{digits}f}"
+
+
+def _fmt_delta(value: float | None) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:+.4f}"
 
 
 def _fmt_p(p: float) -> str:
@@ -150,7 +172,7 @@ EFFICIENCY: list[tuple[str, tuple[str, ...], Callable[[float], str]]] = [
     ("queries/s", ("throughput_qps", "queries_per_second"), lambda v: f"{v:,.1f}"),
     ("docs/s", ("docs_per_second",), lambda v: f"{v:,.1f}"),
     ("peak RSS MB", ("peak_rss_mb", "peak_rss_mb_process"), lambda v: f"{v:,.0f}"),
-    ("peak GPU MB", ("peak_gpu_mb", "gpu_peak_mb", "peak_vram_mb", "cuda_peak_mb"), lambda v: f"{v:,.0f}"),
+    ("peak GPU MB", ("peak_cuda_mb", "peak_gpu_mb", "gpu_peak_mb", "peak_vram_mb"), lambda v: f"{v:,.0f}"),
     ("params", ("params", "parameters", "n_params", "num_parameters"), _human),
     ("wall s", ("wall_seconds",), lambda v: f"{v:.2f}"),
 ]
@@ -207,28 +229,38 @@ def dataset_section(data: ResultsDir, dataset: str, baseline: str | None, test: 
     n_queries = max((c.queries for c in cells), default=0)
     title = dataset if dataset == dataset_id else f"{dataset} ({dataset_id})"
     section = Section(title, text=f"{n_queries} queries. Mean and 95% t-confidence interval per measure; "
-                                  "best mean in bold.")
+                                  "best score in bold.")
 
     board = Table("Leaderboard", ["system"] + [d for d, _ in measures], align=["l"] + ["r"] * len(measures))
-    means = {(c.system, canon): stats.mean_ci(c.values(canon).to_numpy()) for c in cells for _, canon in measures}
-    best = {canon: max((means[(c.system, canon)].mean for c in cells
-                        if not math.isnan(means[(c.system, canon)].mean)), default=math.nan)
-            for _, canon in measures}
+    best = {}
+    for _, canon in measures:
+        scores = [v for v in (c.score(canon) for c in cells) if v is not None and not math.isnan(v)]
+        best[canon] = (max if higher_is_better(canon) else min)(scores) if scores else math.nan
+    aggregates = set()
     for c in cells:
         name = c.system + (" (baseline)" if base is not None and c.system == base.system else "")
         row = [Cell(name, sort=c.system)]
-        for _, canon in measures:
-            ci = means[(c.system, canon)]
-            if ci.n == 0:
-                stored = c.score(canon)
-                row.append(Cell(_fmt(stored), sort=_num(stored)))
-                continue
-            text = _fmt(ci.mean) + (f" ± {ci.half_width:.4f}" if not math.isnan(ci.half_width) else "")
+        for display, canon in measures:
+            stored = c.score(canon)
             comp = lookup.get((c.system, canon))
-            row.append(Cell(text, sort=ci.mean, bold=len(cells) > 1 and ci.mean == best[canon],
-                            sup=comp.marker(alpha) if comp else "",
+            sup = comp.marker(alpha) if comp else ""
+            bold = len(cells) > 1 and stored is not None and stored == best[canon]
+            if not is_mean_of_perquery(c, canon):
+                aggregates.add(display)
+                row.append(Cell(_fmt(stored), sort=_num(stored), bold=bold, sup=sup))
+                continue
+            ci = stats.mean_ci(c.values(canon).to_numpy())
+            text = _fmt(ci.mean) + (f" ± {ci.half_width:.4f}" if not math.isnan(ci.half_width) else "")
+            row.append(Cell(text, sort=ci.mean, bold=bold, sup=sup,
                             title=f"95% CI {_fmt(ci.low)}–{_fmt(ci.high)}, n={ci.n}"))
         board.rows.append(row)
+    lower = [d for d, canon in measures if not higher_is_better(canon)]
+    notes = []
+    if lower:
+        notes.append(f"Lower is better for {', '.join(lower)}.")
+    if aggregates:
+        notes.append(f"{', '.join(sorted(aggregates))}: corpus-level score, not a mean of per-query values, so no CI.")
+    board.note = " ".join(notes)
     section.tables.append(board)
 
     if base is not None and others:
@@ -240,15 +272,16 @@ def dataset_section(data: ResultsDir, dataset: str, baseline: str | None, test: 
                 comp = lookup[(c.system, canon)]
                 ci = comp.delta_ci
                 vs.rows.append([Cell(c.system), Cell(display),
-                                Cell(f"{comp.delta:+.4f}", sort=_num(comp.delta), sup=comp.marker(alpha)),
+                                Cell(_fmt_delta(comp.delta), sort=_num(comp.delta), sup=comp.marker(alpha)),
                                 Cell(f"[{_fmt(ci.low)}, {_fmt(ci.high)}]" if ci.n > 1 else "–", sort=_num(ci.low)),
                                 Cell(_fmt_p(comp.test.pvalue), sort=_num(comp.test.pvalue)),
                                 Cell(_fmt_p(comp.adjusted), sort=_num(comp.adjusted)),
-                                Cell(str(comp.wtl), sort=comp.wtl.wins - comp.wtl.losses,
+                                Cell(str(comp.wtl) if comp.wtl else "–",
+                                     sort=(comp.wtl.wins - comp.wtl.losses) if comp.wtl else None,
                                      title=f"over {comp.test.n} paired queries")])
         vs.note = (f"{stats.TEST_NAMES[test]} on per-query values paired by query id; p (Holm) corrects across the "
                    f"{len(others)} system(s) compared per measure. win/tie/loss counts queries where the system is "
-                   f"above / equal to / below the baseline.")
+                   f"better than / equal to / worse than the baseline; Δ is the difference of the scores.")
         section.tables.append(vs)
     return section, {"base": base, "others": others, "measures": measures, "families": families}
 

@@ -26,6 +26,15 @@ def canonical(measure: str, task: str = "ranking") -> str:
         return measure
 
 
+#: measures where a smaller value is better (all others: larger is better)
+LOWER_IS_BETTER = {"perplexity", "word_perplexity", "bits_per_byte", "abs_error", "mae", "mse", "rmse", "loss"}
+
+
+def higher_is_better(measure: str) -> bool:
+    name = measure.strip().lower()
+    return name not in LOWER_IS_BETTER and "perplexity" not in name
+
+
 @dataclass
 class CellInfo:
     dataset: str
