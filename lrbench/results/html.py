@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from lrbench.results.report import Report, Table
+from lrbench.results.report import DOWN, UP, Report, Table
 
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -20,7 +20,8 @@ th::after { content: " \\2195"; color: #aaa; font-size: .8em; }
 th[aria-sort=ascending]::after { content: " \\25B2"; color: #333; }
 th[aria-sort=descending]::after { content: " \\25BC"; color: #333; }
 td.r { text-align: right; } td.l { text-align: left; }
-sup { color: #b3261e; font-weight: bold; } .legend { background: #f6f8fa; padding: .6rem .9rem; border-radius: 6px; }
+sup { font-weight: bold; } sup.up { color: #1e7b34; } sup.down { color: #b3261e; }
+.legend { background: #f6f8fa; padding: .6rem .9rem; border-radius: 6px; }
 .note { color: #555; font-size: .9em; max-width: 60rem; } figure { margin: 1rem 0; } img { max-width: 100%; }
 figcaption { color: #555; font-size: .9em; } code { background: #f3f3f5; padding: 0 .2rem; }
 """
@@ -76,7 +77,8 @@ def table_html(table: Table, table_id: str) -> str:
             if cell.bold:
                 text = f"<strong>{text}</strong>"
             if cell.sup:
-                text += f"<sup>{escape(cell.sup)}</sup>"
+                kind = "up" if cell.sup == UP else ("down" if cell.sup == DOWN else "")
+                text += f'<sup class="{kind}">{escape(cell.sup)}</sup>'
             attrs = f' class="{a}"'
             if isinstance(cell.sort, (int, float)):
                 attrs += f' data-sort="{cell.sort!r}"'
