@@ -1,0 +1,58 @@
+"""Ranking evaluation with ir-measures; per-query values stored, means computed on read."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pandas as pd
+
+from lrbench.errors import LrbenchError
+
+PERQUERY_COLUMNS = ["measure", "query_id", "value"]
+
+
+@lru_cache(maxsize=256)
+def parse_measure(text: str):
+    import ir_measures
+
+    try:
+        return ir_measures.parse_measure(text)
+    except Exception as exc:
+        raise LrbenchError(f"ir-measures cannot parse measure '{text}' ({exc})".replace("\n", " "),
+                           key="measures", hint="use ir-measures syntax, e.g. nDCG@10, RR(rel=2)@10, AP(rel=2), R@100") from None
+
+
+def drop_excluded(run: pd.DataFrame, excluded: dict[str, set[str]]) -> pd.DataFrame:
+    """BRIGHT: remove each query's excluded documents from its ranking before scoring."""
+    if not excluded:
+        return run
+    pairs = {(q, d) for q, docs in excluded.items() for d in docs}
+    mask = [(q, d) not in pairs for q, d in zip(run["query_id"], run["doc_id"])]
+    return run[mask]
+
+
+def evaluate_run(run: pd.DataFrame, qrels: pd.DataFrame, measures: list[str],
+                 excluded: dict[str, set[str]] | None = None) -> pd.DataFrame:
+    """Per-query values for each measure, trec_eval -c style: a judged query with no results scores 0."""
+    import ir_measures
+
+    parsed = [parse_measure(m) for m in measures]
+    run = drop_excluded(run, excluded or {})
+    run = run[run["query_id"].isin(set(qrels["query_id"]))]
+    rows = []
+    if len(run):
+        for m in ir_measures.iter_calc(parsed, qrels, run[["query_id", "doc_id", "score"]]):
+            rows.append((str(m.measure), m.query_id, float(m.value)))
+    frame = pd.DataFrame(rows, columns=PERQUERY_COLUMNS)
+    relevant = set(qrels.loc[qrels["relevance"] > 0, "query_id"])
+    fill = []
+    for m in parsed:
+        have = set(frame.loc[frame["measure"] == str(m), "query_id"])
+        fill += [(str(m), q, 0.0) for q in sorted(relevant - have)]
+    if fill:
+        frame = pd.concat([frame, pd.DataFrame(fill, columns=PERQUERY_COLUMNS)], ignore_index=True)
+    return frame
+
+
+def aggregate(perquery: pd.DataFrame) -> dict[str, float]:
+    return perquery.groupby("measure")["value"].mean().to_dict()

@@ -1,0 +1,107 @@
+"""Leaderboard: mean of per-query values per (dataset, system, measure), as Parquet, Markdown and rich tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from lrbench.results.evaluators import evaluator_for
+from lrbench.results.store import LocalStore
+
+COLUMNS = ["dataset", "system", "measure", "value"]
+
+
+def _display_names(measures: list[str], task: str) -> dict[str, str]:
+    evaluator = evaluator_for(task)
+    return {evaluator.canonical(m): m for m in measures}
+
+
+def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
+    rows, index = [], []
+    for cell in cells:
+        meta = store.meta(cell.key)
+        names = _display_names(cell.measures, meta.get("task", "ranking"))
+        scores = store.read_frame(cell.key, "scores").set_index("measure")["value"]
+        perquery = store.read_frame(cell.key, "perquery")
+        counts = perquery.groupby("measure")["query_id"].nunique()
+        for canonical, display in names.items():
+            if canonical in scores:
+                rows.append((cell.dataset_label, cell.system_label, display, float(scores[canonical])))
+        index.append({"dataset": cell.dataset_label, "system": cell.system_label, "system_name": cell.system.name,
+                      "type": cell.system.type, "key": cell.key,
+                      "queries": int(counts.max()) if len(counts) else 0,
+                      "profile": meta.get("profile", {})})
+    return pd.DataFrame(rows, columns=COLUMNS), index
+
+
+def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells) -> pd.DataFrame:
+    board, index = collect(store, cells)
+    info = {"suite": suite.name, "baseline": suite.baseline, "cells": index,
+            "suite_config": suite.model_dump(mode="json")}
+    store.write_json(out_dir / "cells.json", info)
+    store._write_atomic(out_dir / "leaderboard.parquet", lambda p: board.to_parquet(p, index=False))
+    markdown = to_markdown(board, suite.baseline, title=suite.name)
+    store._write_atomic(out_dir / "leaderboard.md", lambda p: p.write_text(markdown, encoding="utf-8"))
+    return board
+
+
+def load(out_dir: Path) -> tuple[pd.DataFrame, dict]:
+    out_dir = Path(out_dir)
+    board = pd.read_parquet(out_dir / "leaderboard.parquet")
+    info = json.loads((out_dir / "cells.json").read_text())
+    return board, info
+
+
+def tables(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """One systems x measures table per dataset, in first-seen order."""
+    out = {}
+    for dataset in dict.fromkeys(board["dataset"]):
+        part = board[board["dataset"] == dataset]
+        table = part.pivot(index="system", columns="measure", values="value")
+        table = table.reindex(index=list(dict.fromkeys(part["system"])), columns=list(dict.fromkeys(part["measure"])))
+        out[dataset] = table
+    return out
+
+
+def _is_baseline(system: str, baseline: str | None) -> bool:
+    return bool(baseline) and (system == baseline or system.startswith(baseline + "["))
+
+
+def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> str:
+    lines = [f"# {title}", ""] if title else []
+    for dataset, table in tables(board).items():
+        lines += [f"## {dataset}", "", "| system | " + " | ".join(table.columns) + " |",
+                  "|---|" + "---:|" * len(table.columns)]
+        best = table.max()
+        for system, row in table.iterrows():
+            name = f"{system} (baseline)" if _is_baseline(system, baseline) else system
+            cells = []
+            for measure, value in row.items():
+                text = "" if pd.isna(value) else f"{value:.4f}"
+                cells.append(f"**{text}**" if text and value == best[measure] and len(table) > 1 else text)
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def rich_tables(board: pd.DataFrame, baseline: str | None):
+    from rich.table import Table
+
+    out = []
+    for dataset, table in tables(board).items():
+        rt = Table(title=dataset, title_justify="left")
+        rt.add_column("system")
+        for measure in table.columns:
+            rt.add_column(measure, justify="right")
+        best = table.max()
+        for system, row in table.iterrows():
+            name = f"{system} [dim](baseline)[/dim]" if _is_baseline(system, baseline) else system
+            values = []
+            for measure, value in row.items():
+                text = "" if pd.isna(value) else f"{value:.4f}"
+                values.append(f"[bold]{text}[/bold]" if text and value == best[measure] and len(table) > 1 else text)
+            rt.add_row(name, *values)
+        out.append(rt)
+    return out
