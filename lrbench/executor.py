@@ -19,6 +19,7 @@ import pandas as pd
 
 from lrbench import __version__
 from lrbench.errors import LrbenchError
+from lrbench.results.environment import environment
 from lrbench.results.evaluators import evaluator_for
 from lrbench.results.leaderboard import write_leaderboard
 from lrbench.results.store import CorruptCell, LocalStore, open_store  # noqa: F401 (LocalStore: callers)
@@ -260,7 +261,7 @@ def compute_cell(cell: Cell, key: str, config: dict, dataset, runner_cls, inputs
         "system": {"name": cell.system.name, "label": cell.system_label, "type": cell.system.type,
                    "point": cell.point, "input": cell.input_system},
         "task": dataset.task, "measures": measures, "versions": versions(), "profile": profile,
-        "started_at": started_at, "host": platform.node(),
+        "started_at": started_at, "host": platform.node(), "environment": environment(),
         "config_json": canonical_json(config),
     }
     return {evaluator.frame: frame, "perquery": perquery, "scores": scores}, meta
