@@ -48,3 +48,15 @@ def test_run_then_show_json(tmp_path):
     assert "| bm25 (baseline) |" in md
     missing = runner.invoke(app, ["show", str(tmp_path / "nothing")])
     assert missing.exit_code == 2 and "no leaderboard.parquet" in missing.output
+
+
+def test_data_info_and_seed(tmp_path, shared, monkeypatch):
+    info = runner.invoke(app, ["data", "info", "irds:cranfield"])
+    assert info.exit_code == 0, info.output
+    assert "1,400" in info.output and "225" in info.output and "-1: 225" in info.output
+    monkeypatch.setenv("IR_DATASETS_HOME", str(tmp_path / "home"))
+    seeded = runner.invoke(app, ["data", "seed", "irds:cranfield", "--mirror", str(shared / "ir_datasets")])
+    assert seeded.exit_code == 0 and (tmp_path / "home" / "cranfield" / "cran.tar.gz").exists()
+    monkeypatch.delenv("LRBENCH_MIRROR")
+    nomirror = runner.invoke(app, ["data", "seed", "cranfield"])
+    assert nomirror.exit_code == 2 and "LRBENCH_MIRROR" in nomirror.output

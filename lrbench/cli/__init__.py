@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lrbench.errors import LrbenchError
 
@@ -30,7 +31,7 @@ def friendly_errors(fn):
         except LrbenchError as exc:
             if STATE["debug"]:
                 raise
-            err_console.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]error:[/red] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
             raise typer.Exit(2)
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted: finished cells are kept; rerun to resume[/yellow]")
@@ -94,7 +95,8 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
                       f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.out_dir}/leaderboard.md")
     for failure in result.failed:
-        err_console.print(f"[red]failed:[/red] {failure.cell.system_label} on {failure.cell.dataset_label}: {failure.error}",
+        err_console.print(f"[red]failed:[/red] {escape(failure.cell.system_label)} on {failure.cell.dataset_label}: "
+                          f"{escape(failure.error or '')}",
                           highlight=False, soft_wrap=True)
     if result.failed:
         raise typer.Exit(1)
@@ -110,7 +112,7 @@ def validate(suites: List[Path] = typer.Argument(..., help="Suite YAML file(s)."
     for path in suites:
         loaded = load_suite(path, strict=False)
         for error in loaded.errors:
-            err_console.print(f"[red]error:[/red] {error.one_line()}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]error:[/red] {escape(error.one_line())}", highlight=False, soft_wrap=True)
         total += len(loaded.errors)
         if not loaded.errors:
             console.print(f"[green]ok[/green] {path}: {len(loaded.suite.datasets)} datasets, "
@@ -147,6 +149,8 @@ def show(results: Path = typer.Argument(..., help="A results folder written by `
     _print_leaderboard(board, info["baseline"])
 
 
+from lrbench.cli.models import models_app; app.add_typer(models_app, name="models")  # noqa: E402,E702
+from lrbench.cli.data import data_app; app.add_typer(data_app, name="data")  # noqa: E402,E702
 from lrbench.cli.reporting import register as _register_reporting  # noqa: E402
 _register_reporting(app)  # report, compare, gate
 

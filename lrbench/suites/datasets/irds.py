@@ -64,7 +64,12 @@ class IrdsDataset(Dataset):
         except LrbenchError:
             raise
         except Exception as exc:  # ir_datasets raises plain errors when a download fails offline
-            raise LrbenchError(f"irds:{self.source}: could not load {what}: {type(exc).__name__}: {exc}".splitlines()[0],
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if "download sources failed" in reason or "Download failed" in reason:
+                reason = "not in the ir_datasets cache and no download source is reachable"
+            elif len(reason) > 160:
+                reason = reason[:160] + "..."
+            raise LrbenchError(f"irds:{self.source}: could not load {what}: {reason}",
                                hint="offline? seed the ir_datasets cache with --mirror DIR or LRBENCH_MIRROR") from None
 
     def has_docs(self) -> bool:
