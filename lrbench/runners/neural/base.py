@@ -1,0 +1,162 @@
+"""The shared base of the neural runners: params, model loading, candidate lists, profiles."""
+
+from __future__ import annotations
+
+import string
+import time
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import pandas as pd
+from pydantic import Field
+
+from lrbench.errors import LrbenchError
+from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
+from lrbench.runners.neural.device import select_device
+from lrbench.runners.neural.loading import LoadedModel, load_model
+from lrbench.runners.neural.profile import PeakMemory, Stopwatch
+from lrbench.suites.datasets.base import RUN_COLUMNS
+
+
+class NeuralParams(RunnerParams):
+    model: str = Field(description="Hugging Face Hub id (resolved offline through `lrbench models`) or a folder")
+    revision: str | None = None
+    device: str = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "float32"
+    threads: int | None = Field(None, ge=1)
+    batch_size: int = Field(32, ge=1)
+    max_length: int | None = Field(None, ge=8)
+    bucket: bool = Field(True, description="length-bucketed batching (sort, bucket, restore order)")
+    trust_remote_code: bool = False
+
+
+class NeuralRunner(Runner):
+    """Base for model-backed runners. Subclasses set `model_kind` and implement `run`."""
+
+    model_kind: ClassVar[str] = "embedder"
+    Params = NeuralParams
+
+    @classmethod
+    def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
+        """The resolved model's revision (a content fingerprint offline) is part of the cell key."""
+        from lrbench.models import resolve
+
+        model = params.get("model")
+        if not model:
+            return ""
+        local = Path(model).expanduser()
+        if not local.is_absolute() and (suite_dir / local).is_dir():
+            model = str(suite_dir / local)
+        return resolve(model, params.get("revision")).revision
+
+    def model_id(self, ctx: RunContext) -> str:
+        local = Path(self.params.model).expanduser()
+        if not local.is_absolute() and (ctx.suite_dir / local).is_dir():
+            return str(ctx.suite_dir / local)
+        return self.params.model
+
+    def load(self, ctx: RunContext, calibration: list[str] | None = None, **kwargs) -> LoadedModel:
+        return load_model(self.model_kind, self.model_id(ctx), self.params, compress=ctx.compress,
+                          calibration=calibration, cache_dir=ctx.cache_dir, **kwargs)
+
+    # -- reranking inputs ------------------------------------------------------------------
+    def candidate_lists(self, dataset, inputs: dict[str, pd.DataFrame], ctx: RunContext):
+        """[(query_id, query text, [doc ids])] for the top-`depth` of the input run, and the doc texts."""
+        if not inputs:
+            raise LrbenchError(f"{self.type} reranks a first-stage run", key="input",
+                               hint="set input: <first-stage system name> on this system")
+        if len(inputs) > 1:
+            raise LrbenchError(f"{self.type} takes one input run, got {len(inputs)}", key="input")
+        name, run = next(iter(inputs.items()))
+        if run.empty:
+            raise LrbenchError(f"input run '{name}' is empty", key="input")
+        input_depth = int(run.groupby("query_id").size().max())
+        depth = ctx.depth
+        if depth is not None and depth > input_depth:
+            raise LrbenchError(f"depth {depth} is larger than the input run's depth ({input_depth} per query "
+                               f"in '{name}')", key="depth",
+                               hint=f"set depth <= {input_depth}, or retrieve more with the input system")
+        top = top_k(run, depth)
+        queries = dataset.eval_queries()
+        lists = []
+        for qid, group in top.groupby("query_id", sort=True):
+            if qid in queries:
+                lists.append((str(qid), queries[qid], [str(d) for d in group["doc_id"]]))
+        if not lists:
+            raise LrbenchError(f"input run '{name}' shares no query ids with {dataset.spec.label}", key="input")
+        wanted = {d for _, _, docs in lists for d in docs}
+        texts = dataset.doc_texts(wanted)
+        missing = wanted - set(texts)
+        if len(missing) == len(wanted):
+            raise LrbenchError(f"{dataset.spec.label} has no text for the input run's documents", key="input",
+                               hint="rerank a dataset that carries passage text (candidates:, beir:, irds:)")
+        self._missing_texts = len(missing)
+        return lists, texts, depth or input_depth
+
+    def rerank(self, dataset, inputs, ctx: RunContext, scorer, description: str,
+               calibration_docs: int = 32) -> Output:
+        """Load the model, warm it up, score each query's candidates with `scorer(loaded, query, texts, watch)`
+        -> list of floats, and profile the whole thing."""
+        lists, texts, depth = self.candidate_lists(dataset, inputs, ctx)
+        calibration = [texts.get(d, "") for d in lists[0][2][:calibration_docs]]
+        started = time.perf_counter()
+        with PeakMemory(select_device(self.params.device)) as mem:
+            loaded = self.load(ctx, calibration)
+            self.prepare(loaded)
+            t0 = time.perf_counter()
+            qid, query, docs = lists[0]
+            scorer(loaded, query, [texts.get(d, "") for d in docs[:2]], Stopwatch())  # warm-up, not timed
+            warmup = time.perf_counter() - t0
+            self.reset_counters()
+            watch = Stopwatch()
+            rows = []
+            for qid, query, docs in ctx.progress(lists, total=len(lists), description=description):
+                doc_texts = [texts.get(d, "") for d in docs]
+                with watch.timed():
+                    scores = scorer(loaded, query, doc_texts, watch)
+                watch.docs += len(docs)
+                rows.extend((qid, d, float(s)) for d, s in zip(docs, scores))
+        profile = {**loaded.info(), "warmup_seconds": warmup, "depth": depth,
+                   "batch_size": self.params.batch_size, "bucketed": self.params.bucket,
+                   "missing_texts": self._missing_texts, "runner_seconds": time.perf_counter() - started,
+                   **watch.as_dict(), **mem.as_dict(), **self.extra_profile()}
+        if loaded.compression is not None:
+            profile["compression"] = loaded.compression
+        return Output(run=pd.DataFrame(rows, columns=RUN_COLUMNS), profile=profile)
+
+    def prepare(self, loaded: LoadedModel) -> None:
+        """Hook: per-model setup after loading (token ids, prompt pieces)."""
+
+    def reset_counters(self) -> None:
+        """Hook: forget what the warm-up call counted."""
+
+    def extra_profile(self) -> dict:
+        return {}
+
+
+def check_template(template: str, required: tuple[str, ...], key: str = "params.template",
+                   allowed: tuple[str, ...] = ()) -> None:
+    """A prompt template must name each required field ({query}, {document}) and no unknown ones."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as exc:
+        raise LrbenchError(f"prompt template is not a valid format string: {exc}", key=key,
+                           hint="write literal braces as {{ and }}") from None
+    missing = [f for f in required if f not in fields]
+    if missing:
+        raise LrbenchError(f"prompt template lacks {', '.join('{' + m + '}' for m in missing)}", key=key,
+                           hint=f"the template must contain {' and '.join('{' + r + '}' for r in required)}")
+    unknown = sorted(fields - set(required) - set(allowed))
+    if unknown:
+        raise LrbenchError(f"prompt template has unknown field(s) {', '.join('{' + u + '}' for u in unknown)}",
+                           key=key, hint=f"fields: {', '.join(required + allowed)}; write literal braces as {{{{ }}}}")
+
+
+def truncate_tokens(tokenizer, text: str, max_tokens: int | None) -> str:
+    """Cut `text` to its first `max_tokens` tokens (decoded back to text)."""
+    if not max_tokens:
+        return text
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    if len(ids) <= max_tokens:
+        return text
+    return tokenizer.decode(ids[:max_tokens], skip_special_tokens=True)

@@ -1,0 +1,53 @@
+"""Causal-LM helpers: prompt assembly under the chat template, left-padded next-token logits, token ids."""
+
+from __future__ import annotations
+
+from lrbench.errors import LrbenchError
+from lrbench.runners.neural.batching import length_batches, pad_batch
+from lrbench.runners.neural.loading import chat_wrap
+
+
+def prompt_ids(loaded, text: str, system: str | None = None, chat: bool = True, assistant_prefix: str = "") -> list[int]:
+    """Token ids of `text` as the user turn of the chat template (assistant turn opened), plus an optional
+    start of the assistant's answer."""
+    before, after = chat_wrap(loaded.tokenizer, system, chat)
+    full = before + text + after + assistant_prefix
+    add_special = not before  # the template already holds the special tokens
+    return loaded.tokenizer(full, add_special_tokens=add_special)["input_ids"]
+
+
+def next_token_logits(loaded, sequences: list[list[int]], batch_size: int, sort: bool = True, watch=None):
+    """Logits of the token after each sequence (float32 tensor [n, vocab] on CPU), left-padded batches
+    with position ids that skip the padding."""
+    import torch
+
+    out = [None] * len(sequences)
+    with torch.inference_mode():
+        for batch in length_batches([len(s) for s in sequences], batch_size, sort):
+            t = pad_batch([sequences[i] for i in batch], loaded.pad_id, "left")
+            mask = t["attention_mask"]
+            position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+            logits = loaded.model(input_ids=t["input_ids"].to(loaded.device), attention_mask=mask.to(loaded.device),
+                                  position_ids=position_ids.to(loaded.device), logits_to_keep=1).logits[:, -1, :]
+            logits = logits.float().cpu()
+            for row, i in enumerate(batch):
+                out[i] = logits[row]
+            if watch is not None:
+                watch.tokens += int(mask.sum())
+    return torch.stack(out)
+
+
+def single_token_ids(tokenizer, word: str, variants: bool = True, key: str = "params") -> list[int]:
+    """Ids of the single-token spellings of `word` (as is, capitalised, with a leading space)."""
+    forms = [word]
+    if variants:
+        forms += [word.capitalize(), word.lower(), " " + word, " " + word.capitalize(), " " + word.lower()]
+    ids = []
+    for form in dict.fromkeys(forms):
+        enc = tokenizer(form, add_special_tokens=False)["input_ids"]
+        if len(enc) == 1 and enc[0] not in ids:
+            ids.append(enc[0])
+    if not ids:
+        raise LrbenchError(f"'{word}' is not a single token for this tokenizer", key=key,
+                           hint="choose a word the tokenizer keeps whole")
+    return ids

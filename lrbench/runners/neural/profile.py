@@ -1,0 +1,114 @@
+"""Profiling for neural cells: warm per-query latency, throughput, peak memory, model size."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+
+class PeakMemory:
+    """Peak resident memory of this process while the block runs (psutil, sampled every `interval` s),
+    plus peak CUDA memory allocated by torch when a CUDA device is in use."""
+
+    def __init__(self, device: str = "cpu", interval: float = 0.02):
+        self.device = device
+        self.interval = interval
+        self.peak_rss = 0
+        self.start_rss = 0
+        self.peak_cuda = None
+        self._stop = threading.Event()
+
+    def _sample(self):
+        import psutil
+
+        proc = psutil.Process()
+        while not self._stop.is_set():
+            self.peak_rss = max(self.peak_rss, proc.memory_info().rss)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        import psutil
+
+        self.start_rss = self.peak_rss = psutil.Process().memory_info().rss
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        import psutil
+
+        self._stop.set()
+        self._thread.join()
+        self.peak_rss = max(self.peak_rss, psutil.Process().memory_info().rss)
+        if self.device.startswith("cuda"):
+            import torch
+
+            self.peak_cuda = torch.cuda.max_memory_allocated()
+
+    def as_dict(self) -> dict:
+        out = {"peak_rss_mb": round(self.peak_rss / 2**20, 1), "rss_start_mb": round(self.start_rss / 2**20, 1)}
+        if self.peak_cuda is not None:
+            out["peak_cuda_mb"] = round(self.peak_cuda / 2**20, 1)
+        return out
+
+
+def latency_stats(seconds: list[float], prefix: str = "latency_ms") -> dict:
+    import numpy as np
+
+    if not seconds:
+        return {}
+    ms = np.asarray(seconds) * 1000.0
+    return {f"{prefix}_p50": float(np.percentile(ms, 50)), f"{prefix}_p95": float(np.percentile(ms, 95)),
+            f"{prefix}_p99": float(np.percentile(ms, 99)), f"{prefix}_mean": float(ms.mean())}
+
+
+def size_on_disk_mb(path: str) -> float | None:
+    folder = Path(path)
+    if not folder.is_dir():
+        return None
+    weights = [p for p in folder.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin", ".pt", ".gguf",
+                                                                             ".onnx")]
+    return round(sum(p.stat().st_size for p in weights) / 2**20, 1)
+
+
+def count_params(model) -> int:
+    return int(sum(p.numel() for p in model.parameters()))
+
+
+class Stopwatch:
+    """Accumulates per-query wall times and work counters."""
+
+    def __init__(self):
+        self.latencies: list[float] = []
+        self.docs = 0
+        self.tokens = 0
+        self.started = time.perf_counter()
+
+    def timed(self):
+        watch = self
+
+        class _Block:
+            def __enter__(self):
+                self.t0 = time.perf_counter()
+                return self
+
+            def __exit__(self, *exc):
+                if exc[0] is None:
+                    watch.latencies.append(time.perf_counter() - self.t0)
+
+        return _Block()
+
+    def as_dict(self) -> dict:
+        busy = sum(self.latencies)
+        return {
+            "queries": len(self.latencies), "docs_scored": self.docs, "tokens": self.tokens,
+            "scoring_seconds": busy,
+            "docs_per_second": self.docs / busy if busy else None,
+            "tokens_per_second": self.tokens / busy if busy else None,
+            **latency_stats(self.latencies),
+        }

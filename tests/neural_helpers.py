@@ -1,0 +1,55 @@
+"""Shared bits of the neural tests: real DL19 candidates and SciFact slices, models by Hub id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+SMOLLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def dl19(shared: Path, queries_limit: int | None = None):
+    from lrbench.suites.datasets import open_dataset
+    from lrbench.suites.schema import DatasetSpec
+
+    base = shared / "trec-dl-2019-passage"
+    spec = DatasetSpec(id=f"candidates:{base}/rank_llm_candidates/BM25.top100.dl19.json",
+                       qrels=str(base / "qrels.dl19-passage.txt"), queries_limit=queries_limit)
+    return open_dataset(spec, base)
+
+
+def bm25_run(dataset):
+    return dataset.candidates()
+
+
+def ctx(tmp_path: Path, depth=None, compress=None):
+    from lrbench.runners.base import RunContext
+
+    return RunContext(cache_dir=tmp_path / "cache", suite_dir=tmp_path, depth=depth, compress=compress)
+
+
+def scifact_slice(shared: Path, folder: Path, n_queries: int = 30, n_extra: int = 400) -> Path:
+    """A BEIR folder holding the first `n_queries` test queries, their relevant documents and the first
+    `n_extra` other documents of the real SciFact corpus."""
+    src = shared / "beir-scifact"
+    qrels = [line.split("\t") for line in (src / "qrels" / "test.tsv").read_text().splitlines()[1:] if line.strip()]
+    qids = list(dict.fromkeys(q for q, _, _ in qrels))[:n_queries]
+    keep_q = set(qids)
+    rel_docs = {d for q, d, _ in qrels if q in keep_q}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "qrels").mkdir(exist_ok=True)
+    (folder / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t{s}\n" for q, d, s in qrels if q in keep_q))
+    with open(src / "queries.jsonl") as fh, open(folder / "queries.jsonl", "w") as out:
+        for line in fh:
+            if json.loads(line)["_id"] in keep_q:
+                out.write(line)
+    extra = 0
+    with open(src / "corpus.jsonl") as fh, open(folder / "corpus.jsonl", "w") as out:
+        for line in fh:
+            doc_id = json.loads(line)["_id"]
+            if doc_id in rel_docs or extra < n_extra:
+                extra += doc_id not in rel_docs
+                out.write(line)
+    return folder
