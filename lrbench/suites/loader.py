@@ -93,6 +93,11 @@ def _semantic_errors(suite: Suite, located: LocatedYaml, base_dir: Path) -> list
             if runner.needs_input and not system.input:
                 err(f"a {system.type} system reranks another system's run", ("systems", i),
                     "add input: <first-stage system name> and depth: N")
+        if system.compress is not None:
+            from lrbench.compression.config import config_problems
+
+            for problem in config_problems(system.compress):
+                err(problem.message, ("systems", i) + tuple(problem.key.split(".")), problem.hint)
         if system.input is not None:
             if system.input not in names:
                 near = difflib.get_close_matches(system.input, names, n=1)

@@ -1,0 +1,44 @@
+"""Low-rank compression of any transformer: `compress_model(model, config, ...) -> (model, report)`.
+
+Importing this package does not import torch; `compress_model` does, when called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from lrbench.compression.calibration import calibration_texts, make_calibration
+from lrbench.compression.config import METHODS, CompressConfig, config_problems, parse_config
+
+
+def compress_model(model, config: dict, *, tokenizer=None, calibration=None, cache_dir: Path | None = None,
+                   progress: Callable | None = None, base_dir: Path | None = None):
+    """See lrbench.compression.lowrank.compress_model (imports torch when called)."""
+    from lrbench.compression.lowrank import compress_model as _compress
+
+    return _compress(model, config, tokenizer=tokenizer, calibration=calibration, cache_dir=cache_dir,
+                     progress=progress, base_dir=base_dir)
+
+
+def apply_compression(model, ctx, tokenizer):
+    """What a runner calls: compress `model` per ctx.compress (calibration drawn relative to the suite).
+
+    Returns (model, report); report is None when the system has no compress block.
+    """
+    if not ctx.compress:
+        return model, None
+    calibration = make_calibration(ctx.compress, ctx.suite_dir)
+    return compress_model(model, ctx.compress, tokenizer=tokenizer, calibration=calibration,
+                          cache_dir=Path(ctx.cache_dir), base_dir=ctx.suite_dir)
+
+
+def summary(report: dict | None) -> dict | None:
+    """The report without per-layer detail, for tables and profiles."""
+    if report is None:
+        return None
+    return {k: v for k, v in report.items() if k != "layers"}
+
+
+__all__ = ["compress_model", "apply_compression", "make_calibration", "calibration_texts", "config_problems",
+           "parse_config", "CompressConfig", "METHODS", "summary"]

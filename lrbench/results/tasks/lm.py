@@ -1,0 +1,48 @@
+"""Language-modelling evaluator: token perplexity, word perplexity, bits per byte, mean NLL.
+
+Frame `nll`: one row per scored window: window, begin, end (token offsets), tokens (scored tokens),
+nll (summed negative log-likelihood in nats). Aggregates use the sums, never a mean of window values;
+per window (perquery) holds each window's token perplexity, for significance tests.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from lrbench.errors import LrbenchError
+from lrbench.results.evaluators import SCORE_COLUMNS, Evaluator, register_evaluator
+
+MEASURES = ("perplexity", "word_perplexity", "bits_per_byte", "nll")
+_CANONICAL = {m.lower(): m for m in MEASURES}
+_CANONICAL.update({"ppl": "perplexity", "token_perplexity": "perplexity", "word_ppl": "word_perplexity",
+                   "word-perplexity": "word_perplexity", "bpb": "bits_per_byte", "bits-per-byte": "bits_per_byte"})
+
+
+@register_evaluator
+class LanguageModelEvaluator(Evaluator):
+    task = "lm"
+    frame = "nll"
+    default_measures = ["perplexity", "word_perplexity", "bits_per_byte"]
+
+    def canonical(self, measure: str) -> str:
+        return _CANONICAL.get(measure.strip().lower(), measure)
+
+    def validate(self, measure: str) -> None:
+        if self.canonical(measure) not in MEASURES:
+            raise LrbenchError(f"unknown language-modelling measure '{measure}'", hint=f"use {', '.join(MEASURES)}")
+
+    def evaluate(self, frame: pd.DataFrame, dataset, measures: list[str]):
+        total_nll = float(frame["nll"].sum())
+        tokens = int(frame["tokens"].sum())
+        if tokens == 0:
+            raise ValueError("no token was scored")
+        values = {"perplexity": math.exp(total_nll / tokens), "nll": total_nll / tokens,
+                  "word_perplexity": math.exp(total_nll / dataset.word_count()),
+                  "bits_per_byte": total_nll / (math.log(2) * dataset.byte_count())}
+        scores = [(m, values[m]) for m in dict.fromkeys(self.canonical(x) for x in measures)]
+        perquery = pd.DataFrame({"measure": "perplexity", "query_id": frame["window"].astype(str),
+                                 "value": np.exp(frame["nll"] / frame["tokens"].clip(lower=1))})
+        return perquery, pd.DataFrame(scores, columns=SCORE_COLUMNS)

@@ -1,0 +1,45 @@
+"""MTEB's classification protocol (mteb 1.x AbsTaskClassification, method logReg), without model code.
+
+numpy is seeded with `seed` (42); each of `n_experiments` (10) experiments shuffles the training indices
+(cumulatively, in place) and keeps the first `samples_per_label` (8) examples of each label; a
+LogisticRegression(random_state=seed, max_iter=100) fits their embeddings and predicts every test example.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+
+def undersample(labels, samples_per_label: int = 8, n_experiments: int = 10, seed: int = 42) -> list[list[int]]:
+    """Training indices per experiment, exactly as mteb's _undersample_data draws them."""
+    labels = np.asarray(labels)
+    rng = np.random.RandomState(seed)
+    idxs = np.arange(len(labels))
+    out = []
+    for _ in range(n_experiments):
+        rng.shuffle(idxs)
+        counter: dict = defaultdict(int)
+        chosen = []
+        for i in idxs:
+            if counter[labels[i]] < samples_per_label:
+                chosen.append(int(i))
+                counter[labels[i]] += 1
+        out.append(chosen)
+    return out
+
+
+def logreg_experiments(experiments: list[list[int]], train_emb: dict, train_labels, test_emb, *, seed: int = 42,
+                       max_iter: int = 100) -> list[np.ndarray]:
+    """Predicted test labels per experiment; train_emb maps a training index to its embedding."""
+    from sklearn.linear_model import LogisticRegression
+
+    train_labels = np.asarray(train_labels)
+    predictions = []
+    for chosen in experiments:
+        X = np.stack([train_emb[i] for i in chosen])
+        clf = LogisticRegression(random_state=seed, max_iter=max_iter)
+        clf.fit(X, train_labels[chosen])
+        predictions.append(clf.predict(test_emb))
+    return predictions
