@@ -203,3 +203,18 @@ def test_address_needs_ray_executor(tmp_path):
     with pytest.raises(LrbenchError, match="--address"):
         make_executor("local", load_suite(write_suite(tmp_path, dict(MULTI, systems=MULTI["systems"][:1]))),
                       tmp_path / "o", address="auto")
+
+
+def test_unreachable_address_fails_fast():
+    """Ray itself waits for an unreachable head without end; lrbench checks the port first."""
+    import socket
+
+    from lrbench.executors.ray_executor import _check_reachable
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        with pytest.raises(LrbenchError) as err:
+            _check_reachable(address)
+        assert err.value.key == "--address" and "cannot reach" in err.value.message

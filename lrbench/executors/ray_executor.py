@@ -71,6 +71,21 @@ def _demands(options: dict) -> dict[str, float]:
     return {k: v for k, v in out.items() if v}
 
 
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Ray waits for an unreachable GCS without end: fail fast with a clear line instead."""
+    import socket
+
+    match = re.fullmatch(r"(?:ray://)?\[?([^\]/]+?)\]?:(\d+)/?", address.strip())
+    if not match:
+        return  # "auto" and other forms: Ray resolves them and fails fast itself
+    try:
+        socket.create_connection((match.group(1), int(match.group(2))), timeout=timeout).close()
+    except OSError as exc:
+        raise LrbenchError(f"cannot reach the Ray cluster at '{address}': {exc}", key="--address",
+                           hint="check the head node's address and port (6379 for GCS, 10001 for ray://), "
+                                "or leave --address out to run a local Ray instance") from None
+
+
 class RayExecutor(ParallelExecutor):
     kind = "ray"
 
@@ -93,6 +108,8 @@ class RayExecutor(ParallelExecutor):
             local = self.address in (None, "", "local")
             kwargs = dict(include_dashboard=False, log_to_driver=self.debug,
                           logging_level=logging.INFO if self.debug else logging.WARNING)
+            if not local:
+                _check_reachable(self.address)
             try:
                 if local:
                     ray.init(address="local", num_cpus=self.num_cpus, **kwargs)
