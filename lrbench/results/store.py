@@ -107,20 +107,30 @@ class FsspecStore:
     """The run store over any fsspec filesystem (see the module docstring for the guarantee)."""
 
     def __init__(self, root: str | Path, fs=None, **storage_options):
-        import fsspec.core
-
         if isinstance(root, Path) or not is_remote(str(root)):
-            local = Path(str(root).removeprefix("file://"))
-            self.root: Path | RemotePath = local
-            self.fs = fs or fsspec.filesystem("file")
+            self.root: Path | RemotePath = Path(str(root).removeprefix("file://"))
         else:
             self.root = RemotePath(str(root))
-            if fs is None:
-                fs, _ = fsspec.core.url_to_fs(self.root.uri, **storage_options)
-            self.fs = fs
         self.cells = self.root / "cells"
+        self._fs = fs
+        self._storage_options = storage_options
+
+    @property
+    def fs(self):
+        """The fsspec filesystem, created on first use (a LocalStore never needs one)."""
+        if self._fs is None:
+            import fsspec.core
+
+            if isinstance(self.root, Path):
+                self._fs = fsspec.filesystem("file")
+            else:
+                self._fs, _ = fsspec.core.url_to_fs(self.root.uri, **self._storage_options)
+        return self._fs
+
+    @property
+    def object_store(self) -> bool:
         protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
-        self.object_store = protocol in OBJECT_STORES
+        return protocol in OBJECT_STORES
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.root)!r})"
@@ -299,6 +309,17 @@ class LocalStore(FsspecStore):
         finally:
             if tmp.exists():
                 tmp.unlink()
+
+    def check(self, key: str, names=("run",)) -> None:
+        import pyarrow.parquet as pq
+
+        self.meta(key)
+        for name in names:
+            path = self.cell_dir(key) / f"{name}.parquet"
+            try:
+                pq.read_metadata(path)
+            except Exception as exc:
+                raise CorruptCell(f"{path.name}: {type(exc).__name__}: {exc}") from None
 
     def discard(self, key: str) -> None:
         cell = self.cell_dir(key)
