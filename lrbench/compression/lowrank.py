@@ -15,6 +15,7 @@ whiten and afm minimise the same output-reconstruction error on the same data, s
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import fnmatch
 import hashlib
@@ -184,24 +185,46 @@ def _chol(gram: torch.Tensor) -> torch.Tensor:
                        key="compress.calibration", hint="use more calibration samples")
 
 
+@contextlib.contextmanager
+def _threads_for(matrix: torch.Tensor):
+    """One thread for matrices up to 2048 wide: multi-threaded LAPACK on small matrices is slower, and on a
+    busy machine its spinning threads make it up to 100x slower."""
+    previous = torch.get_num_threads()
+    small = max(matrix.shape) <= 2048
+    if small:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if small:
+            torch.set_num_threads(previous)
+
+
 def decompose(weight: torch.Tensor, method: str, stat: dict | None, alpha: float = 0.5):
     """Full factors (second: out x r, first: r x in) ordered by importance, and the spectrum that orders them."""
     W = weight.detach().to("cpu", torch.float64)
+
+    def svd(matrix):  # float32 SVD (fast; ample for the top components), results back in float64
+        with _threads_for(matrix):
+            U, S, Vh = torch.linalg.svd(matrix.float(), full_matrices=False)
+        return U.double(), S.double(), Vh.double()
+
     if method == "svd":
-        U, S, Vh = torch.linalg.svd(W, full_matrices=False)
+        U, S, Vh = svd(W)
         return U * S, Vh, S
     if method == "asvd":
         scale = (stat["abs_sum"] / max(stat["n"], 1)).clamp_min(1e-6) ** alpha
-        U, S, Vh = torch.linalg.svd(W * scale, full_matrices=False)
+        U, S, Vh = svd(W * scale)
         return U * S, Vh / scale, S
     if method == "whiten":
         L = _chol(stat["gram"])
-        U, S, Vh = torch.linalg.svd(W @ L, full_matrices=False)
-        # Vh L^-1 = (L^-T Vh^T)^T: one triangular solve
+        U, S, Vh = svd(W @ L)
+        # Vh L^-1 = (L^-T Vh^T)^T: one triangular solve (float64)
         first = torch.linalg.solve_triangular(L.T, Vh.T, upper=True).T
         return U * S, first, S
     if method == "afm":
-        evals, evecs = torch.linalg.eigh(stat["gram"])
+        with _threads_for(stat["gram"]):
+            evals, evecs = torch.linalg.eigh(stat["gram"])
         order = torch.argsort(evals, descending=True)
         r = min(W.shape)
         Q = evecs[:, order[:r]]
