@@ -156,3 +156,5 @@ _register_reporting(app)  # report, compare, gate
 
 if __name__ == "__main__":
     app()
+from lrbench.cli.pareto import register as _register_pareto  # noqa: E402
+_register_pareto(app)  # pareto

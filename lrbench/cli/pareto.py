@@ -1,0 +1,27 @@
+"""`lrbench pareto`: quality-vs-cost plots (parameters, latency) of a finished run, next to its leaderboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from lrbench.cli import console, friendly_errors  # registered at the end of lrbench.cli
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @friendly_errors
+    def pareto(results: Path = typer.Argument(..., help="A results folder written by `lrbench run`."),
+               measure: Optional[str] = typer.Option(None, "--measure", help="Quality measure (default: the "
+                                                     "dataset's first)."),
+               dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset.")):
+        """Write pareto-<dataset>.png: quality vs parameters and vs latency, Pareto front marked."""
+        from lrbench.compression.pareto import write_pareto
+        from lrbench.errors import LrbenchError
+
+        if not (results / "leaderboard.parquet").exists():
+            raise LrbenchError(f"{results} has no leaderboard.parquet", hint="run `lrbench run SUITE --out DIR` first")
+        for path in write_pareto(results, measure, dataset):
+            console.print(f"wrote {path}", highlight=False, soft_wrap=True)
