@@ -153,8 +153,8 @@ from lrbench.cli.models import models_app; app.add_typer(models_app, name="model
 from lrbench.cli.data import data_app; app.add_typer(data_app, name="data")  # noqa: E402,E702
 from lrbench.cli.reporting import register as _register_reporting  # noqa: E402
 _register_reporting(app)  # report, compare, gate
+from lrbench.cli.pareto import register as _register_pareto  # noqa: E402
+_register_pareto(app)  # pareto
 
 if __name__ == "__main__":
     app()
-from lrbench.cli.pareto import register as _register_pareto  # noqa: E402
-_register_pareto(app)  # pareto
