@@ -11,12 +11,15 @@ set -u
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export LRBENCH_MODELS=/tmp/lrbench-models LRBENCH_CACHE=/tmp/lrbench-cache
 OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT" /tmp/m/minilm ../shared/data
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .gpu/p4/w/*.whl || exit 1
+mkdir -p "$OUT" /tmp/m/minilm ../shared/data /tmp/parts
+# parts carried in earlier calls were copied to /tmp/parts (carried paths do not persist between calls)
+for p in p1 p2 p3 p4; do [ -d .gpu/$p ] && cp -r .gpu/$p /tmp/parts/; done
+P=/tmp/parts
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site $P/p4/w/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD
-cat .gpu/p1/gguf.0 .gpu/p2/gguf.1 > /tmp/m/SmolLM2-135M-Instruct.Q4_1.gguf
-cp -r .gpu/p4/minilm/. /tmp/m/minilm/ && cat .gpu/p3/st.0 .gpu/p4/st.1 > /tmp/m/minilm/model.safetensors
-cp -r .gpu/p3/data/. ../shared/data/ && cp -r .gpu/p4/data/. ../shared/data/
+cat $P/p1/gguf.0 $P/p2/gguf.1 > /tmp/m/SmolLM2-135M-Instruct.Q4_1.gguf
+cp -r $P/p4/minilm/. /tmp/m/minilm/ && cat $P/p3/st.0 $P/p4/st.1 > /tmp/m/minilm/model.safetensors
+cp -r $P/p3/data/. ../shared/data/ && cp -r $P/p4/data/. ../shared/data/
 { sha256sum /tmp/m/*.gguf /tmp/m/minilm/model.safetensors
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
   python3 -c "import torch, transformers, sentence_transformers as s; print(torch.__version__, transformers.__version__, s.__version__)"

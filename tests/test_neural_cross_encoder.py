@@ -39,7 +39,7 @@ def _direct_scores(ds, run, num_labels, seed):
 @pytest.mark.parametrize("num_labels", [1, 2])
 def test_fresh_head_scores_match_a_direct_forward(shared, tmp_path, num_labels):
     ds = dl19(shared, queries_limit=2)
-    params = {"model": MINILM, "num_labels": num_labels, "max_length": 256, "batch_size": 4, "threads": 2}
+    params = {"model": MINILM, "num_labels": num_labels, "max_length": 256, "batch_size": 4, "threads": 1}
     torch.manual_seed(0)
     out = CrossEncoderRunner(params).run(ds, {"bm25": bm25_run(ds)}, ctx(tmp_path, depth=8))
     assert len(out.run) == 16

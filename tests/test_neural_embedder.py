@@ -14,7 +14,7 @@ from neural_helpers import MINILM, bm25_run, ctx, dl19, scifact_slice
 def minilm():
     from lrbench.runners.neural import load_model
 
-    return load_model("embedder", MINILM, {"threads": 2})
+    return load_model("embedder", MINILM, {"threads": 1})
 
 
 def _scifact_texts(shared, n):
@@ -49,9 +49,9 @@ def test_dense_first_stage_on_a_scifact_slice_and_corpus_cache(shared, tmp_path)
     from lrbench.suites.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
-    folder = scifact_slice(shared, tmp_path / "scifact-slice", n_queries=30, n_extra=300)
+    folder = scifact_slice(shared, tmp_path / "scifact-slice", n_queries=20, n_extra=150)
     ds = open_dataset(DatasetSpec(id=f"beir:{folder}"), tmp_path)
-    runner = EmbedderRunner({"model": MINILM, "k": 50, "chunk_size": 97, "threads": 2})
+    runner = EmbedderRunner({"model": MINILM, "k": 50, "chunk_size": 97, "threads": 1})
     first = runner.run(ds, {}, ctx(tmp_path))
     assert first.profile["corpus_cached"] is False and first.profile["role"] == "first stage"
     run = first.frame("run")
@@ -63,7 +63,7 @@ def test_dense_first_stage_on_a_scifact_slice_and_corpus_cache(shared, tmp_path)
                 "dtype", "device", "threads", "batch_size", "tokens_per_second", "docs_per_second"):
         assert first.profile[key] is not None, key
     assert first.profile["params"] == 22713216
-    second = EmbedderRunner({"model": MINILM, "k": 50, "chunk_size": 5000, "threads": 2}).run(ds, {}, ctx(tmp_path))
+    second = EmbedderRunner({"model": MINILM, "k": 50, "chunk_size": 5000, "threads": 1}).run(ds, {}, ctx(tmp_path))
     assert second.profile["corpus_cached"] is True  # a second system on the same corpus does not re-encode
     merged = first.run.merge(second.run, on=["query_id", "doc_id"])
     assert len(merged) == len(first.run)  # chunked search finds the same top-k whatever the chunk size

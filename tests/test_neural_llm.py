@@ -26,9 +26,9 @@ def ds(shared):
 
 def test_pointwise_left_padded_batches_equal_single_prompts(ds, tmp_path):
     inputs = {"bm25": bm25_run(ds)}
-    batched = PointwiseRunner({"model": SMOLLM, "batch_size": 4, "doc_max_tokens": 48}).run(
+    batched = PointwiseRunner({"model": SMOLLM, "batch_size": 4, "doc_max_tokens": 48, "threads": 1}).run(
         ds, inputs, ctx(tmp_path, depth=4))
-    single = PointwiseRunner({"model": SMOLLM, "batch_size": 1, "doc_max_tokens": 48}).run(
+    single = PointwiseRunner({"model": SMOLLM, "batch_size": 1, "doc_max_tokens": 48, "threads": 1}).run(
         ds, inputs, ctx(tmp_path, depth=4))
     assert len(batched.run) == 8
     np.testing.assert_allclose(batched.run["score"], single.run["score"], atol=2e-3)
@@ -67,7 +67,7 @@ def test_bad_template_is_reported_by_validate_with_file_and_line(tmp_path, share
 @pytest.mark.parametrize("mode", ["generate", "first"])
 def test_listwise_returns_a_permutation_and_counts_windows(ds, tmp_path, mode):
     inputs = {"bm25": bm25_run(ds)}
-    params = {"model": SMOLLM, "mode": mode, "window": 4, "stride": 2, "doc_max_tokens": 24, "batch_size": 2}
+    params = {"model": SMOLLM, "mode": mode, "window": 4, "stride": 2, "doc_max_tokens": 24, "batch_size": 2, "threads": 1}
     out = ListwiseRunner(params).run(ds, inputs, ctx(tmp_path, depth=6))
     top = bm25_run(ds).sort_values(["query_id", "score"], ascending=[True, False]).groupby("query_id").head(6)
     for qid, group in out.run.groupby("query_id"):
@@ -104,9 +104,9 @@ def test_icr_attention_capture_equals_eager_attention(shared):
 
 def test_icr_scores_and_chunking(ds, tmp_path):
     inputs = {"bm25": bm25_run(ds)}
-    whole = ICRRunner({"model": SMOLLM, "doc_max_tokens": 32}).run(ds, inputs, ctx(tmp_path, depth=4))
+    whole = ICRRunner({"model": SMOLLM, "doc_max_tokens": 32, "threads": 1}).run(ds, inputs, ctx(tmp_path, depth=4))
     assert whole.profile["forward_passes"] == 2 * 2  # query + content-free calibration, per query
-    chunked = ICRRunner({"model": SMOLLM, "doc_max_tokens": 32, "window": 2}).run(ds, inputs, ctx(tmp_path, depth=4))
+    chunked = ICRRunner({"model": SMOLLM, "doc_max_tokens": 32, "window": 2, "threads": 1}).run(ds, inputs, ctx(tmp_path, depth=4))
     assert chunked.profile["forward_passes"] == 2 * 2 * 2
     assert len(whole.run) == len(chunked.run) == 8
     assert np.isfinite(whole.run["score"]).all() and whole.run["score"].std() > 0
@@ -152,7 +152,7 @@ def test_suite_end_to_end_with_profiles(shared, tmp_path):
                      "params": {"model": "sentence-transformers/all-MiniLM-L6-v2"}},
                     {"name": "first", "type": "llm-listwise", "input": "bm25", "depth": 10,
                      "params": {"model": SMOLLM, "mode": "first", "window": 10, "stride": 5,
-                                "doc_max_tokens": 40}}]})
+                                "doc_max_tokens": 40, "threads": 1}}]})
     result = SuiteExecutor(load_suite(path), tmp_path / "results").run()
     assert not result.failed, [c.error for c in result.failed]
     board = result.leaderboard
