@@ -13,12 +13,13 @@ from pydantic import Field
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, check_template, truncate_tokens
 from lrbench.runners.neural.llm import next_token_logits, prompt_ids, single_token_ids
+from lrbench.runners.llm_score_modes import ScoreModeParams, score_mode_for
 
 DEFAULT_TEMPLATE = ("Judge whether the passage answers the query.\n\nQuery: {query}\n\nPassage: {document}\n\n"
                     "Does the passage answer the query? Answer only yes or no.")
 
 
-class PointwiseParams(NeuralParams):
+class PointwiseParams(NeuralParams, ScoreModeParams):  # score modes: see llm_score_modes
     template: str = DEFAULT_TEMPLATE
     system: str | None = None
     chat: bool = Field(True, description="wrap the prompt in the tokenizer's chat template when it has one")
@@ -33,7 +34,7 @@ class PointwiseRunner(NeuralRunner):
     """LLM pointwise reranker: logit(yes) - logit(no) for the next token after a relevance prompt."""
 
     type = "llm-pointwise"
-    version = "1"
+    version = "2"
     model_kind = "causal-lm"
     needs_input = True
     Params = PointwiseParams
@@ -41,11 +42,17 @@ class PointwiseRunner(NeuralRunner):
     @classmethod
     def parse_params(cls, params):
         parsed = super().parse_params(params)
-        check_template(parsed.template, ("query", "document"))
+        check_template(parsed.template, ("query", "document"), allowed=("max_grade",))
         return parsed
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
-        return self.rerank(dataset, inputs, ctx, self._score, "llm pointwise")
+        self._mode = score_mode_for(self)
+        scorer = self._mode.score if self._mode else self._score
+        return self.rerank(dataset, inputs, ctx, scorer, f"llm pointwise ({self.params.score_mode})")
+
+    def reset_counters(self) -> None:
+        if self._mode:
+            self._mode.reset()
 
     def prepare(self, loaded) -> None:
         tok = loaded.tokenizer
@@ -65,4 +72,5 @@ class PointwiseRunner(NeuralRunner):
         return (yes - no).tolist()
 
     def extra_profile(self) -> dict:
-        return {"yes_token_ids": self._yes, "no_token_ids": self._no}
+        return {"yes_token_ids": self._yes, "no_token_ids": self._no, "score_mode": self.params.score_mode,
+                **(self._mode.profile() if self._mode else {})}

@@ -1,0 +1,240 @@
+"""Score modes of `llm-pointwise` beyond the yes/no logit difference.
+
+score_mode: generate-integer (fine-grained relevance grades, as in ERank / ProRank): the model is asked for an
+  integer grade 0..max_grade. With `expectation: true` (default) the score is the expected grade under the
+  model's next-token distribution restricted to the grade tokens (renormalised); when a grade is several
+  tokens (SmolLM2 writes "10" as "1" "0"), P("10") = P("1") * P("0" | "1") and P("1") keeps the rest, from one
+  more forward pass with "1" appended. With `expectation: false` the model generates up to `answer_tokens`
+  tokens greedily and the first grade in the text is parsed (digits or number words, "7/10", "**8**"); outputs
+  with no grade get `unparsed_score` and are counted in the profile.
+score_mode: reason-then-score (Rank-R1 style): the model first generates a bounded reasoning span
+  (`reason_tokens` at most, stopped at </think>), then the answer is forced ("</think>\\n<answer>") and the score
+  is logit(yes) - logit(no) of the next token. The generated tokens per query are in the profile
+  (`generated_tokens_per_query`): that is where this mode's cost goes.
+
+`ScoreModeParams` holds the fields; `score_mode_for(runner)` returns the mode object that `llm-pointwise`
+calls (None for the default yes-no mode).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field
+
+from lrbench.runners.base import RunnerParams
+
+from lrbench.runners.neural.base import truncate_tokens
+from lrbench.runners.neural.batching import length_batches, pad_batch
+from lrbench.runners.neural.llm import next_token_logits, prompt_ids, single_token_ids
+
+SCORE_MODES = ("yes-no", "generate-integer", "reason-then-score")
+
+INTEGER_TEMPLATE = ("Rate how relevant the passage is to the query, from 0 (not relevant at all) to {max_grade} "
+                    "(perfectly relevant).\n\nQuery: {query}\n\nPassage: {document}\n\n"
+                    "Answer with a single integer from 0 to {max_grade}.")
+REASON_TEMPLATE = ("Query: {query}\n\nPassage: {document}\n\nDoes the passage answer the query? First think "
+                   "briefly inside <think> </think>, then give the final answer, yes or no, inside "
+                   "<answer> </answer>.")
+NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten".split())}
+
+
+class ScoreModeParams(RunnerParams):
+    """The llm-pointwise fields of the extra score modes (mixed into its params)."""
+
+    score_mode: Literal["yes-no", "generate-integer", "reason-then-score"] = "yes-no"
+    max_grade: int = Field(10, ge=1, le=100, description="generate-integer: grades 0..max_grade")
+    expectation: bool = Field(True, description="generate-integer: expected grade from token probabilities "
+                                                "(false: generate and parse)")
+    answer_tokens: int = Field(6, ge=1, description="generate-integer with expectation false: tokens generated")
+    unparsed_score: float = Field(-1.0, description="generate-integer: score of an output with no grade in it")
+    reason_tokens: int = Field(64, ge=1, description="reason-then-score: most tokens of reasoning per passage")
+    think_open: str = "<think>"
+    think_close: str = "</think>"
+    answer_open: str = "<answer>"
+
+
+def parse_grade(text: str, max_grade: int) -> int | None:
+    """The first grade in a generated answer: an integer (clamped to 0..max_grade) or a number word."""
+    match = re.search(r"-?\d+(?:\.\d+)?|\b(" + "|".join(NUMBER_WORDS) + r")\b", text, flags=re.IGNORECASE)
+    if not match:
+        return None
+    token = match.group(0)
+    value = NUMBER_WORDS[token.lower()] if token.lower() in NUMBER_WORDS else round(float(token))
+    return max(0, min(max_grade, value))
+
+
+def generate(loaded, prompts: list[list[int]], max_new: int, batch_size: int, watch, **kwargs) -> list[list[int]]:
+    """Greedy continuations (token ids, padding and everything after EOS removed), left-padded batches."""
+    import torch
+
+    eos = loaded.tokenizer.eos_token_id
+    out: list = [None] * len(prompts)
+    for batch in length_batches([len(p) for p in prompts], batch_size):
+        t = pad_batch([prompts[i] for i in batch], loaded.pad_id, "left")
+        t = {k: v.to(loaded.device) for k, v in t.items()}
+        with torch.inference_mode():
+            ids = loaded.model.generate(**t, max_new_tokens=max_new, do_sample=False, num_beams=1,
+                                        pad_token_id=loaded.pad_id, temperature=None, top_p=None, top_k=None,
+                                        **kwargs)
+        new = ids[:, t["input_ids"].shape[1]:].cpu().tolist()
+        for row, i in enumerate(batch):
+            seq = new[row]
+            if eos is not None and eos in seq:
+                seq = seq[:seq.index(eos)]
+            out[i] = [x for x in seq if x != loaded.pad_id]
+        if watch is not None:
+            watch.tokens += int(t["attention_mask"].sum()) + sum(len(out[i]) for i in batch)
+    return out
+
+
+class ScoreMode:
+    """Shared parts: prompts from the runner's template (or the mode's default), counters."""
+
+    default_template = ""
+
+    def __init__(self, runner):
+        self.runner = runner
+        self.p = runner.params
+        self.reset()
+
+    def reset(self) -> None:
+        self.generated = 0
+        self.passages = 0
+        self.unparsed = 0
+        self.queries = 0
+
+    def template(self) -> str:
+        from lrbench.runners.llm_pointwise import DEFAULT_TEMPLATE
+
+        if self.p.template == DEFAULT_TEMPLATE:
+            return self.default_template
+        return self.p.template
+
+    def prompts(self, loaded, query: str, docs: list[str], assistant_prefix: str = "") -> list[list[int]]:
+        template = self.template()
+        extra = {"max_grade": self.p.max_grade} if "{max_grade}" in template else {}
+        return [prompt_ids(loaded, template.format(query=query, document=truncate_tokens(
+            loaded.tokenizer, d, self.p.doc_max_tokens), **extra), self.p.system, self.p.chat, assistant_prefix)
+            for d in docs]
+
+    def profile(self) -> dict:
+        return {"score_mode": self.p.score_mode, "generated_tokens": self.generated,
+                "generated_tokens_per_query": self.generated / max(1, self.queries),
+                "generated_tokens_per_passage": self.generated / max(1, self.passages)}
+
+    def score(self, loaded, query: str, docs: list[str], watch) -> list[float]:
+        self.queries += 1
+        self.passages += len(docs)
+        return self._score(loaded, query, docs, watch)
+
+
+class GenerateInteger(ScoreMode):
+    default_template = INTEGER_TEMPLATE
+
+    def reset(self) -> None:
+        super().reset()
+        self.two_step = 0
+
+    def grade_tokens(self, loaded):
+        """Per grade, its token ids (first token pooled over spellings; a second token for two-digit grades)."""
+        if not hasattr(self, "_grades"):
+            tok = loaded.tokenizer
+            grades = []
+            for g in range(self.p.max_grade + 1):
+                ids = tok(str(g), add_special_tokens=False)["input_ids"]
+                grades.append(single_token_ids(tok, str(g), False, "params.max_grade") if len(ids) == 1 else ids)
+            self._grades = grades
+        return self._grades
+
+    def _score(self, loaded, query, docs, watch):
+        if not self.p.expectation:
+            return self._parse(loaded, query, docs, watch)
+        return self.expected_grades(loaded, self.prompts(loaded, query, docs), watch).tolist()
+
+    def expected_grades(self, loaded, prompts, watch):
+        import torch
+
+        grades = self.grade_tokens(loaded)
+        logits = next_token_logits(loaded, prompts, self.p.batch_size, self.p.bucket, watch)
+        logp = torch.log_softmax(logits, dim=-1)
+        single = {g: ids for g, ids in enumerate(grades) if len(ids) == 1 or g < 10}
+        multi = {g: ids for g, ids in enumerate(grades) if g not in single}
+        weights = torch.full((len(prompts), len(grades)), float("-inf"))
+        for g, ids in single.items():
+            weights[:, g] = logp[:, ids].logsumexp(-1)
+        if multi:  # two-digit grades: one more pass per leading digit, P(ab) = P(a) P(b | a)
+            self.two_step += len(prompts)
+            for lead in sorted({ids[0] for ids in multi.values()}):
+                nxt = torch.log_softmax(next_token_logits(loaded, [s + [lead] for s in prompts], self.p.batch_size,
+                                                          self.p.bucket, watch), dim=-1)
+                seconds = [ids[1] for g, ids in multi.items() if ids[0] == lead and len(ids) == 2]
+                lead_grade = [g for g, ids in single.items() if ids == [lead]]
+                p_more = nxt[:, seconds].logsumexp(-1)
+                for g, ids in multi.items():
+                    if ids[0] == lead and len(ids) == 2:
+                        weights[:, g] = logp[:, lead] + nxt[:, ids[1]]
+                if lead_grade:  # "1" followed by anything but a second digit
+                    weights[:, lead_grade[0]] = logp[:, lead] + torch.log1p(-p_more.exp().clamp(max=1 - 1e-7))
+        probs = torch.softmax(weights, dim=-1)
+        return probs @ torch.arange(len(grades), dtype=probs.dtype)
+
+    def _parse(self, loaded, query, docs, watch):
+        outs = generate(loaded, self.prompts(loaded, query, docs), self.p.answer_tokens, self.p.batch_size, watch)
+        scores = []
+        for ids in outs:
+            self.generated += len(ids)
+            grade = parse_grade(loaded.tokenizer.decode(ids, skip_special_tokens=True), self.p.max_grade)
+            if grade is None:
+                self.unparsed += 1
+            scores.append(float(self.p.unparsed_score if grade is None else grade))
+        return scores
+
+    def profile(self) -> dict:
+        return {**super().profile(), "max_grade": self.p.max_grade, "expectation": self.p.expectation,
+                "unparsed_answers": self.unparsed, "two_step_passes": self.two_step}
+
+
+class ReasonThenScore(ScoreMode):
+    default_template = REASON_TEMPLATE
+
+    def reset(self) -> None:
+        super().reset()
+        self.closed = 0
+
+    def _score(self, loaded, query, docs, watch):
+        import torch
+
+        p = self.p
+        runner = self.runner
+        first = self.prompts(loaded, query, docs, p.think_open)
+        outs = generate(loaded, first, p.reason_tokens, p.batch_size, watch,
+                        stop_strings=[p.think_close, p.answer_open], tokenizer=loaded.tokenizer)
+        reasons = []
+        for ids in outs:
+            self.generated += len(ids)
+            text = loaded.tokenizer.decode(ids, skip_special_tokens=True)
+            cut = min((i for i in (text.find(p.think_close), text.find(p.answer_open)) if i >= 0), default=-1)
+            self.closed += cut >= 0
+            reasons.append(text[:cut] if cut >= 0 else text)
+        seqs = [self.prompts(loaded, query, [d], p.think_open + r.rstrip() + p.think_close + "\n" + p.answer_open)[0]
+                for d, r in zip(docs, reasons)]
+        logits = next_token_logits(loaded, seqs, p.batch_size, p.bucket, watch)
+        yes = torch.logsumexp(logits[:, runner._yes], dim=-1)
+        no = torch.logsumexp(logits[:, runner._no], dim=-1)
+        self.last_reasons = reasons
+        return (yes - no).tolist()
+
+    def profile(self) -> dict:
+        return {**super().profile(), "reason_tokens": self.p.reason_tokens, "reasoning_closed": self.closed}
+
+
+def score_mode_for(runner) -> ScoreMode | None:
+    """The mode object for an llm-pointwise runner; None for yes-no (the runner's own scorer)."""
+    mode = runner.params.score_mode
+    if mode == "generate-integer":
+        return GenerateInteger(runner)
+    if mode == "reason-then-score":
+        return ReasonThenScore(runner)
+    return None
