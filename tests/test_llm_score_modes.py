@@ -20,7 +20,8 @@ def setup(tmp_path_factory):
         pytest.skip("../shared/data is not available")
     ds = dl19(SHARED, queries_limit=1)
     qid, query = next(iter(ds.eval_queries().items()))
-    top = bm25_run(ds).sort_values("score", ascending=False)
+    run = bm25_run(ds)
+    top = run[run["query_id"] == qid].sort_values("score", ascending=False)
     docs = list(ds.doc_texts(top["doc_id"].head(2)).values())
     runner = PointwiseRunner({"model": SMOLLM, "doc_max_tokens": 40, "batch_size": 2})
     c = ctx(tmp_path_factory.mktemp("modes"))
@@ -80,10 +81,10 @@ def test_generate_integer_parse_mode_counts_generated_tokens(setup):
 
 def test_reason_then_score_is_yes_no_after_bounded_reasoning(setup):
     _, query, docs, loaded = setup
-    runner, mode = _mode({"score_mode": "reason-then-score", "reason_tokens": 6}, loaded)
+    runner, mode = _mode({"score_mode": "reason-then-score", "reason_tokens": 6, "reason_min_tokens": 2}, loaded)
     scores = mode.score(loaded, query, docs, None)
     prof = mode.profile()
-    assert 0 < prof["generated_tokens"] <= 6 * len(docs) and prof["generated_tokens_per_query"] == prof[
+    assert 2 * len(docs) <= prof["generated_tokens"] <= 6 * len(docs) and prof["generated_tokens_per_query"] == prof[
         "generated_tokens"]
     assert len(mode.last_reasons) == 2 and any(r.strip() for r in mode.last_reasons)
     # the score is logit(yes) - logit(no) after "<think>reasoning</think>\n<answer>"

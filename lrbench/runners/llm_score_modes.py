@@ -8,7 +8,8 @@ score_mode: generate-integer (fine-grained relevance grades, as in ERank / ProRa
   tokens greedily and the first grade in the text is parsed (digits or number words, "7/10", "**8**"); outputs
   with no grade get `unparsed_score` and are counted in the profile.
 score_mode: reason-then-score (Rank-R1 style): the model first generates a bounded reasoning span
-  (`reason_tokens` at most, stopped at </think>), then the answer is forced ("</think>\\n<answer>") and the score
+  (`reason_tokens` at most, stopped at </think>; `reason_min_tokens` keeps a small model from ending its turn
+  at once), then the answer is forced ("</think>\\n<answer>") and the score
   is logit(yes) - logit(no) of the next token. The generated tokens per query are in the profile
   (`generated_tokens_per_query`): that is where this mode's cost goes.
 
@@ -50,6 +51,7 @@ class ScoreModeParams(RunnerParams):
     answer_tokens: int = Field(6, ge=1, description="generate-integer with expectation false: tokens generated")
     unparsed_score: float = Field(-1.0, description="generate-integer: score of an output with no grade in it")
     reason_tokens: int = Field(64, ge=1, description="reason-then-score: most tokens of reasoning per passage")
+    reason_min_tokens: int = Field(0, ge=0, description="reason-then-score: end-of-turn suppressed before this")
     think_open: str = "<think>"
     think_close: str = "</think>"
     answer_open: str = "<answer>"
@@ -209,8 +211,8 @@ class ReasonThenScore(ScoreMode):
         p = self.p
         runner = self.runner
         first = self.prompts(loaded, query, docs, p.think_open)
-        outs = generate(loaded, first, p.reason_tokens, p.batch_size, watch,
-                        stop_strings=[p.think_close, p.answer_open], tokenizer=loaded.tokenizer)
+        outs = generate(loaded, first, p.reason_tokens, p.batch_size, watch, min_new_tokens=min(
+            p.reason_min_tokens, p.reason_tokens), stop_strings=[p.think_close, p.answer_open], tokenizer=loaded.tokenizer)
         reasons = []
         for ids in outs:
             self.generated += len(ids)
