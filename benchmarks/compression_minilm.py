@@ -150,6 +150,7 @@ def main() -> None:
     ap.add_argument("--calibration", type=int, default=256)
     ap.add_argument("--heal-steps", type=int, default=200)
     ap.add_argument("--heal-lr", type=float, default=1e-4)
+    ap.add_argument("--heal-batch", type=int, default=16)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--throughput-docs", type=int, default=256)
     ap.add_argument("--cpu-threads", type=int, default=2)
@@ -190,7 +191,7 @@ def main() -> None:
     calibration = doc_texts[: args.calibration]
     setup = {"model": str(args.model), "corpus_limit": args.corpus_limit, "banking_limit": args.banking_limit, "device": device, "torch": torch.__version__, "queries": len(queries),
              "docs": len(doc_texts), "calibration_docs": len(calibration), "cpu_threads": args.cpu_threads,
-             "throughput_docs": args.throughput_docs, "heal": {"steps": args.heal_steps, "lr": args.heal_lr},
+             "throughput_docs": args.throughput_docs, "heal": {"steps": args.heal_steps, "lr": args.heal_lr, "batch_size": args.heal_batch},
              "weights_file_dtype": str(next(v.dtype for v in __import__("safetensors.torch", fromlist=["x"])
                                             .load_file(str(Path(args.model) / "model.safetensors")).values()
                                             if v.is_floating_point()))}
@@ -211,7 +212,7 @@ def main() -> None:
             if name != "svd" or extra:
                 cfg["calibration"] = {"dataset": "scifact-corpus-head", "samples": args.calibration, "max_length": 256}
             if extra == "heal":
-                cfg["heal"] = {"steps": args.heal_steps, "lr": args.heal_lr, "batch_size": 16}
+                cfg["heal"] = {"steps": args.heal_steps, "lr": args.heal_lr, "batch_size": args.heal_batch}
             model = copy.deepcopy(dense)
             t0 = time.perf_counter()
             model, report = compress_model(model, cfg, tokenizer=tok, calibration=lambda: calibration)
