@@ -56,7 +56,7 @@ def test_perplexity_matches_the_transformers_guide_loop(shared, tmp_path):
 name: ppl
 datasets: [{{id: "wikitext:{text_file}", name: wt, options: {{chars: 1200}}}}]
 measures: [perplexity, word_perplexity, bits_per_byte]
-systems: [{{name: smol, type: lm-perplexity, params: {{model: {SMOL}, context_length: 64, stride: 32, batch_size: 3}}}}]
+systems: [{{name: smol, type: lm-perplexity, params: {{model: {SMOL}, context_length: 64, stride: 32, batch_size: 3, threads: 1}}}}]
 """)
     ppl = float(board[board.measure == "perplexity"]["value"].iloc[0])
     protocol = info["cells"][0]["profile"]["protocol"]
