@@ -15,6 +15,10 @@ from lrbench.compression.config import METHODS, CompressConfig, config_problems,
 def compress_model(model, config: dict, *, tokenizer=None, calibration=None, cache_dir: Path | None = None,
                    progress: Callable | None = None, base_dir: Path | None = None):
     """See lrbench.compression.lowrank.compress_model (imports torch when called)."""
+    if isinstance(config, dict) and config.get("method") == "lora-squeeze":
+        from lrbench.compression.lora_squeeze import squeeze_model
+
+        return squeeze_model(model, config)
     from lrbench.compression.lowrank import compress_model as _compress
 
     return _compress(model, config, tokenizer=tokenizer, calibration=calibration, cache_dir=cache_dir,

@@ -41,6 +41,10 @@ def _err(message: str, key: str, hint: str | None = None) -> LrbenchError:
 
 def config_problems(block: Any, *, sweep_ok: bool = True) -> list[LrbenchError]:
     """Every problem with a `compress:` block (a ratio list is a sweep when sweep_ok)."""
+    if isinstance(block, dict) and block.get("method") == "lora-squeeze":  # compresses an adapter, own keys
+        from lrbench.compression.lora_squeeze import lora_squeeze_problems
+
+        return lora_squeeze_problems(block, sweep_ok=sweep_ok)
     if not isinstance(block, dict):
         return [_err("compress must be a mapping", "", "e.g. compress: {method: svd, ratio: 0.6}")]
     problems = []

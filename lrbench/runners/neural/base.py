@@ -28,6 +28,8 @@ class NeuralParams(RunnerParams):
     max_length: int | None = Field(None, ge=8)
     bucket: bool = Field(True, description="length-bucketed batching (sort, bucket, restore order)")
     trust_remote_code: bool = False
+    adapter: str | None = Field(None, description="a peft adapter folder (LoRA...), see lrbench.runners.adapters")
+    merge: bool = Field(True, description="merge the adapter into the base weights")
 
 
 class NeuralRunner(Runner):
@@ -47,7 +49,12 @@ class NeuralRunner(Runner):
         local = Path(model).expanduser()
         if not local.is_absolute() and (suite_dir / local).is_dir():
             model = str(suite_dir / local)
-        return resolve(model, params.get("revision")).revision
+        revision = resolve(model, params.get("revision")).revision
+        if params.get("adapter"):
+            from lrbench.runners.adapters import adapter_fingerprint
+
+            revision += "+" + adapter_fingerprint(params["adapter"], suite_dir)
+        return revision
 
     def model_id(self, ctx: RunContext) -> str:
         local = Path(self.params.model).expanduser()
@@ -56,6 +63,10 @@ class NeuralRunner(Runner):
         return self.params.model
 
     def load(self, ctx: RunContext, calibration: list[str] | None = None, **kwargs) -> LoadedModel:
+        if self.params.adapter:
+            from lrbench.runners.adapters import load_with_adapter
+
+            return load_with_adapter(self, ctx, calibration, **kwargs)
         return load_model(self.model_kind, self.model_id(ctx), self.params, compress=ctx.compress,
                           calibration=calibration, cache_dir=ctx.cache_dir, **kwargs)
 
