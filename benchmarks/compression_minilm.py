@@ -163,7 +163,7 @@ def main() -> None:
     from transformers import AutoModel, AutoTokenizer
 
     from lrbench.compression import compress_model
-    from lrbench.compression.pareto import plot_pareto
+    from lrbench.results.pareto import plot_pareto
     from lrbench.runners.mteb_protocol import undersample
 
     if args.model is None:

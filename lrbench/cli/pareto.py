@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
                                                      "dataset's first)."),
                dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset.")):
         """Write pareto-<dataset>.png: quality vs parameters and vs latency, Pareto front marked."""
-        from lrbench.compression.pareto import write_pareto
+        from lrbench.results.pareto import write_pareto
         from lrbench.errors import LrbenchError
 
         if not (results / "leaderboard.parquet").exists():

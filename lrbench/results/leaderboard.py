@@ -44,7 +44,20 @@ def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells) -> pd.Data
     store._write_atomic(out_dir / "leaderboard.parquet", lambda p: board.to_parquet(p, index=False))
     markdown = to_markdown(board, suite.baseline, title=suite.name)
     store._write_atomic(out_dir / "leaderboard.md", lambda p: p.write_text(markdown, encoding="utf-8"))
+    if any(cell.compress for cell in cells) and isinstance(store, LocalStore):
+        _write_pareto_plots(Path(out_dir))
     return board
+
+
+def _write_pareto_plots(out_dir: Path) -> None:
+    """A compression sweep gets its quality-vs-cost plots next to the leaderboard (when matplotlib is there)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    from lrbench.results.pareto import write_pareto
+
+    write_pareto(out_dir)
 
 
 def load(out_dir: Path) -> tuple[pd.DataFrame, dict]:
@@ -65,8 +78,28 @@ def tables(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
+def best_values(table: pd.DataFrame) -> pd.Series:
+    """The best value per measure column: the largest, or the smallest for perplexity-like measures."""
+    from lrbench.results.resultsdir import higher_is_better
+
+    return pd.Series({m: (table[m].max() if higher_is_better(m) else table[m].min()) for m in table.columns})
+
+
 def _is_baseline(system: str, baseline: str | None) -> bool:
     return bool(baseline) and (system == baseline or system.startswith(baseline + "["))
+
+
+def formatted_rows(table: pd.DataFrame, baseline: str | None, bold: str, mark: str, quote=lambda s: s):
+    """(system label, [value texts]) per row; `bold` and `mark` format the best value and the baseline's
+    name, `quote` escapes names, so Markdown and the terminal share one layout."""
+    best = best_values(table)
+    for system, row in table.iterrows():
+        name = mark.format(quote(system)) if _is_baseline(system, baseline) else quote(system)
+        texts = []
+        for measure, value in row.items():
+            text = "" if pd.isna(value) else f"{value:.4f}"
+            texts.append(bold.format(text) if text and value == best[measure] and len(table) > 1 else text)
+        yield name, texts
 
 
 def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> str:
@@ -74,34 +107,23 @@ def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> s
     for dataset, table in tables(board).items():
         lines += [f"## {dataset}", "", "| system | " + " | ".join(table.columns) + " |",
                   "|---|" + "---:|" * len(table.columns)]
-        best = table.max()
-        for system, row in table.iterrows():
-            name = f"{system} (baseline)" if _is_baseline(system, baseline) else system
-            cells = []
-            for measure, value in row.items():
-                text = "" if pd.isna(value) else f"{value:.4f}"
-                cells.append(f"**{text}**" if text and value == best[measure] and len(table) > 1 else text)
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)"):
+            lines.append(f"| {name} | " + " | ".join(texts) + " |")
         lines.append("")
     return "\n".join(lines)
 
 
 def rich_tables(board: pd.DataFrame, baseline: str | None):
+    from rich.markup import escape
     from rich.table import Table
 
     out = []
     for dataset, table in tables(board).items():
-        rt = Table(title=dataset, title_justify="left")
+        rt = Table(title=escape(dataset), title_justify="left")
         rt.add_column("system")
         for measure in table.columns:
-            rt.add_column(measure, justify="right")
-        best = table.max()
-        for system, row in table.iterrows():
-            name = f"{system} [dim](baseline)[/dim]" if _is_baseline(system, baseline) else system
-            values = []
-            for measure, value in row.items():
-                text = "" if pd.isna(value) else f"{value:.4f}"
-                values.append(f"[bold]{text}[/bold]" if text and value == best[measure] and len(table) > 1 else text)
-            rt.add_row(name, *values)
+            rt.add_column(escape(measure), justify="right")
+        for name, texts in formatted_rows(table, baseline, "[bold]{}[/bold]", "{} [dim](baseline)[/dim]", escape):
+            rt.add_row(name, *texts)
         out.append(rt)
     return out

@@ -27,7 +27,7 @@ def canonical(measure: str, task: str = "ranking") -> str:
 
 
 #: measures where a smaller value is better (all others: larger is better)
-LOWER_IS_BETTER = {"perplexity", "word_perplexity", "bits_per_byte", "abs_error", "mae", "mse", "rmse", "loss"}
+LOWER_IS_BETTER = {"perplexity", "word_perplexity", "bits_per_byte", "nll", "abs_error", "mae", "mse", "rmse", "loss"}
 
 
 def higher_is_better(measure: str) -> bool:

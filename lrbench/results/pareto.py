@@ -5,20 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
-LOWER_IS_BETTER = ("perplexity", "word_perplexity", "bits_per_byte", "nll", "abs_error")
-
-
-def pareto_front(points: list[tuple[float, float]], higher_is_better: bool = True) -> list[int]:
-    """Indices of points not dominated (lower cost and better quality), sorted by cost."""
-    sign = 1 if higher_is_better else -1
-    order = sorted(range(len(points)), key=lambda i: (points[i][0], -sign * points[i][1]))
-    front, best = [], float("-inf")
-    for i in order:
-        if sign * points[i][1] > best:
-            front.append(i)
-            best = sign * points[i][1]
-    return front
+from lrbench.results.plots import pareto_front
+from lrbench.results.resultsdir import higher_is_better
 
 
 def plot_pareto(rows: list[dict], path: Path, quality: str, costs: list[tuple[str, str]], title: str = "") -> Path:
@@ -43,7 +31,8 @@ def plot_pareto(rows: list[dict], path: Path, quality: str, costs: list[tuple[st
             for r in part:
                 ax.annotate(str(r.get("label", "")), (r[key], r[quality]), fontsize=7, alpha=0.7,
                             xytext=(3, 3), textcoords="offset points")
-        front = pareto_front([(r[key], r[quality]) for r in usable], quality not in LOWER_IS_BETTER)
+        sign = 1.0 if higher_is_better(quality) else -1.0
+        front = pareto_front([(r[key], sign * r[quality]) for r in usable])
         if front:
             ax.plot([usable[i][key] for i in front], [usable[i][quality] for i in front], "k--", lw=1,
                     label="Pareto front")
