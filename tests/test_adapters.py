@@ -10,62 +10,21 @@ import numpy as np
 import pytest
 import torch
 
-from neural_helpers import MINILM, dl19
 from helpers import write_suite
+from lora_helpers import MINILM, scifact_pairs, train_lora
 
 RANK, TARGET = 8, 2
 
 
-def _pairs(shared, n):
-    src = shared / "beir-scifact"
-    queries = {json.loads(line)["_id"]: json.loads(line)["text"] for line in open(src / "queries.jsonl")}
-    qrels = [line.split("\t")[:2] for line in (src / "qrels" / "test.tsv").read_text().splitlines()[1:n + 1]]
-    wanted = {d for _, d in qrels}
-    docs = {}
-    for line in open(src / "corpus.jsonl"):
-        row = json.loads(line)
-        if row["_id"] in wanted:
-            docs[row["_id"]] = (row["title"] + " " + row["text"])[:400]
-    return [(queries[q], docs[d]) for q, d in qrels if q in queries and d in docs]
-
-
 @pytest.fixture(scope="module")
 def adapter(tmp_path_factory):
-    """Train (8 contrastive steps, in-batch negatives) and save a rank-8 LoRA on query/value."""
-    import transformers
+    """A rank-8 LoRA on query/value, 8 contrastive steps on the first 16 SciFact qrels pairs."""
     from conftest import SHARED
-    from peft import LoraConfig, get_peft_model
-
-    from lrbench.models import resolve
 
     if not SHARED.exists():
         pytest.skip("../shared/data is not available")
-    torch.manual_seed(0)
-    path = resolve(MINILM).path
-    tok = transformers.AutoTokenizer.from_pretrained(path)
-    model = get_peft_model(transformers.AutoModel.from_pretrained(path),
-                           LoraConfig(r=RANK, lora_alpha=16, target_modules=["query", "value"], lora_dropout=0.0))
-    pairs = _pairs(SHARED, 16)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-3)
-
-    def embed(texts):
-        enc = tok(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
-        h = model(**enc).last_hidden_state
-        m = enc["attention_mask"].unsqueeze(-1).float()
-        return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1), dim=-1)
-
-    losses = []
-    for step in range(8):
-        batch = pairs[(step * 8) % len(pairs):][:8]
-        q, d = embed([b[0] for b in batch]), embed([b[1] for b in batch])
-        loss = torch.nn.functional.cross_entropy(q @ d.T / 0.05, torch.arange(len(batch)))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss))
     folder = tmp_path_factory.mktemp("lora") / "minilm-lora"
-    model.save_pretrained(folder)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    trainable, losses = train_lora(scifact_pairs(SHARED, slice(0, 16)), folder, rank=RANK, steps=8)
     return folder, trainable, losses
 
 
@@ -110,6 +69,7 @@ def test_lora_trained_saved_loaded_through_a_suite_and_squeezed(adapter, shared,
     prof = by["unmerged"][0]
     assert prof["adapter_rank"] == RANK and prof["adapter_trainable_params"] == trainable
     assert prof["adapter_target_modules"] and prof["adapter_type"] == "LORA"
+    assert "+adapter-sha256:" in prof["model_revision"]  # corpus/token embedding caches tell adapters apart
     # merging changes nothing in the scores; the adapter changes them
     np.testing.assert_allclose(by["merged"][1]["score"], by["unmerged"][1]["score"], atol=1e-5)
     assert np.abs(by["merged"][1]["score"] - by["base"][1]["score"]).max() > 1e-3

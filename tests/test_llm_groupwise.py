@@ -64,3 +64,16 @@ def test_generate_mode_parses_grades_and_counts_tokens(ds, tmp_path):
     assert p["groups"] == 1 and 0 < p["generated_tokens_per_query"] <= 18
     assert 0 <= p["unparsed_grades"] <= 3
     assert all(-1.0 - 1e-5 <= s <= 10 for s in out.run["score"])
+
+
+def test_paradigms_suite_validates(shared):
+    from pathlib import Path
+
+    from lrbench.suites.loader import load_suite
+
+    loaded = load_suite(Path(__file__).resolve().parents[1] / "suites" / "dl19-paradigms-ci.yaml", strict=False)
+    assert not loaded.errors, [e.one_line() for e in loaded.errors]
+    types = {s.type for s in loaded.suite.systems}
+    assert {"late-interaction", "llm-groupwise", "llm-pointwise", "llm-listwise", "embedder"} <= types
+    modes = {(s.params or {}).get("score_mode") for s in loaded.suite.systems if s.type == "llm-pointwise"}
+    assert modes == {None, "generate-integer", "reason-then-score"}

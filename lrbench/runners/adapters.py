@@ -82,5 +82,7 @@ def load_with_adapter(runner, ctx, calibration=None, **kwargs) -> AdapterLoadedM
         model, report = apply_compression(model, loaded.tokenizer, compress, calibration, ctx.cache_dir)
     model.eval()
     fields = {f.name: getattr(loaded, f.name) for f in dataclasses.fields(LoadedModel)}
-    fields.update(model=model, compression=report)
+    # caches keyed by the model's revision (corpus embeddings, token embeddings) must tell adapters apart
+    revision = f"{loaded.resolved.revision}+{adapter_fingerprint(p.adapter, ctx.suite_dir)}"
+    fields.update(model=model, compression=report, resolved=dataclasses.replace(loaded.resolved, revision=revision))
     return AdapterLoadedModel(**fields, adapter=info)

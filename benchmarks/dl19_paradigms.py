@@ -1,0 +1,61 @@
+"""TREC DL19 reranking paradigms (suites/dl19-paradigms-ci.yaml, or the full suite with --suite): nDCG@10,
+RR(rel=2)@10, p50 latency per query, generated tokens per query and peak memory per system.
+
+    .venv/bin/python benchmarks/dl19_paradigms.py                      # CI subset: 10 queries, BM25 top-20
+    .venv/bin/python benchmarks/dl19_paradigms.py --only minilm-late smollm-integer
+    .venv/bin/python benchmarks/dl19_paradigms.py --evaluate benchmarks/out/dl19-paradigms-ci
+
+Runs one system after another through benchmarks/neural_dl19.py (runs and profiles in benchmarks/out/<name>/);
+the table goes to benchmarks/out/<name>/paradigms.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import neural_dl19 as nd
+from neural_common import ROOT
+
+nd.TYPES.update({"late-interaction": ("lrbench.runners.late_interaction", "LateInteractionRunner"),
+                 "llm-groupwise": ("lrbench.runners.llm_groupwise", "GroupwiseRunner")})
+
+
+def table(out_dir: Path, suite: Path):
+    frame = nd.evaluate_dir(out_dir, suite)
+    gen, modes = [], []
+    for system in frame["system"]:
+        meta = out_dir / f"{system}.json"
+        prof = json.loads(meta.read_text())["profile"] if meta.exists() else {}
+        gen.append(prof.get("generated_tokens_per_query", 0.0 if meta.exists() else None))
+        modes.append(prof.get("score_mode") or prof.get("mode") or "")
+    frame.insert(3, "gen_tokens_per_query", gen)
+    frame.insert(1, "mode", modes)
+    keep = ["system", "mode", "nDCG@10", "RR(rel=2)@10", "p50_ms", "gen_tokens_per_query", "peak_rss_mb",
+            "peak_cuda_mb", "device", "wall_s"]
+    frame = frame[[c for c in keep if c in frame.columns]]
+    text = nd.markdown(frame)
+    (out_dir / "paradigms.md").write_text(text + "\n")
+    print(text)
+    return frame
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--suite", default=str(ROOT / "suites" / "dl19-paradigms-ci.yaml"))
+    ap.add_argument("--name")
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--set", nargs="*", help="SYSTEM.PARAM=VALUE overrides")
+    ap.add_argument("--device")
+    ap.add_argument("--threads", type=int)
+    ap.add_argument("--evaluate", help="only tabulate the runs saved in this folder")
+    args = ap.parse_args()
+    args.after_each = None
+    suite = Path(args.suite).resolve()
+    out_dir = Path(args.evaluate) if args.evaluate else nd.run_suite(args)
+    table(out_dir, suite)
+
+
+if __name__ == "__main__":
+    main()
