@@ -31,6 +31,8 @@ def main():
     ap.add_argument("--anchor-queries", type=int, default=100)
     ap.add_argument("--items", type=int, nargs="*", default=[25, 50, 100, 200, 400, 800])
     ap.add_argument("--k", type=int, nargs="*", default=[10, 100])
+    ap.add_argument("--rcond", type=float, default=1e-6, help="pseudo-inverse cut-off (cur-retrieval's rcond)")
+    ap.add_argument("--tag", default="", help="suffix of the output files")
     args = ap.parse_args()
     ds = dataset("irds:beir/scifact/test")
     ctx = context()
@@ -48,7 +50,7 @@ def main():
     for k in args.k:
         for items in args.items:
             runner = CurRetrievalRunner({"scorer": SCORER, "anchor_queries": args.anchor_queries,
-                                         "anchor_items": items, "k": k})
+                                         "anchor_items": items, "k": k, "rcond": args.rcond})
             index = runner.build_index(scorer, queries, qids, ctx)
             calls0, rows, recalls = scorer.calls, [], []
             for q in qids:
@@ -57,20 +59,20 @@ def main():
                 rows.extend((q, scorer.ids[i], float(s)) for i, s in zip(found, scores))
                 recalls.append(len(top10[q] & set(found[:10].tolist())) / 10)
             run = pd.DataFrame(rows, columns=RUN_COLUMNS)
-            rec = {"method": "cur", "anchor_queries": index["anchor_counts"], "anchor_items": items, "k": k,
+            rec = {"method": "cur", "rcond": args.rcond, "anchor_queries": index["anchor_counts"], "anchor_items": items, "k": k,
                    "calls_per_query": (scorer.calls - calls0) / len(qids), "index_calls": index["calls"],
                    "recall@10": float(np.mean(recalls)), **evaluate(Output(run=run), ds, ["nDCG@10"])}
             results.append(rec)
             print(rec, flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "cur_scifact.json").write_text(json.dumps({"results": results, "items": n, "queries": len(qids),
+    (OUT / f"cur_scifact{args.tag}.json").write_text(json.dumps({"results": results, "items": n, "queries": len(qids),
                                                       "machine": machine()}, indent=2))
     lines = ["| method | anchor items | k | scorer calls / query | recall@10 of exact top-10 | nDCG@10 |",
              "|---|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(f"| {r['method']} | {r['anchor_items'] or ''} | {r['k'] or ''} | {r['calls_per_query']:.0f} | "
                      f"{r['recall@10']:.3f} | {r['nDCG@10']:.4f} |")
-    (OUT / "cur_scifact.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"cur_scifact{args.tag}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -23,6 +23,10 @@ nd.TYPES.update({"late-interaction": ("lrbench.runners.late_interaction", "LateI
 
 
 def table(out_dir: Path, suite: Path):
+    if not (out_dir / "suite.json").exists():  # a run stopped before its last system: tabulate what is there
+        _, ds = nd.open_suite_dataset(suite)
+        (out_dir / "suite.json").write_text(json.dumps({"suite": str(suite.relative_to(ROOT)),
+                                                        "queries": len(ds.eval_queries())}))
     frame = nd.evaluate_dir(out_dir, suite)
     gen, modes = [], []
     for system in frame["system"]:
