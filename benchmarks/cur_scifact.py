@@ -31,7 +31,7 @@ def main():
     ap.add_argument("--anchor-queries", type=int, default=100)
     ap.add_argument("--items", type=int, nargs="*", default=[25, 50, 100, 200, 400, 800])
     ap.add_argument("--k", type=int, nargs="*", default=[10, 100])
-    ap.add_argument("--rcond", type=float, default=1e-6, help="pseudo-inverse cut-off (cur-retrieval's rcond)")
+    ap.add_argument("--rcond", type=float, default=1e-2, help="pseudo-inverse cut-off (cur-retrieval's rcond)")
     ap.add_argument("--tag", default="", help="suffix of the output files")
     args = ap.parse_args()
     ds = dataset("irds:beir/scifact/test")

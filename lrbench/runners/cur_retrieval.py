@@ -39,7 +39,9 @@ class CurParams(RunnerParams):
     anchor_items: int = Field(100, ge=1)
     k: int = Field(100, ge=1, description="items retrieved by the CUR approximation, then scored exactly")
     seed: int = 0
-    rcond: float = Field(1e-6, gt=0, description="pseudo-inverse cut-off (relative to the largest singular value)")
+    rcond: float = Field(1e-2, gt=0, description="pseudo-inverse cut-off relative to the largest singular value; "
+                                                 "1e-6 collapses when anchor_items == anchor_queries (SciFact: "
+                                                 "recall@10 0.11 vs 0.89 at 1e-2)")
 
 
 def cur_operator(anchor_rows, anchor_items, rcond: float = 1e-6):
@@ -93,7 +95,7 @@ class CurRetrievalRunner(Runner):
     """ANNCUR: CUR approximation of a pairwise scorer from anchor queries and items, then exact reranking."""
 
     type = "cur-retrieval"
-    version = "1"
+    version = "2"
     needs_input = False
     Params = CurParams
 
