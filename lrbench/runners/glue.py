@@ -16,7 +16,8 @@ from pydantic import Field
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
-from lrbench.runners.task_common import TaskModelParams, TaskModelRunner
+from lrbench.runners.neural.base import ModelParams
+from lrbench.runners.task_common import TaskModelRunner
 
 # lm-eval-harness GLUE prompts: (template, choices in label-id order)
 ZERO_SHOT = {
@@ -32,7 +33,7 @@ ZERO_SHOT = {
 }
 
 
-class GlueParams(TaskModelParams):
+class GlueParams(ModelParams):
     protocol: Literal["classifier", "zero-shot-lm"]
     batch_size: int = Field(16, ge=1)
     template: str | None = Field(None, description="zero-shot-lm prompt with {text} (and {pair}); default lm-eval's")

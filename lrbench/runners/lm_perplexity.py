@@ -16,12 +16,13 @@ from pydantic import Field
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
-from lrbench.runners.task_common import TaskModelParams, TaskModelRunner
+from lrbench.runners.neural.base import ModelParams
+from lrbench.runners.task_common import TaskModelRunner
 
 NLL_COLUMNS = ["window", "begin", "end", "tokens", "nll"]
 
 
-class PerplexityParams(TaskModelParams):
+class PerplexityParams(ModelParams):
     context_length: int = Field(1024, ge=2, description="tokens per window (the model's context at most)")
     stride: int = Field(512, ge=1, description="tokens the window advances; = context_length for disjoint windows")
     batch_size: int = Field(1, ge=1, description="windows per forward pass")

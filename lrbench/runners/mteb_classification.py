@@ -19,10 +19,11 @@ from pydantic import Field
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.mteb_protocol import logreg_experiments, undersample
-from lrbench.runners.task_common import TaskModelParams, TaskModelRunner
+from lrbench.runners.neural.base import ModelParams
+from lrbench.runners.task_common import TaskModelRunner
 
 
-class MtebClassificationParams(TaskModelParams):
+class MtebClassificationParams(ModelParams):
     n_experiments: int = Field(10, ge=1)
     samples_per_label: int = Field(8, ge=1)
     seed: int = 42

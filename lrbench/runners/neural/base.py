@@ -18,7 +18,9 @@ from lrbench.runners.neural.profile import PeakMemory, Stopwatch
 from lrbench.suites.datasets.base import RUN_COLUMNS
 
 
-class NeuralParams(RunnerParams):
+class ModelParams(RunnerParams):
+    """What every transformers-backed runner takes."""
+
     model: str = Field(description="Hugging Face Hub id (resolved offline through `lrbench models`) or a folder")
     revision: str | None = None
     device: str = "auto"
@@ -26,8 +28,34 @@ class NeuralParams(RunnerParams):
     threads: int | None = Field(None, ge=1)
     batch_size: int = Field(32, ge=1)
     max_length: int | None = Field(None, ge=8)
-    bucket: bool = Field(True, description="length-bucketed batching (sort, bucket, restore order)")
     trust_remote_code: bool = False
+
+
+def model_location(model: str, suite_dir: Path) -> str:
+    """A folder named relative to the suite file, or the Hub id / absolute path as written."""
+    local = Path(model).expanduser()
+    if not local.is_absolute() and (suite_dir / local).is_dir():
+        return str(suite_dir / local)
+    return model
+
+
+def model_revision(params: dict[str, Any], suite_dir: Path) -> str:
+    """The resolved model's revision (a content fingerprint offline), plus the adapter's hash: part of cell keys."""
+    from lrbench.models import resolve
+
+    model = params.get("model")
+    if not model:
+        return ""
+    revision = resolve(model_location(model, suite_dir), params.get("revision")).revision
+    if params.get("adapter"):
+        from lrbench.runners.adapters import adapter_fingerprint
+
+        revision += "+" + adapter_fingerprint(params["adapter"], suite_dir)
+    return revision
+
+
+class NeuralParams(ModelParams):
+    bucket: bool = Field(True, description="length-bucketed batching (sort, bucket, restore order)")
     adapter: str | None = Field(None, description="a peft adapter folder (LoRA...), see lrbench.runners.adapters")
     merge: bool = Field(True, description="merge the adapter into the base weights")
 
@@ -40,27 +68,10 @@ class NeuralRunner(Runner):
 
     @classmethod
     def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
-        """The resolved model's revision (a content fingerprint offline) is part of the cell key."""
-        from lrbench.models import resolve
-
-        model = params.get("model")
-        if not model:
-            return ""
-        local = Path(model).expanduser()
-        if not local.is_absolute() and (suite_dir / local).is_dir():
-            model = str(suite_dir / local)
-        revision = resolve(model, params.get("revision")).revision
-        if params.get("adapter"):
-            from lrbench.runners.adapters import adapter_fingerprint
-
-            revision += "+" + adapter_fingerprint(params["adapter"], suite_dir)
-        return revision
+        return model_revision(params, suite_dir)
 
     def model_id(self, ctx: RunContext) -> str:
-        local = Path(self.params.model).expanduser()
-        if not local.is_absolute() and (ctx.suite_dir / local).is_dir():
-            return str(ctx.suite_dir / local)
-        return self.params.model
+        return model_location(self.params.model, ctx.suite_dir)
 
     def load(self, ctx: RunContext, calibration: list[str] | None = None, **kwargs) -> LoadedModel:
         if self.params.adapter:
