@@ -22,7 +22,7 @@ from lrbench.errors import LrbenchError
 from lrbench.results.environment import environment
 from lrbench.results.evaluators import evaluator_for
 from lrbench.results.leaderboard import write_leaderboard
-from lrbench.results.store import CorruptCell, LocalStore, open_store  # noqa: F401 (LocalStore: callers)
+from lrbench.results.store import CorruptCell, open_store
 from lrbench.runners.base import RunContext
 from lrbench.runners.registry import get_runner
 from lrbench.suites.cells import Cell, canonical_json, cell_key, expand_cells
@@ -152,12 +152,16 @@ class SuiteExecutor:
             self._datasets[label] = open_dataset(cell.dataset, self.loaded.base_dir)
         return self._datasets[label]
 
-    def run(self) -> SuiteResult:
+    def _begin(self) -> tuple[list[Cell], SuiteResult]:
+        """Clear what an interrupted run left, and list the cells to run in dependency order."""
         for stale in self.store.clean_incomplete():
             self.reporter.warn(f"removed incomplete file from an interrupted run: {stale}")
         cells = order_cells(select_only(expand_cells(self.suite), self.only))
-        result = SuiteResult(self.out_dir)
         self.reporter.start(len(cells))
+        return cells, SuiteResult(self.out_dir)
+
+    def run(self) -> SuiteResult:
+        cells, result = self._begin()
         failed_systems: set[tuple[str, str]] = set()
         for cell in cells:
             self.reporter.cell_started(cell)

@@ -79,7 +79,6 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     import time
 
     from lrbench.cli.progress import RichReporter
-    from lrbench.executor import SuiteExecutor
     from lrbench.suites.loader import load_suite
 
     started = time.perf_counter()

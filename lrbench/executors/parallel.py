@@ -7,14 +7,12 @@ one progress bar. A task that keeps failing after its retries is reported failed
 
 from __future__ import annotations
 
-import time
 import traceback
 
 from lrbench.errors import LrbenchError
-from lrbench.executor import CellResult, SuiteExecutor, SuiteResult, order_cells, select_only
+from lrbench.executor import CellResult, SuiteExecutor, SuiteResult
 from lrbench.executors.task import CellTask, TaskResult
 from lrbench.results.leaderboard import write_leaderboard
-from lrbench.suites.cells import expand_cells
 
 DEFAULT_RETRIES = 2
 
@@ -53,11 +51,7 @@ class ParallelExecutor(SuiteExecutor):
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> SuiteResult:
-        for stale in self.store.clean_incomplete():
-            self.reporter.warn(f"removed incomplete file from an interrupted run: {stale}")
-        cells = order_cells(select_only(expand_cells(self.suite), self.only))
-        result = SuiteResult(self.out_dir)
-        self.reporter.start(len(cells))
+        cells, result = self._begin()
         outcomes: dict[int, CellResult] = {}
         status_of: dict[tuple[str, str], str] = {}  # (dataset label, system name) -> worst status so far
         in_run = {(c.dataset.label, c.system.name) for c in cells}

@@ -89,7 +89,7 @@ def read_map(root: Path | None = None) -> dict[str, dict]:
     try:
         return json.loads(path.read_text())
     except ValueError:
-        raise LrbenchError(f"model map is not valid JSON", file=str(path),
+        raise LrbenchError("model map is not valid JSON", file=str(path),
                            hint="delete it and re-import your models") from None
 
 

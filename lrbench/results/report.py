@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.results import stats
