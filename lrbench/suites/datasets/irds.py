@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +40,36 @@ def _quiet_ir_datasets_logs() -> None:
     log.Logger._lrbench_quiet = True
 
 
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """One process at a time reads a collection: ir_datasets builds its docstore and indexes on first
+    read, and a second process reading meanwhile finds half-built files (parallel executors, Ray workers)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no cross-process lock
+        yield
+        return
+    if _HELD.get(lock_path):  # re-entered in this process (fingerprint -> docs)
+        _HELD[lock_path] += 1
+        try:
+            yield
+        finally:
+            _HELD[lock_path] -= 1
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        _HELD[lock_path] = 1
+        try:
+            yield
+        finally:
+            _HELD.pop(lock_path, None)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+_HELD: dict[Path, int] = {}
+
+
 class IrdsDataset(Dataset):
     scheme = "irds"
 
@@ -58,9 +89,13 @@ class IrdsDataset(Dataset):
                                hint=f"did you mean {', '.join(near)}?" if near else
                                "see https://ir-datasets.com for ids") from None
 
+    def _lock(self):
+        return _exclusive(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock")
+
     def _guard(self, what, fn):
         try:
-            return fn()
+            with self._lock():
+                return fn()
         except LrbenchError:
             raise
         except Exception as exc:  # ir_datasets raises plain errors when a download fails offline
@@ -110,5 +145,6 @@ class IrdsDataset(Dataset):
             parts += self.judged_qrels.astype(str).agg("\t".join, axis=1).tolist()
             return digest(*parts)[:32]
         seed_from_mirror(self.source)
-        return cached_fingerprint("irds:" + self.source + repr(self.spec.relevance) + repr(self.spec.queries_limit),
-                                  self._files(), compute, files_after=self._files)
+        with self._lock():
+            return cached_fingerprint("irds:" + self.source + repr(self.spec.relevance) + repr(self.spec.queries_limit),
+                                      self._files(), compute, files_after=self._files)
