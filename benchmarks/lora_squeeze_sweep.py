@@ -21,29 +21,12 @@ from neural_common import OUT, ROOT, SHARED, context, dataset, evaluate, machine
 
 sys.path.insert(0, str(ROOT / "tests"))
 from lora_helpers import MINILM, scifact_pairs, train_lora  # noqa: E402
+from neural_helpers import scifact_slice  # noqa: E402
 
 
-def eval_folder(folder, extra: int):
-    """BEIR folder: qrels rows from the second half (by query), their relevant docs + `extra` other docs."""
-    src = SHARED / "beir-scifact"
-    rows = [line.split("\t") for line in (src / "qrels" / "test.tsv").read_text().splitlines()[1:] if line.strip()]
-    qids = list(dict.fromkeys(r[0] for r in rows))
-    held = set(qids[len(qids) // 2:])
-    keep = [r for r in rows if r[0] in held]
-    rel = {r[1] for r in keep}
-    (folder / "qrels").mkdir(parents=True, exist_ok=True)
-    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join("\t".join(r) + "\n"
-                                                                                        for r in keep))
-    with open(src / "queries.jsonl") as fh, open(folder / "queries.jsonl", "w") as out:
-        out.writelines(line for line in fh if json.loads(line)["_id"] in held)
-    n = 0
-    with open(src / "corpus.jsonl") as fh, open(folder / "corpus.jsonl", "w") as out:
-        for line in fh:
-            doc = json.loads(line)["_id"]
-            if doc in rel or n < extra:
-                n += doc not in rel
-                out.write(line)
-    return len(qids) // 2
+def eval_folder(folder, extra: int) -> None:
+    """BEIR folder: the second half of SciFact's test queries, their relevant docs + `extra` other docs."""
+    scifact_slice(SHARED, folder, n_extra=extra, second_half=True)
 
 
 def main():

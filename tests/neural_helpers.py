@@ -29,13 +29,14 @@ def ctx(tmp_path: Path, depth=None, compress=None):
     return RunContext(cache_dir=tmp_path / "cache", suite_dir=tmp_path, depth=depth, compress=compress)
 
 
-def scifact_slice(shared: Path, folder: Path, n_queries: int = 30, n_extra: int = 400) -> Path:
-    """A BEIR folder holding the first `n_queries` test queries, their relevant documents and the first
-    `n_extra` other documents of the real SciFact corpus."""
+def scifact_slice(shared: Path, folder: Path, n_queries: int = 30, n_extra: int = 400,
+                  second_half: bool = False) -> Path:
+    """A BEIR folder holding the first `n_queries` test queries (or, with second_half, the second half of
+    them), their relevant documents and the first `n_extra` other documents of the real SciFact corpus."""
     src = shared / "beir-scifact"
     qrels = [line.split("\t") for line in (src / "qrels" / "test.tsv").read_text().splitlines()[1:] if line.strip()]
-    qids = list(dict.fromkeys(q for q, _, _ in qrels))[:n_queries]
-    keep_q = set(qids)
+    qids = list(dict.fromkeys(q for q, _, _ in qrels))
+    keep_q = set(qids[len(qids) // 2:] if second_half else qids[:n_queries])
     rel_docs = {d for q, d, _ in qrels if q in keep_q}
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "qrels").mkdir(exist_ok=True)
