@@ -201,7 +201,8 @@ class SuiteExecutor:
         runner_cls = get_runner(cell.system.type)
         input_key = self._keys.get((cell.dataset.label, cell.input_system)) if cell.input_system else None
         extra = runner_cls.key_extra(cell.params, self.loaded.base_dir)
-        key, config = cell_key(cell, runner_cls.version, dataset.fingerprint(), input_key, extra)
+        key, config = cell_key(cell, runner_cls.version, dataset.fingerprint(), input_key, extra,
+                               runner_cls.schedule_params)
         cell.key, cell.config = key, config
         self._keys[(cell.dataset.label, cell.system_label)] = key
         measures = cell.measures = dataset_measures(self.loaded, cell, dataset)
@@ -239,18 +240,23 @@ class SuiteExecutor:
     def _compute(self, cell, key, config, dataset, runner_cls, input_key, measures) -> None:
         frames, meta = compute_cell(cell, key, config, dataset, runner_cls, self._inputs(cell, input_key), measures,
                                     suite_name=self.suite.name, suite_dir=self.loaded.base_dir,
-                                    progress=self.reporter.track, debug=self.debug)
+                                    progress=self.reporter.track, debug=self.debug, store=self.store)
         self.store.put(key, frames, meta)
+
+
+def cell_context(cell: Cell, suite_dir: Path, *, progress=None, debug: bool = False, store=None) -> RunContext:
+    return RunContext(cache_dir=cache_dir(), suite_dir=suite_dir, progress=progress or Reporter().track,
+                      depth=cell.system.depth, compress=cell.compress, debug=debug, store=store)
 
 
 def compute_cell(cell: Cell, key: str, config: dict, dataset, runner_cls, inputs: dict[str, pd.DataFrame],
                  measures: list[str], *, suite_name: str, suite_dir: Path, progress=None,
-                 debug: bool = False) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Run one cell and evaluate it: (frames to store, meta.json). Touches no store, so it also runs
-    inside a worker process or a Ray task (lrbench/executors/)."""
+                 debug: bool = False, store=None) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Run one cell and evaluate it: (frames to store, meta.json). It writes no cell to the store (the
+    caller does, data first and meta.json last), so it also runs inside a worker process or a Ray task
+    (lrbench/executors/); `store` only serves the runner's intermediate artifacts."""
     runner = runner_cls(cell.params)
-    ctx = RunContext(cache_dir=cache_dir(), suite_dir=suite_dir, progress=progress or Reporter().track,
-                     depth=cell.system.depth, compress=cell.compress, debug=debug)
+    ctx = cell_context(cell, suite_dir, progress=progress, debug=debug, store=store)
     started_at = dt.datetime.now(dt.timezone.utc).isoformat()
     t0 = time.perf_counter()
     output = runner.run(dataset, inputs, ctx)

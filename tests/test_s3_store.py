@@ -3,6 +3,7 @@ write, resume after an incomplete cell, read; meta.json is always the last objec
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -175,3 +176,55 @@ def test_generic_store_on_a_local_filesystem(tmp_path):
     assert removed == {"half", f"{TMP_PREFIX}x-run.parquet"}
     assert sorted(p.name for p in (tmp_path / "generic" / "cells").iterdir()) == ["k"]
     pd.testing.assert_frame_equal(store.get_run("k"), frame)
+
+
+def test_embedding_blocks_on_s3(s3_server):
+    """Embedder shards keep their blocks in the run store: whole objects on S3, read back bit for bit."""
+    import numpy as np
+
+    from lrbench.results.blocks import EmbeddingBlocks, plan_blocks
+
+    blocks = EmbeddingBlocks(open_store(f"s3://{BUCKET}/blocks"), "corpus-key")
+    first, second = plan_blocks(5, 3)
+    emb = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    assert not blocks.has(first)
+    blocks.put(first, ["d0", "d1", "d2"], emb)
+    assert blocks.has(first) and not blocks.has(second)
+    ids, back = blocks.get(first)
+    assert ids == ["d0", "d1", "d2"] and back.dtype == np.float32
+    np.testing.assert_array_equal(back, emb)
+    assert s3_server.ls(f"{BUCKET}/blocks/embeddings/corpus-key") == [
+        f"{BUCKET}/blocks/embeddings/corpus-key/{first.name}"]
+    with pytest.raises(ValueError):
+        blocks.put(second, ["d3"], emb[:2])  # ids and rows must cover the block exactly
+
+
+def test_show_report_compare_read_results_on_s3(s3_server, shared, tmp_path, monkeypatch):
+    """Results written to s3:// are read back by show, report and compare through a local copy."""
+    monkeypatch.setenv("LRBENCH_CACHE", str(tmp_path / "cache"))
+    uri = f"s3://{BUCKET}/read/cranfield"
+    result = SuiteExecutor(load_suite(write_suite(tmp_path, SUITE)), uri).run()
+    assert not result.failed
+
+    cli = CliRunner()
+    shown = cli.invoke(app, ["show", uri, "--json"])
+    assert shown.exit_code == 0, shown.output
+    rows = pd.DataFrame(json.loads(shown.output)["rows"])
+    pd.testing.assert_frame_equal(rows, result.leaderboard.reset_index(drop=True), check_dtype=False)
+
+    report = cli.invoke(app, ["report", uri, "--no-plots", "-o", str(tmp_path / "report.md")])
+    assert report.exit_code == 0, report.output
+    assert "robertson" in (tmp_path / "report.md").read_text()
+    compared = cli.invoke(app, ["compare", uri, "bm25", "robertson"])
+    assert compared.exit_code == 0, compared.output
+    assert "nDCG@10" in compared.output and "robertson" in compared.output
+
+    # a second read downloads only what changed: here, nothing
+    from lrbench.results.remote import local_results
+
+    local = local_results(uri)
+    stamps = {p: p.stat().st_mtime_ns for p in local.rglob("*.parquet")}
+    assert len(stamps) >= 7 and local_results(uri) == local
+    assert stamps == {p: p.stat().st_mtime_ns for p in local.rglob("*.parquet")}
+    missing = cli.invoke(app, ["show", f"s3://{BUCKET}/nothing-here"])
+    assert missing.exit_code == 2 and "not a results folder" in missing.output

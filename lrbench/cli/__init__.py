@@ -133,11 +133,14 @@ def list_(what: str = typer.Argument(..., help="runners | datasets | measures"))
 
 @app.command()
 @friendly_errors
-def show(results: Path = typer.Argument(..., help="A results folder written by `lrbench run`."),
+def show(target: str = typer.Argument(..., metavar="RESULTS",
+                                      help="A results folder or URI (s3://...) written by `lrbench run`."),
          as_json: bool = typer.Option(False, "--json", help="Print the leaderboard as JSON.")):
     """Reprint a finished leaderboard without running anything."""
     from lrbench.results.leaderboard import load
+    from lrbench.results.remote import local_results
 
+    results = local_results(target)
     if not (results / "leaderboard.parquet").exists():
         raise LrbenchError(f"{results} has no leaderboard.parquet", hint="run `lrbench run SUITE --out DIR` first")
     board, info = load(results)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
@@ -13,14 +12,17 @@ from lrbench.cli import console, friendly_errors  # registered at the end of lrb
 def register(app: typer.Typer) -> None:
     @app.command()
     @friendly_errors
-    def pareto(results: Path = typer.Argument(..., help="A results folder written by `lrbench run`."),
+    def pareto(target: str = typer.Argument(..., metavar="RESULTS",
+                                            help="A results folder or URI (s3://...) written by `lrbench run`."),
                measure: Optional[str] = typer.Option(None, "--measure", help="Quality measure (default: the "
                                                      "dataset's first)."),
                dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset.")):
         """Write pareto-<dataset>.png: quality vs parameters and vs latency, Pareto front marked."""
         from lrbench.results.pareto import write_pareto
         from lrbench.errors import LrbenchError
+        from lrbench.results.remote import local_results
 
+        results = local_results(target)
         if not (results / "leaderboard.parquet").exists():
             raise LrbenchError(f"{results} has no leaderboard.parquet", hint="run `lrbench run SUITE --out DIR` first")
         for path in write_pareto(results, measure, dataset):

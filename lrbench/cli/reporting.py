@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @friendly_errors
-    def report(results: Path = typer.Argument(..., help="A results folder written by `lrbench run`."),
+    def report(results: str = typer.Argument(..., help="A results folder or URI (s3://...) written by `lrbench run`."),
                baseline: Optional[str] = typer.Option(None, "--baseline", help="Baseline system [default: the suite's]."),
                out: Optional[Path] = typer.Option(None, "--out", "-o",
                                                   help="Report file [default: RESULTS/report.md or .html]."),
@@ -40,8 +40,11 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("md", "html"):
             raise LrbenchError(f"unknown format '{fmt}'", key="--format", hint="choose md or html")
-        data = build_report(results, baseline=baseline, test=_check_test(test), alpha=alpha)
-        path = out or results / ("report.html" if fmt == "html" else "report.md")
+        from lrbench.results.remote import local_results
+
+        folder = local_results(results)  # results in object storage are read from a local copy
+        data = build_report(folder, baseline=baseline, test=_check_test(test), alpha=alpha)
+        path = out or folder / ("report.html" if fmt == "html" else "report.md")
         written = write_report(data, path, fmt=fmt, plots=plots)
         console.print(f"wrote {path}" + (f" and {len(written) - 1} plot(s)" if len(written) > 1 else ""),
                       highlight=False)
@@ -73,7 +76,8 @@ def register(app: typer.Typer) -> None:
                                                            help="Pin every measured score into this file."),
              tolerance: float = typer.Option(0.001, "--tolerance", help="Tolerance written by --write-baseline."),
              junit: Optional[Path] = typer.Option(None, "--junit", help="Write a JUnit XML report here."),
-             out: Optional[Path] = typer.Option(None, "--out", "-o", help="Results folder [default: results/<suite>]."),
+             out: Optional[str] = typer.Option(None, "--out", "-o", help="Results folder or fsspec URI "
+                                               "[default: results/<suite>]."),
              force: bool = typer.Option(False, "--force", help="Recompute every cell, ignoring the cache."),
              mirror: Optional[Path] = typer.Option(None, "--mirror", help="Offline ir_datasets mirror "
                                                    "[env: LRBENCH_MIRROR]."),

@@ -3,6 +3,8 @@
 The driver prepares every cell in order (keys, cached cells), then submits a cell as soon as its
 input cell (`input:`) is stored, collects results as they finish, writes them to the store and moves
 one progress bar. A task that keeps failing after its retries is reported failed; the others finish.
+A cell whose runner has shards (the embedder's `shards: N`) first runs N shard tasks, which leave their
+work in the run store; the cell task, submitted once they all succeed, merges it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import traceback
 
 from lrbench.errors import LrbenchError
 from lrbench.executor import CellResult, SuiteExecutor, SuiteResult
-from lrbench.executors.task import CellTask, TaskResult
+from lrbench.executors.task import CellTask, ShardTask, TaskResult
 from lrbench.results.leaderboard import write_leaderboard
 
 DEFAULT_RETRIES = 2
@@ -90,7 +92,47 @@ class ParallelExecutor(SuiteExecutor):
                 else:
                     waiting.append(i)
 
-            running: dict[object, int] = {}
+            running: dict[object, tuple[int, int | None]] = {}  # handle -> (cell, shard or None)
+            shards_left: dict[int, set[int]] = {}
+            shard_reports: dict[int, list[dict]] = {}
+            shard_errors: dict[int, list[str]] = {}
+
+            def submit_cell(i: int) -> None:
+                cell = cells[i]
+                _, runner_cls, key, config, input_key, measures = prepared[i]
+                try:
+                    inputs = self._inputs(cell, input_key)
+                except Exception as exc:
+                    finish(i, "failed", 0.0, self._describe(exc))
+                    return
+                task = CellTask(i, cell, runner_cls, key, config, measures, self.suite.name,
+                                self.loaded.base_dir, inputs, self.debug, self._store_uri())
+                running[self._submit(task)] = (i, None)
+
+            def submit_shards(i: int, count: int) -> None:
+                cell, runner_cls = cells[i], prepared[i][1]
+                shards_left[i], shard_reports[i], shard_errors[i] = set(range(count)), [], []
+                for shard in range(count):
+                    task = ShardTask(i, shard, count, cell, runner_cls, self.loaded.base_dir, self._store_uri(),
+                                     self.debug)
+                    running[self._submit(task)] = (i, shard)
+
+            def shard_finished(i: int, shard: int, outcome) -> None:
+                if isinstance(outcome, BaseException):
+                    shard_errors[i].append(f"shard {shard + 1}: {self._describe(outcome)} "
+                                           f"(after {self.retries} retries)")
+                elif outcome.status != "ok":
+                    shard_errors[i].append(f"shard {shard + 1}: {outcome.error}")
+                else:
+                    shard_reports[i].append(outcome.meta)
+                shards_left[i].discard(shard)
+                if shards_left[i]:
+                    return
+                if shard_errors[i]:
+                    finish(i, "failed", 0.0, "; ".join(shard_errors[i]))
+                else:
+                    submit_cell(i)  # every shard is in the store: the cell merges them
+
             while waiting or running:
                 for i in list(waiting):
                     cell = cells[i]
@@ -107,23 +149,26 @@ class ParallelExecutor(SuiteExecutor):
                     if reason:
                         fail_now(i, reason)
                         continue
-                    _, runner_cls, key, config, input_key, measures = prepared[i]
-                    try:
-                        inputs = self._inputs(cell, input_key)
-                    except Exception as exc:
-                        fail_now(i, self._describe(exc))
-                        continue
-                    task = CellTask(i, cell, runner_cls, key, config, measures, self.suite.name,
-                                    self.loaded.base_dir, inputs, self.debug)
                     self.reporter.cell_started(cell)
-                    running[self._submit(task)] = i
+                    try:
+                        count = prepared[i][1](cell.params).shard_count(bool(cell.input_system))
+                    except Exception as exc:
+                        finish(i, "failed", 0.0, self._describe(exc))
+                        continue
+                    if count > 1:
+                        submit_shards(i, count)
+                    else:
+                        submit_cell(i)
                 if not running:
                     for i in waiting:  # inputs that can no longer arrive
                         fail_now(i, f"input system '{cells[i].input_system}' did not run")
                     break
                 for handle, outcome in self._wait(list(running)):
-                    i = running.pop(handle)
-                    self._record(cells[i], i, prepared[i][2], outcome, finish)
+                    i, shard = running.pop(handle)
+                    if shard is not None:
+                        shard_finished(i, shard, outcome)
+                    else:
+                        self._record(cells[i], i, prepared[i][2], outcome, finish, shard_reports.get(i))
         finally:
             self._close()
         result.cells = [outcomes[i] for i in sorted(outcomes)]
@@ -131,12 +176,19 @@ class ParallelExecutor(SuiteExecutor):
                                                [c.cell for c in result.cells if c.status != "failed"])
         return result
 
-    def _record(self, cell, i: int, key: str, outcome, finish) -> None:
+    def _store_uri(self) -> str:
+        """Where workers find the run store: an absolute path (their working folder may differ) or a URI."""
+        root = self.store.root
+        return str(root.resolve()) if hasattr(root, "resolve") else str(root)
+
+    def _record(self, cell, i: int, key: str, outcome, finish, shard_reports: list[dict] | None = None) -> None:
         if isinstance(outcome, BaseException):
             finish(i, "failed", 0.0, f"{self._describe(outcome)} (after {self.retries} retries)")
         elif outcome.status != "ok":
             finish(i, "failed", outcome.seconds, outcome.error)
         else:
+            if shard_reports:
+                outcome.meta["profile"]["shard_tasks"] = sorted(shard_reports, key=lambda r: r.get("shard", 0))
             try:
                 self.store.put(key, outcome.frames, outcome.meta)  # data first, meta.json last
             except Exception as exc:

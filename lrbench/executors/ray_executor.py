@@ -16,7 +16,7 @@ import re
 
 from lrbench.errors import LrbenchError
 from lrbench.executors.parallel import DEFAULT_RETRIES, ParallelExecutor
-from lrbench.executors.task import CellTask, run_task
+from lrbench.executors.task import CellTask, ShardTask, run_task
 
 RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory", "custom")
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
@@ -144,11 +144,10 @@ class RayExecutor(ParallelExecutor):
                     self.reporter.warn(f"{cell.system_label}: {message}; waiting for the autoscaler")
         return None
 
-    def _submit(self, task: CellTask):
+    def _submit(self, task: CellTask | ShardTask):
         options = dict(self._options[task.cell.system.name])
         return self._remote.options(
-            max_retries=self.retries, retry_exceptions=True,
-            name=f"lrbench {task.cell.system_label} on {task.cell.dataset_label}", **options).remote(task)
+            max_retries=self.retries, retry_exceptions=True, name=task.title, **options).remote(task)
 
     def _wait(self, handles: list) -> list:
         ray = self._ray

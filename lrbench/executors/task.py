@@ -33,6 +33,30 @@ class CellTask:
     suite_dir: Path
     inputs: dict[str, pd.DataFrame] = field(default_factory=dict)
     debug: bool = False
+    store_uri: str | None = None  # the run store, for the runner's intermediate artifacts (shards)
+
+    @property
+    def title(self) -> str:
+        return f"lrbench {self.cell.system_label} on {self.cell.dataset_label}"
+
+
+@dataclass
+class ShardTask:
+    """Shard `shard` of a cell's preparatory work (e.g. a slice of the corpus encoding); the runner writes
+    what it makes to the run store itself, block by block, and returns a summary."""
+
+    index: int
+    shard: int
+    shards: int
+    cell: Cell
+    runner_cls: type
+    suite_dir: Path
+    store_uri: str
+    debug: bool = False
+
+    @property
+    def title(self) -> str:
+        return f"lrbench {self.cell.system_label} on {self.cell.dataset_label}, shard {self.shard + 1}/{self.shards}"
 
 
 @dataclass
@@ -46,19 +70,27 @@ class TaskResult:
     worker: str = ""
 
 
-def run_task(task: CellTask) -> TaskResult:
-    """Open the dataset in this process, run the cell's runner, evaluate. Other exceptions propagate
-    (and are retried by the executor); a killed worker is retried the same way."""
-    from lrbench.executor import compute_cell
+def run_task(task: CellTask | ShardTask) -> TaskResult:
+    """Open the dataset in this process, run the cell's runner (or one of its shards), evaluate. A
+    LrbenchError becomes an error result; other exceptions propagate (and are retried by the executor);
+    a killed worker is retried the same way."""
+    from lrbench.executor import cell_context, compute_cell
+    from lrbench.results.store import open_store
     from lrbench.suites.datasets import open_dataset
 
     started = time.perf_counter()
     worker = f"{platform.node()}:{os.getpid()}"
+    store = open_store(task.store_uri) if task.store_uri else None
     try:
         dataset = open_dataset(task.cell.dataset, task.suite_dir)
+        if isinstance(task, ShardTask):
+            ctx = cell_context(task.cell, task.suite_dir, debug=task.debug, store=store)
+            summary = task.runner_cls(task.cell.params).run_shard(dataset, ctx, task.shard)
+            return TaskResult(task.index, "ok", meta={**summary, "worker": worker},
+                              seconds=time.perf_counter() - started, worker=worker)
         frames, meta = compute_cell(task.cell, task.key, task.config, dataset, task.runner_cls, task.inputs,
                                     task.measures, suite_name=task.suite_name, suite_dir=task.suite_dir,
-                                    debug=task.debug)
+                                    debug=task.debug, store=store)
     except LrbenchError as exc:
         if exc.key and not exc.key.startswith(("systems", "datasets")):
             exc.key = f"{task.cell.system_label} on {task.cell.dataset_label}: {exc.key}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 from lrbench.errors import LrbenchError
@@ -110,14 +109,14 @@ def compare(pairs, label_a: str, label_b: str, test: str = "t", alpha: float = 0
 
 def compare_targets(targets: list[str], test: str = "t", alpha: float = 0.05) -> Comparison:
     if len(targets) == 2:
-        a, b = (ResultsDir(Path(t)) for t in targets)
+        a, b = (ResultsDir(t) for t in targets)
         pairs = _pairs_dirs(a, b)
         if not pairs:
             raise LrbenchError(f"{targets[0]} and {targets[1]} share no (dataset, system) pair",
                                hint="compare folders of the same suite, or use DIR SYSTEM_A SYSTEM_B")
         return compare(pairs, targets[0], targets[1], test, alpha, measures_of=a.measures)
     if len(targets) == 3:
-        data = ResultsDir(Path(targets[0]))
+        data = ResultsDir(targets[0])
         names = {c.system for c in data.cells} | {c.system_name for c in data.cells}
         for name in targets[1:]:
             if name not in names:

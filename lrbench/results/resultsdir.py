@@ -115,7 +115,9 @@ class CellInfo:
 
 class ResultsDir:
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        from lrbench.results.remote import local_results
+
+        self.root = local_results(root)  # a folder, or a local copy of s3://... results
         if not (self.root / "cells.json").exists():
             raise LrbenchError(f"{self.root} is not a results folder (no cells.json)",
                                hint="run `lrbench run SUITE --out DIR` first and pass DIR")

@@ -35,6 +35,8 @@ class RunContext:
     depth: int | None = None
     compress: dict | None = None
     debug: bool = False
+    #: the run store, for intermediate artifacts kept beside the cells (embedding shards); None outside a suite
+    store: Any = None
 
 
 @dataclass
@@ -68,6 +70,8 @@ class Runner:
     task_kinds: ClassVar[tuple[str, ...]] = ("ranking",)
     needs_input: ClassVar[bool] = False  # rerankers need `input:`
     Params: ClassVar[type[RunnerParams]] = RunnerParams
+    #: params that decide how the work is spread, never the output: left out of the cell key
+    schedule_params: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, params: dict[str, Any]):
         self.params = self.parse_params(params)
@@ -87,6 +91,16 @@ class Runner:
 
     def run(self, dataset, inputs: dict[str, pd.DataFrame], ctx: RunContext) -> Output:
         raise NotImplementedError
+
+    def shard_count(self, has_input: bool) -> int:
+        """How many shard tasks a parallel executor may run on other workers before this cell (0: none).
+        Each is `run_shard(dataset, ctx, i)` and leaves its work in `ctx.store`; `run` then finds it there
+        (and does any shard itself that is missing, so the local executor needs nothing else)."""
+        return 0
+
+    def run_shard(self, dataset, ctx: RunContext, shard: int) -> dict[str, Any]:
+        """Do shard `shard` of `shard_count()` and return a small summary for the cell's profile."""
+        raise NotImplementedError(f"{self.type} has no shards")
 
     @classmethod
     def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:

@@ -6,6 +6,8 @@ are cached on disk under the run cache, keyed by model, revision, max length, po
 compression and the corpus fingerprint, so a second system on the same corpus does not re-encode it.
 `prf: k` (in the spirit of E2Rank) re-embeds the query together with its top-k candidate texts as one
 enhanced query and rescores the candidates by cosine with it.
+`shards: N` splits the corpus encoding into N shards of whole blocks (`block_docs` rows each) kept in the run
+store (lrbench.results.blocks): parallel executors encode them on N workers before the cell merges them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
+from lrbench.errors import LrbenchError
+from lrbench.results.blocks import EmbeddingBlocks, plan_blocks, shard_blocks
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, truncate_tokens
 from lrbench.runners.neural.device import select_device
@@ -38,18 +42,27 @@ class EmbedderParams(NeuralParams):
     k: int = Field(1000, ge=1, description="first stage: documents kept per query")
     chunk_size: int = Field(65536, ge=1, description="corpus rows scored per matrix product (bounds memory)")
     prf: int | None = Field(None, ge=1, description="re-embed the query with its top-k candidate texts")
+    block_docs: int = Field(8192, ge=1, description="corpus rows per encoding call (bucketing sorts within one); "
+                                                    "the unit of shards and of their resume")
+    shards: int | None = Field(None, ge=1, description="first stage: split the corpus encoding into N shards of "
+                                                       "whole blocks, kept in the run store; parallel executors run "
+                                                       "them on N workers; the output equals the unsharded run's")
 
 
 class EmbedderRunner(NeuralRunner):
     """Dense bi-encoder: exact search over the corpus, or reranking of an input run (cosine)."""
 
     type = "embedder"
-    version = "1"
+    version = "2"
     model_kind = "embedder"
     needs_input = False  # first stage without input, reranker with one
     Params = EmbedderParams
+    schedule_params = frozenset({"shards"})
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
+        if inputs and self.params.shards and self.params.shards > 1:
+            raise LrbenchError("shards split a first stage's corpus encoding; a reranker (with input:) has none",
+                               key="params.shards", hint="drop shards from this system, or its input:")
         if inputs:
             return self.rerank(dataset, inputs, ctx, self._score_query, "embedder rerank")
         return self._first_stage(dataset, ctx)
@@ -93,33 +106,49 @@ class EmbedderRunner(NeuralRunner):
         parts = {"model": loaded.resolved.model_id, "revision": loaded.resolved.revision,
                  "max_length": loaded.max_length, "pooling": loaded.pooling.mode,
                  "normalize": loaded.pooling.normalize, "doc_prefix": p.doc_prefix, "dtype": str(loaded.dtype),
-                 "compress": ctx.compress, "encoder": "embedder-v1"}
+                 "compress": ctx.compress, "block_docs": p.block_docs, "encoder": "embedder-v2"}
         return digest(canonical_json(parts), dataset.fingerprint())[:24]
 
-    def corpus_embeddings(self, loaded, dataset, ctx: RunContext):
-        """(doc_ids, embeddings, seconds, cached): read from the cache or encode and store atomically."""
+    def _read_corpus(self, dataset, ctx: RunContext) -> tuple[list[str], list[str]]:
+        ids, texts = [], []
+        for doc_id, text in ctx.progress(dataset.docs(), description="reading corpus"):
+            ids.append(str(doc_id))
+            texts.append(text)
+        return ids, texts
+
+    def _encode_block(self, loaded, texts: list[str], stats: dict):
+        """One block of corpus rows; the same call whether a shard worker or the cell itself encodes it,
+        so sharded and unsharded runs produce the same bits."""
         import numpy as np
 
+        emb = loaded.encode(texts, batch_size=self.params.batch_size, prefix=self.params.doc_prefix,
+                            sort=self.params.bucket, stats=stats).astype(np.float32)
+        if self.params.similarity == "cosine" and not loaded.pooling.normalize:
+            emb = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
+        return emb
+
+    def _sharded(self, ctx: RunContext) -> bool:
+        return bool(self.params.shards and self.params.shards > 1 and ctx.store is not None)
+
+    def corpus_embeddings(self, loaded, dataset, ctx: RunContext):
+        """(doc_ids, embeddings, seconds, cached, tokens, shard info): from the shards in the run store
+        (`shards: N`), or from the local cache, or encoded now and cached atomically."""
+        import numpy as np
+
+        if self._sharded(ctx):
+            return self._merge_shards(loaded, dataset, ctx)
         folder = Path(ctx.cache_dir) / "embeddings" / self._corpus_key(loaded, dataset, ctx)
         started = time.perf_counter()
         if (folder / "ids.json").exists():
             ids = json.loads((folder / "ids.json").read_text())
             emb = np.load(folder / "emb.npy")
-            return ids, emb, time.perf_counter() - started, True, 0
-        ids, texts = [], []
-        for doc_id, text in ctx.progress(dataset.docs(), description="reading corpus"):
-            ids.append(str(doc_id))
-            texts.append(text)
+            return ids, emb, time.perf_counter() - started, True, 0, {}
+        ids, texts = self._read_corpus(dataset, ctx)
         stats: dict = {}
-        parts = []
-        step = max(self.params.batch_size * 256, 8192)  # chunks only for progress; sorting is per chunk
-        for start in ctx.progress(range(0, len(texts), step), total=(len(texts) + step - 1) // step,
-                                  description="embedding corpus"):
-            parts.append(loaded.encode(texts[start:start + step], batch_size=self.params.batch_size,
-                                       prefix=self.params.doc_prefix, sort=self.params.bucket, stats=stats))
-        emb = np.concatenate(parts).astype(np.float32)
-        if self.params.similarity == "cosine" and not loaded.pooling.normalize:
-            emb = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
+        blocks = plan_blocks(len(ids), self.params.block_docs)
+        parts = [self._encode_block(loaded, texts[b.start:b.end], stats)
+                 for b in ctx.progress(blocks, total=len(blocks), description="embedding corpus")]
+        emb = np.concatenate(parts) if parts else np.zeros((0, loaded.model.config.hidden_size), np.float32)
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".emb-", dir=folder.parent))
         np.save(tmp / "emb.npy", emb)
@@ -128,7 +157,66 @@ class EmbedderRunner(NeuralRunner):
             os.replace(tmp, folder)
         except OSError:  # another process stored the same embeddings first
             shutil.rmtree(tmp, ignore_errors=True)
-        return ids, emb, time.perf_counter() - started, False, stats.get("tokens", 0)
+        return ids, emb, time.perf_counter() - started, False, stats.get("tokens", 0), {}
+
+    # -- shards ----------------------------------------------------------------------------
+    def shard_count(self, has_input: bool) -> int:
+        return 0 if has_input or not self.params.shards or self.params.shards < 2 else self.params.shards
+
+    def _ensure_blocks(self, loaded, store: EmbeddingBlocks, ids: list[str], texts: list[str], blocks, ctx,
+                       stats: dict, description: str) -> tuple[list, int]:
+        """Each block's embeddings, read from the store or encoded and written there; (parts, encoded)."""
+        parts, encoded = [], 0
+        for block in ctx.progress(blocks, total=len(blocks), description=description):
+            emb = None
+            if store.has(block):
+                try:
+                    block_ids, emb = store.get(block)
+                    if block_ids != ids[block.start:block.end]:
+                        emb = None
+                except Exception:  # a damaged block file is encoded again
+                    emb = None
+            if emb is None:
+                emb = self._encode_block(loaded, texts[block.start:block.end], stats)
+                store.put(block, ids[block.start:block.end], emb)
+                encoded += 1
+            parts.append(emb)
+        return parts, encoded
+
+    def run_shard(self, dataset, ctx: RunContext, shard: int) -> dict:
+        """Encode this shard's blocks of the corpus into the run store (those already there are kept)."""
+        if ctx.store is None:
+            raise ValueError("embedder shards need the run store")
+        started = time.perf_counter()
+        ids, texts = self._read_corpus(dataset, ctx)
+        blocks = shard_blocks(plan_blocks(len(ids), self.params.block_docs), shard, self.params.shards)
+        summary = {"shard": shard, "docs": sum(b.end - b.start for b in blocks), "blocks": len(blocks)}
+        if not blocks:
+            return {**summary, "blocks_encoded": 0, "seconds": time.perf_counter() - started}
+        loaded = self.load(ctx, texts[:64])
+        store = EmbeddingBlocks(ctx.store, self._corpus_key(loaded, dataset, ctx))
+        stats: dict = {}
+        t0 = time.perf_counter()
+        _, encoded = self._ensure_blocks(loaded, store, ids, texts, blocks, ctx, stats,
+                                         f"embedding shard {shard + 1}/{self.params.shards}")
+        return {**summary, "blocks_encoded": encoded, "tokens": stats.get("tokens", 0),
+                "encode_seconds": time.perf_counter() - t0, "seconds": time.perf_counter() - started}
+
+    def _merge_shards(self, loaded, dataset, ctx: RunContext):
+        """All shards' blocks in corpus order; blocks no shard task left in the store are encoded here."""
+        import numpy as np
+
+        started = time.perf_counter()
+        ids, texts = self._read_corpus(dataset, ctx)
+        blocks = plan_blocks(len(ids), self.params.block_docs)
+        store = EmbeddingBlocks(ctx.store, self._corpus_key(loaded, dataset, ctx))
+        stats: dict = {}
+        parts, encoded = self._ensure_blocks(loaded, store, ids, texts, blocks, ctx, stats,
+                                             f"embedding corpus ({self.params.shards} shards)")
+        emb = np.concatenate(parts) if parts else np.zeros((0, loaded.model.config.hidden_size), np.float32)
+        info = {"corpus_shards": self.params.shards, "corpus_blocks": len(blocks),
+                "corpus_blocks_encoded_in_cell": encoded, "corpus_store": str(store.folder)}
+        return ids, emb, time.perf_counter() - started, encoded == 0, stats.get("tokens", 0), info
 
     def _first_stage(self, dataset, ctx: RunContext) -> Output:
         import numpy as np
@@ -140,7 +228,7 @@ class EmbedderRunner(NeuralRunner):
         with PeakMemory(select_device(p.device)) as mem:
             sample = [t for _, t in zip(range(64), dataset.docs())]
             loaded = self.load(ctx, [t for _, t in sample])
-            ids, emb, corpus_seconds, cached, corpus_tokens = self.corpus_embeddings(loaded, dataset, ctx)
+            ids, emb, corpus_seconds, cached, corpus_tokens, shards = self.corpus_embeddings(loaded, dataset, ctx)
             matrix = torch.from_numpy(np.ascontiguousarray(emb))
             k = min(p.k, len(ids))
             qids = list(queries)
@@ -164,7 +252,7 @@ class EmbedderRunner(NeuralRunner):
                    "corpus_tokens": corpus_tokens,
                    "corpus_docs_per_second": None if cached or not corpus_seconds else len(ids) / corpus_seconds,
                    "batch_size": p.batch_size, "bucketed": p.bucket, "similarity": p.similarity, "prf": p.prf,
-                   "runner_seconds": time.perf_counter() - started, **watch.as_dict(), **mem.as_dict()}
+                   "runner_seconds": time.perf_counter() - started, **shards, **watch.as_dict(), **mem.as_dict()}
         profile["docs_scored"] = len(ids) * len(qids)
         if loaded.compression is not None:
             profile["compression"] = loaded.compression

@@ -94,12 +94,13 @@ def expand_cells(suite: Suite) -> list[Cell]:
 
 
 def cell_key(cell: Cell, runner_version: str, dataset_fingerprint: str, input_key: str | None,
-             extra: str = "") -> tuple[str, dict]:
-    """Content hash of what determines the cell's output (never its display name)."""
+             extra: str = "", schedule_params: frozenset[str] = frozenset()) -> tuple[str, dict]:
+    """Content hash of what determines the cell's output (never its display name, nor the params in
+    `schedule_params`, which only decide how the work is spread)."""
     config = {
         "type": cell.system.type,
         "runner_version": runner_version,
-        "params": cell.params,
+        "params": {k: v for k, v in cell.params.items() if k not in schedule_params},
         "compress": cell.compress,
         "depth": cell.system.depth,
         "input": input_key,

@@ -1,0 +1,70 @@
+"""Results kept in object storage (`--out s3://bucket/prefix`), read by show, report, compare, gate, pareto.
+
+A results URI is mirrored into a local folder under the cache (LRBENCH_CACHE/remote-results/<hash of the URI>)
+and read from there. Only files whose size or version tag changed since the last copy are downloaded again;
+the embedder's corpus blocks (`embeddings/`) are never copied. Cells without meta.json are skipped, as the
+store itself skips them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from lrbench.errors import LrbenchError
+from lrbench.paths import cache_dir
+from lrbench.results.blocks import FOLDER as BLOCKS_FOLDER
+from lrbench.results.store import META, TMP_PREFIX, is_remote, open_store
+
+MANIFEST = ".remote.json"
+
+
+def _version(info: dict) -> str:
+    """What tells one upload of an object from another: its ETag, else its modification time."""
+    for name in ("ETag", "etag", "md5Hash", "generation", "LastModified", "mtime", "updated"):
+        if info.get(name):
+            return str(info[name])
+    return ""
+
+
+def local_results(target: str | Path) -> Path:
+    """A local folder holding the results at `target`: the folder itself, or a fresh copy of a URI."""
+    if isinstance(target, Path) or not is_remote(str(target)):
+        return Path(str(target).removeprefix("file://"))
+    uri = str(target).rstrip("/")
+    store = open_store(uri)
+    local = cache_dir() / "remote-results" / hashlib.sha256(uri.encode()).hexdigest()[:16]
+    try:
+        files = {rel: info for rel, info in _listing(store).items()
+                 if not rel.startswith(BLOCKS_FOLDER + "/") and not rel.split("/")[-1].startswith(TMP_PREFIX)}
+    except Exception as exc:  # credentials, endpoint, bucket: the filesystem's own message says which
+        raise LrbenchError(f"cannot list {uri}: {type(exc).__name__}: {exc}",
+                           hint="check the URI and the filesystem's credentials (AWS_* variables for s3://)") from None
+    if "cells.json" not in files:
+        raise LrbenchError(f"{uri} is not a results folder (no cells.json)",
+                           hint="run `lrbench run SUITE --out URI` first and pass URI")
+    complete = {rel.split("/")[1] for rel in files if rel.startswith("cells/") and rel.endswith("/" + META)}
+    files = {rel: info for rel, info in files.items()
+             if not rel.startswith("cells/") or rel.split("/")[1] in complete}
+    manifest_path = local / MANIFEST
+    seen = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    for rel, info in files.items():
+        stamp = [info.get("size"), _version(info)]
+        target_path = local / rel
+        if seen.get(rel) == stamp and target_path.exists():
+            continue
+        target_path.parent.mkdir(parents=True, exist_ok=True)
+        store.fs.get_file(str(store.root / rel), str(target_path))
+        seen[rel] = stamp
+    local.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps(seen))
+    return local
+
+
+def _listing(store) -> dict[str, dict]:
+    """Every file under the store's root with its info, keyed by the path relative to the root."""
+    base = store._strip(store.root)
+    store._fresh()
+    found = store.fs.find(str(store.root), detail=True)
+    return {name[len(base):].lstrip("/"): info for name, info in found.items() if name.startswith(base)}
