@@ -2,7 +2,8 @@
 RR(rel=2)@10, p50 latency per query, generated tokens per query and peak memory per system.
 
     .venv/bin/python benchmarks/dl19_paradigms.py                      # CI subset: 10 queries, BM25 top-20
-    .venv/bin/python benchmarks/dl19_paradigms.py --only minilm-late smollm-integer
+    .venv/bin/python benchmarks/dl19_paradigms.py --only minilm-late smollm-integer   # in this order
+    .venv/bin/python benchmarks/dl19_paradigms.py --suite suites/dl19-paradigms.yaml --device cuda  # full table
     .venv/bin/python benchmarks/dl19_paradigms.py --evaluate benchmarks/out/dl19-paradigms-ci
 
 Runs one system after another through benchmarks/neural_dl19.py (runs and profiles in benchmarks/out/<name>/);
@@ -54,11 +55,13 @@ def main():
     ap.add_argument("--device")
     ap.add_argument("--threads", type=int)
     ap.add_argument("--evaluate", help="only tabulate the runs saved in this folder")
+    ap.add_argument("--no-eval", action="store_true", help="run only; tabulate later with --evaluate")
+    ap.add_argument("--after-each", help="shell command run after each system (e.g. to copy results out)")
     args = ap.parse_args()
-    args.after_each = None
     suite = Path(args.suite).resolve()
     out_dir = Path(args.evaluate) if args.evaluate else nd.run_suite(args)
-    table(out_dir, suite)
+    if args.evaluate or not args.no_eval:
+        table(out_dir, suite)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ nDCG@10 / RR(rel=2)@10 / p50 latency per query / peak memory.
     .venv/bin/python benchmarks/neural_dl19.py --suite suites/dl19-rerank.yaml
     # the CI subset (10 queries, top-20):
     .venv/bin/python benchmarks/neural_dl19.py --suite suites/dl19-rerank-ci.yaml
-    # only some systems, or overrides:  --only smollm-first --set smollm-listwise.batch_size=43
+    # only some systems (run in the order given), or overrides:  --only smollm-first --set smollm-listwise.batch_size=43
 
 Runs go to benchmarks/out/<name>/<system>.tsv with a profile JSON; without ir_measures (e.g. on a bare
 GPU machine) the table is computed later with --evaluate benchmarks/out/<name>.
@@ -67,7 +67,10 @@ def run_suite(args):
         overrides.setdefault(system, {})[param] = parse_value(value)
     bm25 = ds.candidates()
     bm25.to_csv(out_dir / "bm25.tsv", sep="\t", index=False)
-    for system in suite["systems"]:
+    systems = suite["systems"]
+    if args.only:  # run in the order given (most wanted first, so a time limit loses the least)
+        systems = sorted(systems, key=lambda s: args.only.index(s["name"]) if s["name"] in args.only else -1)
+    for system in systems:
         if system["type"] == "given" or (args.only and system["name"] not in args.only):
             continue
         params = {**system.get("params", {}), **overrides.get(system["name"], {})}

@@ -77,6 +77,11 @@ def test_listwise_returns_a_permutation_and_counts_windows(ds, tmp_path, mode):
     assert p["windows"] == 2 * 2  # windows (2,6) and (0,4) for each of the two queries
     assert p["windows_ok"] + p["windows_partial"] + p["windows_repaired"] == p["windows"]
     assert p["mode"] == mode and p["latency_ms_p50"] > 0
+    if mode == "first":  # one forward pass per window, nothing generated
+        assert p["generated_tokens"] == 0
+    else:  # at least the identifiers of one window per window, at most max_new_tokens (4 * 5 + 8) each
+        assert p["windows"] <= p["generated_tokens"] <= 28 * p["windows"]
+        assert p["generated_tokens_per_query"] == p["generated_tokens"] / 2
 
 
 def test_icr_attention_capture_equals_eager_attention(shared):

@@ -102,6 +102,7 @@ class ListwiseRunner(NeuralRunner):
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         self.counts = {"windows": 0, "ok": 0, "repaired": 0, "partial": 0}
         self.latency_groups = 0
+        self.generated = 0
         return self.rerank_grouped(dataset, inputs, ctx)
 
     # the window loop works on groups of queries, so `rerank` from the base is replaced by this
@@ -120,6 +121,7 @@ class ListwiseRunner(NeuralRunner):
             qid, query, docs = lists[0]
             self._rank_group(loaded, [(query, docs[:2])], texts, Stopwatch())  # warm-up, not timed
             self.counts = {"windows": 0, "ok": 0, "repaired": 0, "partial": 0}
+            self.generated = 0
             warmup = time.perf_counter() - t0
             watch = Stopwatch()
             rows = []
@@ -142,6 +144,8 @@ class ListwiseRunner(NeuralRunner):
                    "runner_seconds": time.perf_counter() - started,
                    "windows": self.counts["windows"], "windows_ok": self.counts["ok"],
                    "windows_repaired": self.counts["repaired"], "windows_partial": self.counts["partial"],
+                   "generated_tokens": self.generated,
+                   "generated_tokens_per_query": self.generated / max(1, len(lists)),
                    **watch.as_dict(), **mem.as_dict()}
         profile.update(scoring_seconds=busy, docs_per_second=watch.docs / busy if busy else None,
                        tokens_per_second=watch.tokens / busy if busy else None)
@@ -214,7 +218,9 @@ class ListwiseRunner(NeuralRunner):
             out = loaded.model.generate(**t, max_new_tokens=max_new, do_sample=False, num_beams=1,
                                         pad_token_id=loaded.pad_id, temperature=None, top_p=None, top_k=None)
         new = out[:, t["input_ids"].shape[1]:]
-        watch.tokens += int(t["attention_mask"].sum()) + int((new != loaded.pad_id).sum())
+        generated = int((new != loaded.pad_id).sum())  # a finished row is padded to the longest one
+        self.generated += generated
+        watch.tokens += int(t["attention_mask"].sum()) + generated
         orders = []
         for row, n in zip(new, sizes):
             text = loaded.tokenizer.decode(row, skip_special_tokens=True)
