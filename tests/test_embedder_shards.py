@@ -36,6 +36,22 @@ def _only_cell(out):
     return cell, json.loads((cell / "meta.json").read_text())
 
 
+def _sharded_equals_plain(shared, tmp_path, kind: str, **executor_args) -> dict:
+    """Run the slice unsharded (local) and with 2 shards on executor `kind`; same leaderboard and run file.
+    Returns the sharded cell's meta.json."""
+    from lrbench.executors import make_executor
+
+    plain = SuiteExecutor(load_suite(_suite(tmp_path, shared, EMBEDDER)), tmp_path / "plain").run()
+    suite = _suite(tmp_path, shared, {**EMBEDDER, "shards": 2}, "sharded.yaml")
+    sharded = make_executor(kind, load_suite(suite), tmp_path / kind, **executor_args).run()
+    assert not plain.failed and not sharded.failed, sharded.failed
+    pd.testing.assert_frame_equal(sharded.leaderboard, plain.leaderboard)
+    plain_cell, _ = _only_cell(tmp_path / "plain")
+    cell, meta = _only_cell(tmp_path / kind)
+    pd.testing.assert_frame_equal(pd.read_parquet(cell / "run.parquet"), pd.read_parquet(plain_cell / "run.parquet"))
+    return meta
+
+
 def test_blocks_partition_the_corpus_into_contiguous_shards():
     blocks = plan_blocks(100, 32)
     assert [(b.start, b.end) for b in blocks] == [(0, 32), (32, 64), (64, 96), (96, 100)]
@@ -108,15 +124,7 @@ def test_ray_shards_run_as_tasks_and_merge_to_the_unsharded_run(shared, tmp_path
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        plain = SuiteExecutor(load_suite(_suite(tmp_path, shared, EMBEDDER)), tmp_path / "plain").run()
-        suite = _suite(tmp_path, shared, {**EMBEDDER, "shards": 2}, "sharded.yaml")
-        sharded = make_executor("ray", load_suite(suite), tmp_path / "ray", retries=0).run()
-        assert not sharded.failed, sharded.failed
-        pd.testing.assert_frame_equal(sharded.leaderboard, plain.leaderboard)
-        plain_cell, _ = _only_cell(tmp_path / "plain")
-        cell, meta = _only_cell(tmp_path / "ray")
-        pd.testing.assert_frame_equal(pd.read_parquet(cell / "run.parquet"),
-                                      pd.read_parquet(plain_cell / "run.parquet"))
+        meta = _sharded_equals_plain(shared, tmp_path, "ray", retries=0)
         tasks = meta["profile"]["shard_tasks"]
         assert [t["shard"] for t in tasks] == [0, 1]
         assert sum(t["docs"] for t in tasks) == meta["profile"]["corpus_docs"]
@@ -135,13 +143,6 @@ def test_ray_shards_run_as_tasks_and_merge_to_the_unsharded_run(shared, tmp_path
 
 
 def test_process_pool_runs_the_shards_in_its_workers(shared, tmp_path):
-    from lrbench.executors import make_executor
-
-    plain = SuiteExecutor(load_suite(_suite(tmp_path, shared, EMBEDDER)), tmp_path / "plain").run()
-    suite = _suite(tmp_path, shared, {**EMBEDDER, "shards": 2}, "sharded.yaml")
-    pooled = make_executor("process", load_suite(suite), tmp_path / "pool", workers=2).run()
-    assert not pooled.failed, pooled.failed
-    pd.testing.assert_frame_equal(pooled.leaderboard, plain.leaderboard)
-    _, meta = _only_cell(tmp_path / "pool")
+    meta = _sharded_equals_plain(shared, tmp_path, "process", workers=2)
     assert [t["blocks_encoded"] > 0 for t in meta["profile"]["shard_tasks"]] == [True, True]
     assert meta["profile"]["corpus_blocks_encoded_in_cell"] == 0
