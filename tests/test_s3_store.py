@@ -228,3 +228,15 @@ def test_show_report_compare_read_results_on_s3(s3_server, shared, tmp_path, mon
     assert stamps == {p: p.stat().st_mtime_ns for p in local.rglob("*.parquet")}
     missing = cli.invoke(app, ["show", f"s3://{BUCKET}/nothing-here"])
     assert missing.exit_code == 2 and "not a results folder" in missing.output
+
+
+def test_gate_with_results_on_s3(s3_server, shared, tmp_path, monkeypatch):
+    monkeypatch.setenv("LRBENCH_CACHE", str(tmp_path / "cache"))
+    suite = dict(SUITE, expect=[{"system": "bm25", "measure": "AP", "value": 0.2812, "tolerance": 0.0005},
+                                {"system": "robertson", "measure": "AP", "min_delta_vs": "bm25", "value": 0.5}])
+    path = write_suite(tmp_path, suite)
+    result = CliRunner().invoke(app, ["gate", str(path), "--out", f"s3://{BUCKET}/gate"])
+    assert result.exit_code == 1, result.output  # the second expectation cannot hold: the gate must fail
+    assert "FAIL" in result.output and "robertson" in result.output
+    assert "gate FAILED: 1 OK, 0 OKISH, 1 FAIL" in result.output
+    assert len(open_store(f"s3://{BUCKET}/gate").keys()) == 2
