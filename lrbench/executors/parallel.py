@@ -93,9 +93,7 @@ class ParallelExecutor(SuiteExecutor):
                     waiting.append(i)
 
             running: dict[object, tuple[int, int | None]] = {}  # handle -> (cell, shard or None)
-            shards_left: dict[int, set[int]] = {}
-            shard_reports: dict[int, list[dict]] = {}
-            shard_errors: dict[int, list[str]] = {}
+            shards = ShardBook()
 
             def submit_cell(i: int) -> None:
                 cell = cells[i]
@@ -110,28 +108,11 @@ class ParallelExecutor(SuiteExecutor):
                 running[self._submit(task)] = (i, None)
 
             def submit_shards(i: int, count: int) -> None:
-                cell, runner_cls = cells[i], prepared[i][1]
-                shards_left[i], shard_reports[i], shard_errors[i] = set(range(count)), [], []
+                shards.start(i, count)
                 for shard in range(count):
-                    task = ShardTask(i, shard, count, cell, runner_cls, self.loaded.base_dir, self._store_uri(),
-                                     self.debug)
+                    task = ShardTask(i, shard, count, cells[i], prepared[i][1], self.loaded.base_dir,
+                                     self._store_uri(), self.debug)
                     running[self._submit(task)] = (i, shard)
-
-            def shard_finished(i: int, shard: int, outcome) -> None:
-                if isinstance(outcome, BaseException):
-                    shard_errors[i].append(f"shard {shard + 1}: {self._describe(outcome)} "
-                                           f"(after {self.retries} retries)")
-                elif outcome.status != "ok":
-                    shard_errors[i].append(f"shard {shard + 1}: {outcome.error}")
-                else:
-                    shard_reports[i].append(outcome.meta)
-                shards_left[i].discard(shard)
-                if shards_left[i]:
-                    return
-                if shard_errors[i]:
-                    finish(i, "failed", 0.0, "; ".join(shard_errors[i]))
-                else:
-                    submit_cell(i)  # every shard is in the store: the cell merges them
 
             while waiting or running:
                 for i in list(waiting):
@@ -165,10 +146,14 @@ class ParallelExecutor(SuiteExecutor):
                     break
                 for handle, outcome in self._wait(list(running)):
                     i, shard = running.pop(handle)
-                    if shard is not None:
-                        shard_finished(i, shard, outcome)
-                    else:
-                        self._record(cells[i], i, prepared[i][2], outcome, finish, shard_reports.get(i))
+                    if shard is None:
+                        self._record(cells[i], i, prepared[i][2], outcome, finish, shards.reports.get(i))
+                        continue
+                    error = shards.finished(i, shard, outcome, self._describe, self.retries)
+                    if error:
+                        finish(i, "failed", 0.0, error)
+                    elif error is not None:  # every shard is in the store: the cell merges them
+                        submit_cell(i)
         finally:
             self._close()
         result.cells = [outcomes[i] for i in sorted(outcomes)]
@@ -195,3 +180,29 @@ class ParallelExecutor(SuiteExecutor):
                 finish(i, "failed", outcome.seconds, f"storing the result failed: {self._describe(exc)}")
                 return
             finish(i, "computed", outcome.seconds)
+
+
+class ShardBook:
+    """The shard tasks of the cells that have them: which are still running, their summaries, their errors."""
+
+    def __init__(self):
+        self.left: dict[int, set[int]] = {}
+        self.reports: dict[int, list[dict]] = {}
+        self.errors: dict[int, list[str]] = {}
+
+    def start(self, cell: int, count: int) -> None:
+        self.left[cell], self.reports[cell], self.errors[cell] = set(range(count)), [], []
+
+    def finished(self, cell: int, shard: int, outcome, describe, retries: int) -> str | None:
+        """Record one shard's outcome. None while the cell has shards running; once all are done, "" when
+        they all succeeded, else the errors in one line."""
+        if isinstance(outcome, BaseException):
+            self.errors[cell].append(f"shard {shard + 1}: {describe(outcome)} (after {retries} retries)")
+        elif outcome.status != "ok":
+            self.errors[cell].append(f"shard {shard + 1}: {outcome.error}")
+        else:
+            self.reports[cell].append(outcome.meta)
+        self.left[cell].discard(shard)
+        if self.left[cell]:
+            return None
+        return "; ".join(self.errors[cell])
