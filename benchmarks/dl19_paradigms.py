@@ -12,7 +12,6 @@ the table goes to benchmarks/out/<name>/paradigms.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -47,17 +46,7 @@ def table(out_dir: Path, suite: Path):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--suite", default=str(ROOT / "suites" / "dl19-paradigms-ci.yaml"))
-    ap.add_argument("--name")
-    ap.add_argument("--only", nargs="*")
-    ap.add_argument("--set", nargs="*", help="SYSTEM.PARAM=VALUE overrides")
-    ap.add_argument("--device")
-    ap.add_argument("--threads", type=int)
-    ap.add_argument("--evaluate", help="only tabulate the runs saved in this folder")
-    ap.add_argument("--no-eval", action="store_true", help="run only; tabulate later with --evaluate")
-    ap.add_argument("--after-each", help="shell command run after each system (e.g. to copy results out)")
-    args = ap.parse_args()
+    args = nd.arguments("dl19-paradigms-ci.yaml").parse_args()
     suite = Path(args.suite).resolve()
     out_dir = Path(args.evaluate) if args.evaluate else nd.run_suite(args)
     if args.evaluate or not args.no_eval:

@@ -149,18 +149,23 @@ def markdown(table) -> str:
     return "\n".join(lines)
 
 
-def main():
+def arguments(default_suite: str) -> argparse.ArgumentParser:
+    """The options of run_suite (shared with dl19_paradigms.py)."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--suite", default=str(ROOT / "suites" / "dl19-rerank-ci.yaml"))
+    ap.add_argument("--suite", default=str(ROOT / "suites" / default_suite))
     ap.add_argument("--name")
-    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--only", nargs="*", help="run only these systems, in this order")
     ap.add_argument("--set", nargs="*", help="SYSTEM.PARAM=VALUE overrides")
     ap.add_argument("--device")
     ap.add_argument("--threads", type=int)
-    ap.add_argument("--evaluate", help="score the runs saved in this folder")
-    ap.add_argument("--no-eval", action="store_true")
+    ap.add_argument("--evaluate", help="only score/tabulate the runs saved in this folder")
+    ap.add_argument("--no-eval", action="store_true", help="run only; score later with --evaluate")
     ap.add_argument("--after-each", help="shell command run after each system (e.g. to copy results out)")
-    args = ap.parse_args()
+    return ap
+
+
+def main():
+    args = arguments("dl19-rerank-ci.yaml").parse_args()
     if args.evaluate:
         evaluate_dir(Path(args.evaluate), Path(args.suite).resolve() if args.suite else None)
         return

@@ -36,7 +36,7 @@ def local_results(target: str | Path) -> Path:
     store = open_store(uri)
     local = cache_dir() / "remote-results" / hashlib.sha256(uri.encode()).hexdigest()[:16]
     try:
-        files = {rel: info for rel, info in _listing(store).items()
+        files = {rel: info for rel, info in store.files().items()
                  if not rel.startswith(BLOCKS_FOLDER + "/") and not rel.split("/")[-1].startswith(TMP_PREFIX)}
     except Exception as exc:  # credentials, endpoint, bucket: the filesystem's own message says which
         raise LrbenchError(f"cannot list {uri}: {type(exc).__name__}: {exc}",
@@ -61,10 +61,3 @@ def local_results(target: str | Path) -> Path:
     manifest_path.write_text(json.dumps(seen))
     return local
 
-
-def _listing(store) -> dict[str, dict]:
-    """Every file under the store's root with its info, keyed by the path relative to the root."""
-    base = store._strip(store.root)
-    store._fresh()
-    found = store.fs.find(str(store.root), detail=True)
-    return {name[len(base):].lstrip("/"): info for name, info in found.items() if name.startswith(base)}

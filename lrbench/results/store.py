@@ -249,15 +249,19 @@ class FsspecStore:
         return run
 
     # -- housekeeping -----------------------------------------------------------------
-    def _listing(self) -> list[str]:
-        """Every file under the root, as paths relative to it (one recursive listing)."""
+    def files(self) -> dict[str, dict]:
+        """Every file under the root with its filesystem info (size, ETag or mtime ...), keyed by the path
+        relative to the root (one recursive listing)."""
         self._fresh()
         base = self._strip(self.root)
         try:
-            found = self.fs.find(self._p(self.root))
+            found = self.fs.find(self._p(self.root), detail=True)
         except FileNotFoundError:
-            return []
-        return [f[len(base):].lstrip("/") for f in found if f.startswith(base)]
+            return {}
+        return {name[len(base):].lstrip("/"): info for name, info in found.items() if name.startswith(base)}
+
+    def _listing(self) -> list[str]:
+        return list(self.files())
 
     def clean_incomplete(self) -> list:
         """Remove temp files and cells without meta.json (left by a killed run)."""

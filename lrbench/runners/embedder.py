@@ -74,6 +74,10 @@ class EmbedderRunner(NeuralRunner):
                             stats=stats)
         if watch is not None:
             watch.tokens += stats.get("tokens", 0)
+        return self._for_similarity(loaded, emb)
+
+    def _for_similarity(self, loaded, emb):
+        """Unit rows for cosine when the model's pooling does not normalise already."""
         if self.params.similarity == "cosine" and not loaded.pooling.normalize:
             import numpy as np
 
@@ -123,9 +127,7 @@ class EmbedderRunner(NeuralRunner):
 
         emb = loaded.encode(texts, batch_size=self.params.batch_size, prefix=self.params.doc_prefix,
                             sort=self.params.bucket, stats=stats).astype(np.float32)
-        if self.params.similarity == "cosine" and not loaded.pooling.normalize:
-            emb = emb / np.clip(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12, None)
-        return emb
+        return self._for_similarity(loaded, emb)
 
     def _sharded(self, ctx: RunContext) -> bool:
         return bool(self.params.shards and self.params.shards > 1 and ctx.store is not None)
