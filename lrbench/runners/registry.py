@@ -1,9 +1,16 @@
-"""Runner registry: built-ins plus third-party runners from the `lrbench.runners` entry point group."""
+"""Runner registry: built-in runners, third-party runners from the `lrbench.runners` entry point group, and
+runners registered in-process with `register_runner` (notebooks, tests).
+
+Each source maps a type name to something with `load()` and `value` (an `importlib.metadata.EntryPoint` or
+the small stand-ins below), so listing and lookup treat all three alike. Built-ins win over entry points
+of the same name; in-process registrations win over both.
+"""
 
 from __future__ import annotations
 
 import difflib
 from functools import lru_cache
+from importlib import import_module
 from importlib.metadata import entry_points
 
 from lrbench.errors import LrbenchError
@@ -11,14 +18,63 @@ from lrbench.runners.base import Runner
 
 ENTRY_POINT_GROUP = "lrbench.runners"
 
+#: type -> "module:Class"; imported only when a suite uses the type, so heavy runners cost nothing otherwise
+BUILTIN_RUNNERS = {
+    "bm25": "lrbench.runners.bm25:BM25Runner",
+    "given": "lrbench.runners.given:GivenRunner",
+    "embedder": "lrbench.runners.embedder:EmbedderRunner",
+    "cross-encoder": "lrbench.runners.cross_encoder:CrossEncoderRunner",
+    "llm-pointwise": "lrbench.runners.llm_pointwise:PointwiseRunner",
+    "llm-listwise": "lrbench.runners.llm_listwise:ListwiseRunner",
+    "llm-groupwise": "lrbench.runners.llm_groupwise:GroupwiseRunner",
+    "icr": "lrbench.runners.icr:ICRRunner",
+    "late-interaction": "lrbench.runners.late_interaction:LateInteractionRunner",
+    "cur-retrieval": "lrbench.runners.cur_retrieval:CurRetrievalRunner",
+    "lm-perplexity": "lrbench.runners.lm_perplexity:PerplexityRunner",
+    "glue": "lrbench.runners.glue:GlueRunner",
+    "mteb-classification": "lrbench.runners.mteb_classification:MtebClassificationRunner",
+}
+
+
+class _Builtin:
+    def __init__(self, value: str):
+        self.value = value
+
+    def load(self) -> type[Runner]:
+        module, _, attr = self.value.partition(":")
+        return getattr(import_module(module), attr)
+
+
+class _Registered:
+    def __init__(self, cls: type[Runner]):
+        self.cls = cls
+        self.value = f"{cls.__module__}:{cls.__qualname__}"
+
+    def load(self) -> type[Runner]:
+        return self.cls
+
+
+_REGISTERED: dict[str, _Registered] = {}
+
 
 @lru_cache(maxsize=1)
+def _installed() -> dict[str, object]:
+    third_party = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return {**third_party, **{name: _Builtin(value) for name, value in BUILTIN_RUNNERS.items()}}
+
+
 def _entry_points() -> dict[str, object]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    """Every known runner type -> its loader (built-in, entry point or registered in this process)."""
+    return {**_installed(), **_REGISTERED}
 
 
-def runner_types() -> list[str]:
-    return sorted(_entry_points())
+def register_runner(cls: type[Runner]) -> type[Runner]:
+    """Make `cls` available as `type: <cls.type>` in this process (usable as a class decorator)."""
+    if not isinstance(cls, type) or not issubclass(cls, Runner) or not getattr(cls, "type", None):
+        raise LrbenchError(f"{cls!r} is not a Runner subclass with a `type`",
+                           hint="subclass lrbench.runners.base.Runner and set `type = \"my-runner\"`")
+    _REGISTERED[cls.type] = _Registered(cls)
+    return cls
 
 
 def get_runner(type_name: str) -> type[Runner]:
