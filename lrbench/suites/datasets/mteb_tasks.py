@@ -136,6 +136,8 @@ class MtebDataset(Dataset):
                                    hint=f"offline, seed the datasets cache first: lrbench data seed "
                                         f"mteb:{self.source} --from DIR (or set LRBENCH_HF_MIRROR)") from None
         data = task.dataset
+        if not task.metadata.is_multilingual and set(task.metadata.eval_splits) & set(data):
+            return data  # a monolingual task's splits, not keyed by subset
         subset = self.spec.options.get("subset") or ("default" if "default" in data else next(iter(data)))
         if subset not in data:
             raise LrbenchError(f"MTEB task {self.source} has no subset '{subset}'", key="datasets.options.subset",
