@@ -274,4 +274,5 @@ def compute_cell(cell: Cell, key: str, config: dict, dataset, runner_cls, inputs
         "started_at": started_at, "host": platform.node(), "environment": environment(),
         "config_json": canonical_json(config),
     }
-    return {evaluator.frame: frame, "perquery": perquery, "scores": scores}, meta
+    extra = {name: f for name, f in output.frames.items() if name != evaluator.frame}  # e.g. LLM generations
+    return {**extra, evaluator.frame: frame, "perquery": perquery, "scores": scores}, meta

@@ -24,6 +24,8 @@ from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.llm_score_modes import GenerateInteger, generate
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, truncate_tokens
+from lrbench.runners.neural.generation import (GENERATION_SCHEDULE_PARAMS, GenerationParams, attach_generations,
+                                              check_backend)
 from lrbench.runners.neural.llm import prompt_ids
 
 PROMPT = ("Query: {query}\n\nPassages:\n{passages}\nRate how relevant each of the {n} passages is to the query, "
@@ -31,7 +33,7 @@ PROMPT = ("Query: {query}\n\nPassages:\n{passages}\nRate how relevant each of th
           "form [i]: grade.")
 
 
-class GroupwiseParams(NeuralParams):
+class GroupwiseParams(NeuralParams, GenerationParams):  # backend: see neural/generation
     group_size: int = Field(5, ge=1)
     overlap: int = Field(0, ge=0, description="candidates shared by neighbouring groups")
     mode: Literal["expectation", "generate"] = "expectation"
@@ -78,6 +80,7 @@ class GroupwiseRunner(NeuralRunner):
     model_kind = "causal-lm"
     needs_input = True
     Params = GroupwiseParams
+    schedule_params = GENERATION_SCHEDULE_PARAMS
 
     @classmethod
     def parse_params(cls, params):
@@ -85,6 +88,7 @@ class GroupwiseRunner(NeuralRunner):
         if p.overlap >= p.group_size:
             raise LrbenchError(f"overlap ({p.overlap}) must be smaller than group_size ({p.group_size})",
                                key="params.overlap", hint="e.g. group_size: 5, overlap: 1")
+        check_backend(p, p.mode == "generate", f"mode: {p.mode}")
         return p
 
     def __init__(self, params):
@@ -93,7 +97,8 @@ class GroupwiseRunner(NeuralRunner):
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         self._grader = GenerateInteger(self)
-        return self.rerank(dataset, inputs, ctx, self._score, f"llm groupwise ({self.params.mode})")
+        return attach_generations(self, self.rerank(dataset, inputs, ctx, self._score,
+                                                    f"llm groupwise ({self.params.mode})"))
 
     def reset_counters(self) -> None:
         self.groups = self.generated = self.unparsed = self.queries = 0

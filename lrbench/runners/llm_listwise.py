@@ -24,6 +24,8 @@ from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, truncate_tokens
 from lrbench.runners.neural.batching import pad_batch
+from lrbench.runners.neural.generation import (GENERATION_SCHEDULE_PARAMS, GenerationParams, attach_generations,
+                                              check_backend, generated_texts)
 from lrbench.runners.neural.llm import next_token_logits, prompt_ids
 
 PROMPT_HEAD = ("I will provide you with {n} passages, each indicated by an identifier in brackets. "
@@ -33,7 +35,7 @@ PROMPT_TAIL = ("\nSearch query: {query}\n\nRank the {n} passages above based on 
                "format {example}. Answer with the ranking only, no explanation.")
 
 
-class ListwiseParams(NeuralParams):
+class ListwiseParams(NeuralParams, GenerationParams):  # backend: see neural/generation
     mode: Literal["generate", "first"] = "generate"
     window: int = 20
     stride: int = 10
@@ -84,6 +86,7 @@ class ListwiseRunner(NeuralRunner):
     model_kind = "causal-lm"
     needs_input = True
     Params = ListwiseParams
+    schedule_params = GENERATION_SCHEDULE_PARAMS
 
     @classmethod
     def parse_params(cls, params):
@@ -97,13 +100,14 @@ class ListwiseRunner(NeuralRunner):
         if p.mode == "first" and p.window > 26:
             raise LrbenchError(f"mode: first uses letter identifiers: window must be <= 26 (got {p.window})",
                                key="params.window", hint="use window: 20")
+        check_backend(p, p.mode == "generate", f"mode: {p.mode}")
         return p
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         self.counts = {"windows": 0, "ok": 0, "repaired": 0, "partial": 0}
         self.latency_groups = 0
         self.generated = 0
-        return self.rerank_grouped(dataset, inputs, ctx)
+        return attach_generations(self, self.rerank_grouped(dataset, inputs, ctx))
 
     # the window loop works on groups of queries, so `rerank` from the base is replaced by this
     def rerank_grouped(self, dataset, inputs, ctx: RunContext) -> Output:
@@ -212,6 +216,10 @@ class ListwiseRunner(NeuralRunner):
 
         p: ListwiseParams = self.params
         max_new = p.max_new_tokens or max(sizes) * 5 + 8
+        served = generated_texts(loaded, prompts, max_new)
+        if served is not None:
+            self.generated += sum(len(loaded.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in served)
+            return self._orders(served, sizes)
         t = pad_batch(prompts, loaded.pad_id, "left")
         t = {k: v.to(loaded.device) for k, v in t.items()}
         with torch.inference_mode():
@@ -221,9 +229,11 @@ class ListwiseRunner(NeuralRunner):
         generated = int((new != loaded.pad_id).sum())  # a finished row is padded to the longest one
         self.generated += generated
         watch.tokens += int(t["attention_mask"].sum()) + generated
+        return self._orders([loaded.tokenizer.decode(row, skip_special_tokens=True) for row in new], sizes)
+
+    def _orders(self, texts: list[str], sizes: list[int]) -> list[list[int]]:
         orders = []
-        for row, n in zip(new, sizes):
-            text = loaded.tokenizer.decode(row, skip_special_tokens=True)
+        for text, n in zip(texts, sizes):
             order, status = parse_permutation(text, n)
             self.counts["windows"] += 1
             self.counts[status] += 1

@@ -14,12 +14,14 @@ from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, check_template, truncate_tokens
 from lrbench.runners.neural.llm import next_token_logits, prompt_ids, single_token_ids
 from lrbench.runners.llm_score_modes import ScoreModeParams, score_mode_for
+from lrbench.runners.neural.generation import (GENERATION_SCHEDULE_PARAMS, GenerationParams, attach_generations,
+                                              check_backend)
 
 DEFAULT_TEMPLATE = ("Judge whether the passage answers the query.\n\nQuery: {query}\n\nPassage: {document}\n\n"
                     "Does the passage answer the query? Answer only yes or no.")
 
 
-class PointwiseParams(NeuralParams, ScoreModeParams):  # score modes: see llm_score_modes
+class PointwiseParams(NeuralParams, ScoreModeParams, GenerationParams):  # score modes: llm_score_modes; backend: neural/generation
     template: str = DEFAULT_TEMPLATE
     system: str | None = None
     chat: bool = Field(True, description="wrap the prompt in the tokenizer's chat template when it has one")
@@ -38,17 +40,21 @@ class PointwiseRunner(NeuralRunner):
     model_kind = "causal-lm"
     needs_input = True
     Params = PointwiseParams
+    schedule_params = GENERATION_SCHEDULE_PARAMS
 
     @classmethod
     def parse_params(cls, params):
         parsed = super().parse_params(params)
         check_template(parsed.template, ("query", "document"), allowed=("max_grade",))
+        check_backend(parsed, parsed.score_mode == "generate-integer" and not parsed.expectation,
+                      f"score_mode: {parsed.score_mode}" + (" with expectation" if parsed.expectation else ""))
         return parsed
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         self._mode = score_mode_for(self)
         scorer = self._mode.score if self._mode else self._score
-        return self.rerank(dataset, inputs, ctx, scorer, f"llm pointwise ({self.params.score_mode})")
+        return attach_generations(self, self.rerank(dataset, inputs, ctx, scorer,
+                                                    f"llm pointwise ({self.params.score_mode})"))
 
     def reset_counters(self) -> None:
         if self._mode:

@@ -71,6 +71,13 @@ def generate(loaded, prompts: list[list[int]], max_new: int, batch_size: int, wa
     """Greedy continuations (token ids, padding and everything after EOS removed), left-padded batches."""
     import torch
 
+    from lrbench.runners.neural.generation import generated_ids
+
+    served = generated_ids(loaded, prompts, max_new)  # a generation backend (backend: openai, vllm, sglang)
+    if served is not None:
+        if watch is not None:
+            watch.tokens += sum(len(p) for p in prompts) + sum(len(s) for s in served)
+        return served
     eos = loaded.tokenizer.eos_token_id
     out: list = [None] * len(prompts)
     for batch in length_batches([len(p) for p in prompts], batch_size):

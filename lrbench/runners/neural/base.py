@@ -74,6 +74,10 @@ class NeuralRunner(Runner):
         return model_location(self.params.model, ctx.suite_dir)
 
     def load(self, ctx: RunContext, calibration: list[str] | None = None, **kwargs) -> LoadedModel:
+        if getattr(self.params, "backend", "transformers") != "transformers":  # a server or vLLM/SGLang generates
+            from lrbench.runners.neural.generation import load_for_backend
+
+            return load_for_backend(self, ctx)
         if self.params.adapter:
             from lrbench.runners.adapters import load_with_adapter
 

@@ -1,0 +1,192 @@
+"""The OpenAI-compatible generation backend against a local server that serves SmolLM2 (transformers greedy
+generation behind /v1/completions and /v1/chat/completions, stdlib http.server on 127.0.0.1): the same
+listwise permutations as the transformers backend on DL19 queries, retries after a 500, and the response cache."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from neural_helpers import SMOLLM, bm25_run, ctx, dl19  # noqa: E402
+
+from lrbench.errors import LrbenchError  # noqa: E402
+
+LISTWISE = {"model": SMOLLM, "window": 3, "stride": 2, "doc_max_tokens": 16, "max_new_tokens": 12, "threads": 1}
+
+
+class SmolServer:
+    """A minimal OpenAI-compatible server: greedy SmolLM2 continuations, one at a time; `fail_next` 500s first."""
+
+    def __init__(self):
+        from lrbench.runners.neural.loading import load_model
+
+        self.loaded = load_model("causal-lm", SMOLLM, {"threads": 1})
+        self.requests = 0
+        self.fail_next = 0
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with server.lock:
+                    server.requests += 1
+                    failing = server.fail_next > 0
+                    server.fail_next -= failing
+                    if failing:
+                        self._send(500, {"error": {"message": "busy"}})
+                        return
+                    text = server.complete(body, chat=self.path.endswith("/chat/completions"))
+                choice = {"message": {"role": "assistant", "content": text}} if self.path.endswith(
+                    "/chat/completions") else {"text": text}
+                self._send(200, {"object": "text_completion", "model": body["model"], "choices": [choice]})
+
+            def _send(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def complete(self, body: dict, chat: bool) -> str:
+        import torch
+
+        tok, model = self.loaded.tokenizer, self.loaded.model
+        if chat:
+            text = tok.apply_chat_template(body["messages"], tokenize=False, add_generation_prompt=True)
+            ids = tok(text, add_special_tokens=False)["input_ids"]
+        else:
+            prompt = body["prompt"]
+            ids = prompt if isinstance(prompt, list) else tok(prompt, add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            out = model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                                 max_new_tokens=body["max_tokens"], do_sample=False, num_beams=1,
+                                 pad_token_id=self.loaded.pad_id, temperature=None, top_p=None, top_k=None)
+        return tok.decode(out[0, len(ids):], skip_special_tokens=True)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def smol_server():
+    from lrbench.models import resolve
+
+    try:
+        resolve(SMOLLM)
+    except Exception as exc:
+        pytest.skip(f"SmolLM2 not available offline: {exc}")
+    server = SmolServer()
+    yield server
+    server.close()
+
+
+def rerank(params, shared, tmp_path, queries=2):
+    from lrbench.runners.llm_listwise import ListwiseRunner
+
+    ds = dl19(shared, queries_limit=queries)
+    return ListwiseRunner(params).run(ds, {"bm25": bm25_run(ds)}, ctx(tmp_path, depth=4))
+
+
+def orders(output):
+    run = output.frame("run")
+    return {q: list(g["doc_id"]) for q, g in run.groupby("query_id")}
+
+
+def test_served_permutations_equal_the_transformers_backend(smol_server, shared, tmp_path):
+    local = rerank(LISTWISE, shared, tmp_path / "local")
+    served = {"backend": "openai", "base_url": smol_server.base_url, "concurrency": 4}
+    before = smol_server.requests
+    by_ids = rerank({**LISTWISE, **served}, shared, tmp_path / "ids")
+    made = smol_server.requests - before
+    by_chat = rerank({**LISTWISE, **served, "endpoint": "chat"}, shared, tmp_path / "chat")
+    assert orders(by_ids) == orders(local) == orders(by_chat)
+    # the reranking did change the BM25 order, so equality is not the trivial one
+    bm25 = bm25_run(dl19(shared, queries_limit=2))
+    top = {q: list(g.sort_values("score", ascending=False)["doc_id"][:4]) for q, g in bm25.groupby("query_id")}
+    assert orders(local) != top
+    windows = local.profile["windows"]
+    assert by_ids.profile["windows"] == windows and by_ids.profile["windows_ok"] == local.profile["windows_ok"]
+    # every window plus the warm-up's; a window whose prompt came up before is answered from the cache
+    assert by_ids.profile["generation_requests"] == made
+    assert made + by_ids.profile["generation_cache_hits"] == windows + 1
+    gens = by_ids.frames["generations"]
+    assert len(gens) == windows + 1 and (~gens["cached"]).sum() == made and (gens["generation"].str.len() > 0).all()
+    assert gens["prompt"].str.contains("Search query:").all()
+
+
+def test_cache_answers_a_second_run_and_retries_after_a_500(smol_server, shared, tmp_path):
+    params = {**LISTWISE, "backend": "openai", "base_url": smol_server.base_url, "max_retries": 2}
+    smol_server.fail_next = 1
+    before = smol_server.requests
+    first = rerank(params, shared, tmp_path, queries=1)
+    assert first.profile["generation_retries"] == 1
+    assert smol_server.requests - before == first.profile["generation_requests"]
+    again = smol_server.requests
+    second = rerank(params, shared, tmp_path, queries=1)  # same cache folder
+    assert smol_server.requests == again  # 0 requests: every reply came from the cache
+    assert second.profile["generation_requests"] == 0 and second.frames["generations"]["cached"].all()
+    assert orders(second) == orders(first)
+    smol_server.fail_next = 5  # more failures than retries: one clear error
+    with pytest.raises(LrbenchError) as err:
+        rerank({**params, "response_cache": False}, shared, tmp_path / "nocache", queries=1)
+    assert "HTTP 500" in str(err.value)
+    smol_server.fail_next = 0
+
+
+def test_generations_are_stored_next_to_the_run(smol_server, shared, tmp_path):
+    from lrbench.executor import SuiteExecutor
+    from lrbench.results.leaderboard import load
+    from lrbench.results.store import LocalStore
+    from lrbench.suites.loader import load_suite
+
+    base = shared / "trec-dl-2019-passage"
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"""name: served-listwise
+datasets:
+  - id: candidates:{base}/rank_llm_candidates/BM25.top100.dl19.json
+    qrels: {base}/qrels.dl19-passage.txt
+    queries_limit: 1
+systems:
+  - {{name: bm25, type: given}}
+  - name: served
+    type: llm-listwise
+    input: bm25
+    depth: 3
+    params: {{model: {SMOLLM}, window: 3, stride: 2, doc_max_tokens: 16, max_new_tokens: 12, backend: openai,
+              base_url: "{smol_server.base_url}"}}
+""")
+    result = SuiteExecutor(load_suite(suite), tmp_path / "out").run()
+    assert not result.failed, [c.error for c in result.failed]
+    _, info = load(tmp_path / "out")
+    cell = next(c for c in info["cells"] if c["system"] == "served")
+    gens = LocalStore(tmp_path / "out").read_frame(cell["key"], "generations")
+    assert len(gens) == cell["profile"]["generation_requests"] >= 2 and cell["profile"]["backend"] == "openai"
+
+
+def test_backend_params_are_checked_when_parsed():
+    from lrbench.runners.llm_listwise import ListwiseRunner
+    from lrbench.runners.llm_pointwise import PointwiseRunner
+
+    with pytest.raises(LrbenchError, match="needs base_url"):
+        ListwiseRunner({"model": SMOLLM, "backend": "openai"})
+    with pytest.raises(LrbenchError, match="next-token logits"):
+        ListwiseRunner({"model": SMOLLM, "backend": "openai", "base_url": "http://x", "mode": "first"})
+    with pytest.raises(LrbenchError, match="next-token logits"):
+        PointwiseRunner({"model": SMOLLM, "backend": "vllm"})
+    PointwiseRunner({"model": SMOLLM, "backend": "vllm", "score_mode": "generate-integer", "expectation": False})
