@@ -62,7 +62,7 @@ def _seed_mteb(task_name: str, source: Optional[Path]) -> None:
     cache = hf_datasets_cache()
     written = seed_mteb_task(task_name, source, cache)
     for path in written:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {path}", soft_wrap=True)
     console.print(f"{len(written)} cache entr{'y' if len(written) == 1 else 'ies'} for mteb:{task_name} in {cache}")
 
 

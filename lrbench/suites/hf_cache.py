@@ -70,8 +70,11 @@ def write_config(repo_id: str, config: str, revision: str, splits: dict, cache: 
 
     Parquet files go through datasets' Parquet builder (as for a Hub repo of Parquet files); the finished
     folder is renamed into place, so a reader never sees half an entry."""
+    import datasets
     import pyarrow.parquet as pq
     from datasets.packaged_modules.parquet.parquet import Parquet
+
+    datasets.disable_progress_bars()
 
     dest = config_folder(repo_id, config, revision, cache)
     name = repo_id.split("/")[-1]
