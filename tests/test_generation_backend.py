@@ -153,7 +153,7 @@ def test_generations_are_stored_next_to_the_run(smol_server, shared, tmp_path):
     from lrbench.executor import SuiteExecutor
     from lrbench.results.leaderboard import load
     from lrbench.results.store import LocalStore
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     base = shared / "trec-dl-2019-passage"
     suite = tmp_path / "suite.yaml"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
@@ -45,6 +45,14 @@ class GroupwiseParams(NeuralParams, GenerationParams):  # backend: see neural/ge
     chat: bool = True
     batch_size: int = Field(8, ge=1)
     bucket: bool = True
+
+    @model_validator(mode="after")
+    def _overlap_fits(self):
+        if self.overlap >= self.group_size:
+            raise LrbenchError(f"overlap ({self.overlap}) must be smaller than group_size ({self.group_size})",
+                               key="params.overlap", hint="e.g. group_size: 5, overlap: 1")
+        check_backend(self, self.mode == "generate", f"mode: {self.mode}")
+        return self
 
 
 def group_spans(n: int, size: int, overlap: int) -> list[tuple[int, int]]:
@@ -81,15 +89,6 @@ class GroupwiseRunner(NeuralRunner):
     needs_input = True
     Params = GroupwiseParams
     schedule_params = GENERATION_SCHEDULE_PARAMS
-
-    @classmethod
-    def parse_params(cls, params):
-        p = super().parse_params(params)
-        if p.overlap >= p.group_size:
-            raise LrbenchError(f"overlap ({p.overlap}) must be smaller than group_size ({p.group_size})",
-                               key="params.overlap", hint="e.g. group_size: 5, overlap: 1")
-        check_backend(p, p.mode == "generate", f"mode: {p.mode}")
-        return p
 
     def __init__(self, params):
         super().__init__(params)

@@ -8,7 +8,7 @@ of the next-token logits for "yes" and "no" (log-sum-exp over their single-token
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, check_template, truncate_tokens
@@ -21,7 +21,7 @@ DEFAULT_TEMPLATE = ("Judge whether the passage answers the query.\n\nQuery: {que
                     "Does the passage answer the query? Answer only yes or no.")
 
 
-class PointwiseParams(NeuralParams, ScoreModeParams, GenerationParams):  # score modes: llm_score_modes; backend: neural/generation
+class PointwiseParams(NeuralParams, ScoreModeParams, GenerationParams):  # modes: llm_score_modes; backend: generation
     template: str = DEFAULT_TEMPLATE
     system: str | None = None
     chat: bool = Field(True, description="wrap the prompt in the tokenizer's chat template when it has one")
@@ -30,6 +30,13 @@ class PointwiseParams(NeuralParams, ScoreModeParams, GenerationParams):  # score
     variants: bool = Field(True, description="pool the case/space spellings of yes and no")
     doc_max_tokens: int | None = Field(256, ge=1)
     batch_size: int = Field(16, ge=1)
+
+    @model_validator(mode="after")
+    def _template_fields(self):
+        check_template(self.template, ("query", "document"), allowed=("max_grade",))
+        check_backend(self, self.score_mode == "generate-integer" and not self.expectation,
+                      f"score_mode: {self.score_mode}" + (" with expectation" if self.expectation else ""))
+        return self
 
 
 class PointwiseRunner(NeuralRunner):
@@ -41,14 +48,6 @@ class PointwiseRunner(NeuralRunner):
     needs_input = True
     Params = PointwiseParams
     schedule_params = GENERATION_SCHEDULE_PARAMS
-
-    @classmethod
-    def parse_params(cls, params):
-        parsed = super().parse_params(params)
-        check_template(parsed.template, ("query", "document"), allowed=("max_grade",))
-        check_backend(parsed, parsed.score_mode == "generate-integer" and not parsed.expectation,
-                      f"score_mode: {parsed.score_mode}" + (" with expectation" if parsed.expectation else ""))
-        return parsed
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         self._mode = score_mode_for(self)
