@@ -179,6 +179,20 @@ systems:
     assert len(gens) == cell["profile"]["generation_requests"] >= 2 and cell["profile"]["backend"] == "openai"
 
 
+def test_served_integer_grades_equal_the_transformers_backend(smol_server, shared, tmp_path):
+    from lrbench.runners.llm_pointwise import PointwiseRunner
+
+    ds = dl19(shared, queries_limit=1)
+    params = {"model": SMOLLM, "score_mode": "generate-integer", "expectation": False, "doc_max_tokens": 24,
+              "batch_size": 1, "threads": 1}  # one sequence per call, as the server generates
+    local = PointwiseRunner(params).run(ds, {"bm25": bm25_run(ds)}, ctx(tmp_path / "local", depth=3))
+    served = PointwiseRunner({**params, "backend": "openai", "base_url": smol_server.base_url}).run(
+        ds, {"bm25": bm25_run(ds)}, ctx(tmp_path / "served", depth=3))
+    assert list(served.frame("run")["score"]) == list(local.frame("run")["score"])
+    assert served.profile["unparsed_answers"] == local.profile["unparsed_answers"]
+    assert len(served.frames["generations"]) == 3 + 2  # the warm-up scores two passages
+
+
 def test_backend_params_are_checked_when_parsed():
     from lrbench.runners.llm_listwise import ListwiseRunner
     from lrbench.runners.llm_pointwise import PointwiseRunner

@@ -37,7 +37,11 @@ KINDS = {"Retrieval": "ranking", "Reranking": "ranking", "Classification": "clas
 
 def get_mteb_task(name: str):
     """The mteb task object for a name (mteb's own registry, aliases included)."""
-    import mteb
+    try:
+        import mteb
+    except ImportError:
+        raise LrbenchError("mteb: datasets need the mteb package", key="datasets.id",
+                           hint="pip install 'lrbench[mteb]'") from None
 
     try:
         return mteb.get_task(name)
