@@ -190,9 +190,10 @@ class SuiteExecutor:
     # -- one cell ---------------------------------------------------------------------
     def _run_cell(self, cell: Cell) -> str:
         dataset, runner_cls, key, config, input_key, measures = self._prepare_cell(cell)
-        if self._reuse_cached(cell, key, dataset, measures):
-            return "cached"
-        self._compute(cell, key, config, dataset, runner_cls, input_key, measures)
+        with self.store.lock(key):  # a second run of this cell waits, then shares it
+            if self._reuse_cached(cell, key, dataset, measures):
+                return "cached"
+            self._compute(cell, key, config, dataset, runner_cls, input_key, measures)
         return "computed"
 
     def _prepare_cell(self, cell: Cell):
@@ -229,8 +230,7 @@ class SuiteExecutor:
         if not wanted <= set(scores["measure"]):
             frame = self.store.read_frame(key, evaluator.frame)
             perquery, scores = evaluator.evaluate(frame, dataset, measures)
-            self.store.write_frame(key, "perquery", perquery)
-            self.store.write_frame(key, "scores", scores)
+            self.store.update(key, {"perquery": perquery, "scores": scores})
 
     def _inputs(self, cell: Cell, input_key: str | None) -> dict[str, pd.DataFrame]:
         if not cell.input_system:
@@ -241,7 +241,7 @@ class SuiteExecutor:
         frames, meta = compute_cell(cell, key, config, dataset, runner_cls, self._inputs(cell, input_key), measures,
                                     suite_name=self.suite.name, suite_dir=self.loaded.base_dir,
                                     progress=self.reporter.track, debug=self.debug, store=self.store)
-        self.store.put(key, frames, meta)
+        self.store.put(key, frames, meta, replace=self.force)
 
 
 def cell_context(cell: Cell, suite_dir: Path, *, progress=None, debug: bool = False, store=None) -> RunContext:

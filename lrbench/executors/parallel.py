@@ -175,7 +175,7 @@ class ParallelExecutor(SuiteExecutor):
             if shard_reports:
                 outcome.meta["profile"]["shard_tasks"] = sorted(shard_reports, key=lambda r: r.get("shard", 0))
             try:
-                self.store.put(key, outcome.frames, outcome.meta)  # data first, meta.json last
+                self.store.put(key, outcome.frames, outcome.meta, replace=self.force)  # data first, meta.json last
             except Exception as exc:
                 finish(i, "failed", outcome.seconds, f"storing the result failed: {self._describe(exc)}")
                 return

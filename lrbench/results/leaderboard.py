@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
+from lrbench.results import manifest
 from lrbench.results.evaluators import evaluator_for
 from lrbench.results.store import LocalStore
 
@@ -38,12 +38,8 @@ def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
 
 def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells) -> pd.DataFrame:
     board, index = collect(store, cells)
-    info = {"suite": suite.name, "baseline": suite.baseline, "cells": index,
-            "suite_config": suite.model_dump(mode="json")}
-    store.write_json(out_dir / "cells.json", info)
-    store._write_atomic(out_dir / "leaderboard.parquet", lambda p: board.to_parquet(p, index=False))
-    markdown = to_markdown(board, suite.baseline, title=suite.name)
-    store._write_atomic(out_dir / "leaderboard.md", lambda p: p.write_text(markdown, encoding="utf-8"))
+    board = manifest.commit(store, out_dir, suite, board, index,
+                            lambda merged: to_markdown(merged, suite.baseline, title=suite.name))
     if any(cell.compress for cell in cells) and isinstance(store, LocalStore):
         _write_pareto_plots(Path(out_dir))
     return board
@@ -61,10 +57,7 @@ def _write_pareto_plots(out_dir: Path) -> None:
 
 
 def load(out_dir: Path) -> tuple[pd.DataFrame, dict]:
-    out_dir = Path(out_dir)
-    board = pd.read_parquet(out_dir / "leaderboard.parquet")
-    info = json.loads((out_dir / "cells.json").read_text())
-    return board, info
+    return manifest.load(out_dir)
 
 
 def tables(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -102,12 +95,17 @@ def formatted_rows(table: pd.DataFrame, baseline: str | None, bold: str, mark: s
         yield name, texts
 
 
+def md_cell(text) -> str:
+    """Text safe inside a Markdown table cell: a '|' in a name must not open a column."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
 def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> str:
     lines = [f"# {title}", ""] if title else []
     for dataset, table in tables(board).items():
-        lines += [f"## {dataset}", "", "| system | " + " | ".join(table.columns) + " |",
+        lines += [f"## {dataset}", "", "| system | " + " | ".join(md_cell(m) for m in table.columns) + " |",
                   "|---|" + "---:|" * len(table.columns)]
-        for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)"):
+        for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)", md_cell):
             lines.append(f"| {name} | " + " | ".join(texts) + " |")
         lines.append("")
     return "\n".join(lines)
