@@ -66,7 +66,9 @@ class SuiteResult:
 
 
 def default_out_dir(suite_name: str) -> Path:
-    return Path("results") / suite_name
+    from lrbench.safety import safe_name
+
+    return Path("results") / safe_name(suite_name)
 
 
 def dataset_measures(loaded: LoadedSuite, cell: Cell, dataset) -> list[str]:

@@ -36,8 +36,14 @@ def seed(dataset_id: str = typer.Argument(..., help="ir_datasets id, e.g. beir/s
 
     @friendly_errors
     def go():
+        from lrbench.suites.mirror import dataset_files
+
         source = _mirror(mirror)
-        copied = seed_from_mirror(dataset_id.removeprefix("irds:"), source, irds_home())
+        irds_id = dataset_id.removeprefix("irds:")
+        if not dataset_files(irds_id, source):
+            raise LrbenchError(f"the mirror {source} has no files for irds:{irds_id}", key="DATASET_ID",
+                               hint="check the id (see `lrbench list datasets`) or copy its files into the mirror")
+        copied = seed_from_mirror(irds_id, source, irds_home())
         for path in copied:
             console.print(f"copied {path}")
         console.print(f"{len(copied)} file(s) copied into {irds_home()}")

@@ -63,8 +63,9 @@ def register(app: typer.Typer) -> None:
         comparison = compare_targets(targets, test=_check_test(test), alpha=alpha)
         console.print(rich_table(comparison))
         if out:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(to_markdown(comparison), encoding="utf-8")
+            from lrbench.atomic import write_text
+
+            write_text(out, to_markdown(comparison))
             console.print(f"wrote {out}", highlight=False)
 
     @app.command()
@@ -105,8 +106,9 @@ def register(app: typer.Typer) -> None:
             for line in github_annotations(result):
                 print(line, flush=True)
         if junit:
-            junit.parent.mkdir(parents=True, exist_ok=True)
-            junit.write_text(junit_xml(result), encoding="utf-8")
+            from lrbench.atomic import write_text
+
+            write_text(junit, junit_xml(result))
         if write_baseline:
             console.print(f"wrote baseline {write_baseline}", highlight=False)
         console.print(summary(result), style="green" if result.ok else "bold red", highlight=False)

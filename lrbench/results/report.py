@@ -423,6 +423,8 @@ def to_markdown(report: Report) -> str:
 
 def write_report(report: Report, path: str | Path, *, fmt: str = "md", plots: bool = True) -> list[Path]:
     """Write the report (and its PNG plots next to it for Markdown, embedded for HTML); return the files."""
+    from lrbench.atomic import write_text
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "html":
@@ -435,7 +437,7 @@ def write_report(report: Report, path: str | Path, *, fmt: str = "md", plots: bo
                 from lrbench.results.plots import draw_plots
 
                 report.plots = draw_plots(report, Path(tmp), prefix="")
-            path.write_text(to_html(report), encoding="utf-8")
+            write_text(path, to_html(report))
         return [path]
     written: list[Path] = []
     if plots:
@@ -443,5 +445,5 @@ def write_report(report: Report, path: str | Path, *, fmt: str = "md", plots: bo
 
         report.plots = draw_plots(report, path.parent, prefix=path.stem + "-")
         written = [p.path for p in report.plots]
-    path.write_text(to_markdown(report), encoding="utf-8")
+    write_text(path, to_markdown(report))
     return [path] + written

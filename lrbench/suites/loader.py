@@ -74,6 +74,12 @@ def _semantic_errors(suite: Suite, located: LocatedYaml, base_dir: Path) -> list
         errors.append(LrbenchError(message, file=located.file, line=located.line_of(loc),
                                    key=_key_path(loc), hint=hint))
 
+    from lrbench.safety import safe_name
+
+    try:
+        safe_name(suite.name)
+    except LrbenchError as e:
+        err(e.message, ("name",), e.hint)
     names = [s.name for s in suite.systems]
     for i, system in enumerate(suite.systems):
         if names.count(system.name) > 1 and names.index(system.name) != i:

@@ -12,7 +12,7 @@ import pandas as pd
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset, digest
 from lrbench.suites.fingerprints import cached_fingerprint
-from lrbench.suites.mirror import dataset_folder, irds_home, seed_from_mirror
+from lrbench.suites.mirror import dataset_folder, irds_home, refuse_download_offline, seed_from_mirror
 
 
 def _text(record) -> str:
@@ -80,6 +80,7 @@ class IrdsDataset(Dataset):
         _quiet_ir_datasets_logs()
 
         seed_from_mirror(self.source)
+        refuse_download_offline(self.source)
         try:
             return ir_datasets.load(self.source)
         except KeyError:
