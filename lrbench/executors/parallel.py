@@ -27,7 +27,7 @@ class ParallelExecutor(SuiteExecutor):
     def __init__(self, loaded, out_dir=None, *, retries: int = DEFAULT_RETRIES, **kwargs):
         super().__init__(loaded, out_dir, **kwargs)
         if retries < 0:
-            raise LrbenchError(f"--retries must be 0 or more, not {retries}")
+            raise LrbenchError(f"--retries must be 0 or more, not {retries}", key="--retries", hint="give 0 or more")
         self.retries = retries
 
     # -- backend hooks ----------------------------------------------------------------

@@ -110,7 +110,7 @@ def _semantic_errors(suite: Suite, located: LocatedYaml, base_dir: Path) -> list
                 err(f"input names unknown system '{system.input}'", ("systems", i, "input"),
                     f"did you mean '{near[0]}'?" if near else f"systems: {', '.join(names)}")
             elif system.input == system.name:
-                err("a system cannot be its own input", ("systems", i, "input"))
+                err("a system cannot be its own input", ("systems", i, "input"), "name the first-stage system it reranks")
             elif suite.system(system.input).sweep:
                 err(f"input '{system.input}' is a sweep", ("systems", i, "input"),
                     "rerank a single configuration: add a system without sweep for it")

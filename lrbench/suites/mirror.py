@@ -47,11 +47,11 @@ def is_source_file(rel: Path) -> bool:
 def dataset_files(irds_id: str, root: Path) -> list[Path]:
     """The files under root that belong to this dataset: everything below its own folder, or, when
     only a parent folder exists (beir/scifact for beir/scifact/test), the files directly in that parent
-    (never a sibling dataset's folder: beir/ alone holds nothing of beir/nfcorpus)."""
+    (never higher: beir/ holds nothing of beir/nfcorpus/test)."""
     from lrbench.safety import safe_relative
 
     parts = safe_relative(irds_id, what="ir_datasets id", key="datasets.id").parts
-    for n in range(len(parts), 0, -1):
+    for n in range(len(parts), max(len(parts) - 2, 0), -1):  # its folder, or its parent's (never higher)
         folder = root.joinpath(*parts[:n])
         if folder.is_dir():
             found = folder.rglob("*") if n == len(parts) else folder.iterdir()
