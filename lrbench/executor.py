@@ -230,9 +230,11 @@ class SuiteExecutor:
         scores = self.store.read_frame(key, "scores")
         wanted = {evaluator.canonical(m) for m in measures}
         if not wanted <= set(scores["measure"]):
+            # keep the measures other suites sharing this cell asked for: no suite undoes another's scores
+            union = list(dict.fromkeys([*self.store.meta(key).get("measures", []), *measures]))
             frame = self.store.read_frame(key, evaluator.frame)
-            perquery, scores = evaluator.evaluate(frame, dataset, measures)
-            self.store.update(key, {"perquery": perquery, "scores": scores})
+            perquery, scores = evaluator.evaluate(frame, dataset, union)
+            self.store.update(key, {"perquery": perquery, "scores": scores}, measures=union)
 
     def _inputs(self, cell: Cell, input_key: str | None) -> dict[str, pd.DataFrame]:
         if not cell.input_system:

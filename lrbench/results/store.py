@@ -232,14 +232,15 @@ class FsspecStore:
             self.write_json(self.cell_dir(key) / META, {**meta, "files": digests})
         return True
 
-    def update(self, key: str, frames: dict[str, pd.DataFrame]) -> None:
-        """Replace some frames of a complete cell (re-scored measures) and its meta.json's checksums."""
+    def update(self, key: str, frames: dict[str, pd.DataFrame], **meta_fields) -> None:
+        """Replace some frames of a complete cell (re-scored measures), its meta.json's checksums and
+        the given meta.json fields."""
         with self.lock(key):
             meta = self.meta(key)
             files = dict(meta.get("files") or {})
             for name, frame in frames.items():
                 files[f"{name}.parquet"] = self.write_frame(key, name, frame)
-            self.write_json(self.cell_dir(key) / META, {**meta, "files": files})
+            self.write_json(self.cell_dir(key) / META, {**meta, **meta_fields, "files": files})
 
     def intact(self, key: str, names=("run",)) -> bool:
         try:
