@@ -2,16 +2,15 @@
 
     python benchmarks/reliability.py [--trials 50] [--pairs 5] [--seed 0]
 
-Each kill trial starts `lrbench run` on a four-cell Cranfield suite into one results folder that
-persists across trials (so kills land in every phase: start-up, cells, leaderboard commit), kills the
-process with SIGKILL after a random delay, and then inspects the folder as a reader would:
+Each kill trial starts `lrbench run` on a four-cell Cranfield suite into a fresh results folder, kills the
+process with SIGKILL after a random delay (so kills land in every phase: start-up, cells, leaderboard
+commit), and then inspects the folder as a reader would:
 - corrupt: a cell with meta.json whose files fail their checksums (`store.check`);
 - torn: a manifest (cells.json) that does not load, or names a cell that is not complete;
 - stale view: leaderboard.parquet / .md differing from the manifest's checksums (not trusted by readers:
   `show` rebuilds from the manifest's cells; counted to show the window exists);
 then reruns to completion and checks that it exits 0, recomputes only the missing cells and that the
-leaderboard equals a solo run's (lost: a difference). Every third trial the folder is wiped so that
-early phases are hit again. The concurrency part starts two `lrbench run` of the suite on one fresh
+leaderboard equals a solo run's (lost: a difference). The concurrency part starts two `lrbench run` of the suite on one fresh
 folder at once, `--pairs` times, and compares each final leaderboard with the solo run's.
 
 Results go to benchmarks/reliability_results.json; benchmarks/RELIABILITY.md is regenerated from that file
@@ -99,8 +98,7 @@ def kill_trials(suite: Path, solo, n: int, rng: random.Random, env: dict, solo_s
     trials = []
     folder = Path(tempfile.mkdtemp(prefix="lrbench-kill-"))
     for i in range(n):
-        if i % 3 == 0:
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         delay = rng.uniform(0.2, solo_seconds * 1.1)
         proc = lrbench(["run", str(suite), "--out", str(folder)], env)
         time.sleep(delay)
@@ -169,8 +167,8 @@ def render(results: dict) -> str:
         f"## kill -9 at random moments ({len(kills)} trials, {len(killed)} killed before finishing)",
         "",
         "Suite: four BM25 cells on Cranfield (`bm25`, `robertson`, a two-point `k1` sweep); a random delay between "
-        f"0.2 s and 1.1x the solo run's {results['solo_seconds']:.1f} s, then SIGKILL; the folder persists across "
-        "trials and is wiped every third.",
+        f"0.2 s and 1.1x the solo run's {results['solo_seconds']:.1f} s, then SIGKILL, then a rerun to completion; "
+        "a fresh folder per trial.",
         "",
         "| figure | count |",
         "|---|---:|",

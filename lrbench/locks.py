@@ -25,7 +25,7 @@ def file_lock(lock_path: str | Path, *, blocking: bool = True):
         yield True
         return
     lock_path = Path(lock_path)
-    name = str(lock_path.resolve()) if lock_path.exists() else str(lock_path.absolute())
+    name = str(lock_path.absolute())  # one spelling per path, whether or not the file exists yet
     with _GUARD:
         if _HELD.get(name):  # re-entered in this process
             _HELD[name] += 1

@@ -269,3 +269,42 @@ def test_the_mirror_copies_only_source_files(tmp_path):
     with pytest.raises(LrbenchError, match="leaves its folder"):
         seed_from_mirror("../" * 5 + "etc", mirror, home)
     shutil.rmtree(home)
+
+
+def test_a_pipe_in_a_name_does_not_open_a_markdown_column():
+    from lrbench.results.leaderboard import to_markdown
+
+    board = pd.DataFrame({"dataset": ["d|1"] * 2, "system": ["a|b", "c"], "measure": ["nDCG@10"] * 2,
+                          "value": [0.5, 0.25]})
+    board.attrs["queries"] = {"d|1": 6}
+    rows = [l for l in to_markdown(board, "c").splitlines() if l.startswith("| ")]
+    assert rows[1] == "| a\\|b | **0.5000** |" and rows[2] == "| c (baseline) | 0.2500 |"
+    assert all(len(l.replace("\\|", "").split("|")) == 4 for l in rows)
+    assert "## d\\|1 (6 queries)" in to_markdown(board, None)
+
+
+def test_nan_or_empty_system_output_fails_the_cell_not_a_zero_score(shared, tmp_path):
+    from lrbench.runners.base import Output, Runner, RunnerParams
+    from lrbench.runners.registry import register_runner
+
+    class BrokenParams(RunnerParams):
+        nan: bool = False
+
+    @register_runner
+    class Broken(Runner):
+        type = "broken-for-tests"
+        version = "1"
+        Params = BrokenParams
+
+        def run(self, dataset, inputs, ctx):
+            queries = sorted(dataset.eval_queries())[:3]
+            scores = [float("nan")] * 3 if self.params.nan else []
+            frame = pd.DataFrame({"query_id": queries[: len(scores)], "doc_id": ["1"] * len(scores), "score": scores})
+            return Output(run=frame)
+
+    suite = dict(SUITE, baseline=None, systems=[{"name": "nan", "type": "broken-for-tests", "params": {"nan": True}},
+                                                {"name": "empty", "type": "broken-for-tests"}])
+    result = SuiteExecutor(load_suite(write_suite(tmp_path, suite)), tmp_path / "out").run()
+    errors = {f.cell.system_label: f.error for f in result.failed}
+    assert "3 of 3 scores are NaN" in errors["nan"] and "no ranked documents" in errors["empty"]
+    assert not LocalStore(tmp_path / "out").keys()

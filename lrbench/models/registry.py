@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lrbench.atomic import sha256_file
 from lrbench.errors import LrbenchError
 
 MAP_FILE = "map.json"
@@ -144,14 +145,6 @@ def folder_fingerprint(folder: Path, content: bool = True) -> str:
     return h.hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _slug(model_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "--" for c in model_id)
 
@@ -188,7 +181,7 @@ def convert_gguf(gguf_path: Path, dest: Path) -> Path:
                 del model.config.quantization_config
             model.save_pretrained(str(tmp), safe_serialization=True)
             tok.save_pretrained(str(tmp))
-            (tmp / SOURCE_FILE).write_text(json.dumps({"gguf": str(gguf_path), "gguf_sha256": file_sha256(gguf_path)}))
+            (tmp / SOURCE_FILE).write_text(json.dumps({"gguf": str(gguf_path), "gguf_sha256": sha256_file(gguf_path)}))
             os.replace(tmp, dest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -207,7 +200,7 @@ def import_model(model_id: str, source: str | Path, *, copy: bool = False, note:
         if src.suffix != ".gguf":
             raise LrbenchError(f"{src.name} is neither a model folder nor a .gguf file", key=model_id,
                                hint="give the folder that holds config.json, or a .gguf file")
-        sha = file_sha256(src)
+        sha = sha256_file(src)
         dest = convert_gguf(src, root / f"{_slug(model_id)}-{sha[:12]}")
         entry = {"path": str(dest), "kind": "gguf", "source": str(src), "revision": f"gguf-sha256:{sha[:16]}"}
     else:

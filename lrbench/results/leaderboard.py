@@ -100,10 +100,16 @@ def md_cell(text) -> str:
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
+def dataset_title(board: pd.DataFrame, dataset: str) -> str:
+    """The dataset's name and, when known, how many queries its numbers average over."""
+    count = board.attrs.get("queries", {}).get(dataset)
+    return f"{dataset} ({count} queries)" if count else str(dataset)
+
+
 def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> str:
     lines = [f"# {title}", ""] if title else []
     for dataset, table in tables(board).items():
-        lines += [f"## {dataset}", "", "| system | " + " | ".join(md_cell(m) for m in table.columns) + " |",
+        lines += [f"## {md_cell(dataset_title(board, dataset))}", "", "| system | " + " | ".join(md_cell(m) for m in table.columns) + " |",
                   "|---|" + "---:|" * len(table.columns)]
         for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)", md_cell):
             lines.append(f"| {name} | " + " | ".join(texts) + " |")
@@ -117,7 +123,7 @@ def rich_tables(board: pd.DataFrame, baseline: str | None):
 
     out = []
     for dataset, table in tables(board).items():
-        rt = Table(title=escape(dataset), title_justify="left")
+        rt = Table(title=escape(dataset_title(board, dataset)), title_justify="left")
         rt.add_column("system")
         for measure in table.columns:
             rt.add_column(escape(measure), justify="right")

@@ -78,6 +78,15 @@ def _board_rows(store, root, info: dict) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
 
 
+def with_query_counts(board: pd.DataFrame, entries: list[dict]) -> pd.DataFrame:
+    """Tables state how many queries each dataset's numbers average over (board.attrs["queries"])."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry["dataset"]] = max(counts.get(entry["dataset"], 0), int(entry.get("queries") or 0))
+    board.attrs["queries"] = counts
+    return board
+
+
 def store_digest(data: bytes) -> str:
     from lrbench.atomic import sha256_bytes
 
@@ -105,7 +114,7 @@ def commit(store, root, suite, board: pd.DataFrame, index: list[dict],
         entries = [entry for entry, _ in slots.values()]
         parts = [rows for _, rows in slots.values() if len(rows)]
         merged = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
-        merged = merged.astype({"value": float})
+        merged = with_query_counts(merged.astype({"value": float}), entries)
         text = markdown(merged)
         digests = {BOARD: store._write_atomic(root / BOARD, lambda p: merged.to_parquet(p, index=False)),
                    MARKDOWN: store._write_atomic(root / MARKDOWN, lambda p: p.write_text(text, encoding="utf-8"))}
@@ -138,4 +147,4 @@ def load(root: str | Path) -> tuple[pd.DataFrame, dict]:
     except CorruptCell as exc:
         raise LrbenchError(f"a cell named in {MANIFEST} is damaged ({exc})", file=str(path),
                            hint="rerun `lrbench run` on the suite: damaged cells are recomputed") from None
-    return board, info
+    return with_query_counts(board, info["cells"]), info

@@ -80,15 +80,16 @@ class IrdsDataset(Dataset):
         _quiet_ir_datasets_logs()
 
         seed_from_mirror(self.source)
-        refuse_download_offline(self.source)
         try:
-            return ir_datasets.load(self.source)
+            ds = ir_datasets.load(self.source)  # lazy: nothing is downloaded yet
         except KeyError:
             known = list(ir_datasets.registry._registered.keys())
             near = difflib.get_close_matches(self.source, known, n=3)
             raise LrbenchError(f"unknown ir_datasets id '{self.source}'", key="datasets.id",
                                hint=f"did you mean {', '.join(near)}?" if near else
                                "see https://ir-datasets.com for ids") from None
+        refuse_download_offline(self.source)
+        return ds
 
     def _lock(self):
         return _exclusive(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock")
