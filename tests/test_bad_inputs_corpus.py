@@ -1,7 +1,7 @@
 """A corpus of bad inputs (suite files, data files, results folders, command-line arguments).
 
-Every case must end with a non-zero exit, no traceback, one `error:` line that names the file, key or line
-at fault and says how to fix it, nothing written outside the case's folder, and nothing half-written in
+Every case must end with a non-zero exit, no traceback, one line (`error:`, or `failed:` for the cell that read
+the bad data) that names the file, key or line at fault and says how to fix it, nothing written outside the case's folder, and nothing half-written in
 the results folder. The data are slices of the real DL19 passage and SciFact files.
 """
 
@@ -147,9 +147,9 @@ SUITE_CASES = [
     Case("yaml-latin1", validate(), {"suite.yaml": SUITE.replace("name: corpus", "name: corpus\ndescription: caf\xe9").encode("latin-1")}, ("suite.yaml:2", "not UTF-8")),
     Case("yaml-is-a-folder", ["validate", "{dir}"], {}, ("is a folder",)),
     Case("yaml-missing", ["validate", "{dir}/nope.yaml"], {}, ("nope.yaml", "not found")),
-    Case("yaml-empty", validate(), {"suite.yaml": ""}, ("suite.yaml:1", "YAML mapping")),
-    Case("yaml-list", validate(), {"suite.yaml": "- a\n- b\n"}, ("suite.yaml:1", "YAML mapping")),
-    Case("yaml-scalar", validate(), {"suite.yaml": "just text\n"}, ("suite.yaml:1", "YAML mapping")),
+    Case("yaml-empty", validate(), {"suite.yaml": ""}, ("suite.yaml:1", "must be a mapping")),
+    Case("yaml-list", validate(), {"suite.yaml": "- a\n- b\n"}, ("suite.yaml:1", "must be a mapping")),
+    Case("yaml-scalar", validate(), {"suite.yaml": "just text\n"}, ("suite.yaml:1", "must be a mapping")),
     Case("yaml-two-documents", validate(), {"suite.yaml": SUITE + "---\nname: b\n"}, ("suite.yaml:", "malformed YAML")),
     Case("yaml-tab-indent", validate(), {"suite.yaml": edit(SUITE, "    type: given", "\ttype: given")}, ("suite.yaml:", "malformed YAML")),
     Case("yaml-complex-key", validate(), {"suite.yaml": "? [a, b]\n: 1\n" + SUITE}, ("suite.yaml:1", "plain value")),
@@ -396,7 +396,8 @@ def test_bad_input(case: Case, slices, finished, tmp_path, monkeypatch):
     output = result.output
     assert result.exit_code not in (0, None), output
     assert "Traceback" not in output and not isinstance(result.exception, (AssertionError, TypeError, KeyError)), output
-    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    # a suite or argument error is one `error:` line; bad data fails its cell with one `failed:` line
+    errors = [line for line in output.splitlines() if line.startswith(("error:", "failed:"))]
     assert len(errors) >= 1, output
     if case.args[0] != "validate":
         assert len(errors) == 1, output

@@ -20,7 +20,7 @@ from lrbench.errors import LrbenchError
 from lrbench.executor import Reporter, SuiteExecutor
 from lrbench.results.leaderboard import load
 from lrbench.results.store import LocalStore
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 from tests.helpers import write_suite
 from tests.test_s3_store import BUCKET, s3_server  # noqa: F401  (the moto S3 fixture)
 

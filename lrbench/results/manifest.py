@@ -42,7 +42,7 @@ def _read_json(store, path) -> dict | None:
 
 def rows_of_cell(store, entry: dict) -> pd.DataFrame:
     """The leaderboard rows of one committed cell, from its verified scores and meta.json."""
-    from lrbench.results.resultsdir import canonical
+    from lrbench.measures import canonical
 
     meta = store.meta(entry["key"])
     scores = store.read_frame(entry["key"], "scores")
@@ -94,8 +94,9 @@ def store_digest(data: bytes) -> str:
 
 
 def commit(store, root, suite, board: pd.DataFrame, index: list[dict],
-           markdown: Callable[[pd.DataFrame], str]) -> pd.DataFrame:
-    """Merge this run's cells into the folder's committed leaderboard and commit the result."""
+           markdown: Callable[[pd.DataFrame], str], failed: list[dict] = ()) -> pd.DataFrame:
+    """Merge this run's cells into the folder's committed leaderboard and commit the result.
+    `failed`: this run's failed cells, recorded so that `lrbench gate RESULTS` sees them."""
     with store.lock(BOARD_LOCK):
         slots: dict[tuple[str, str], tuple[dict, pd.DataFrame]] = {}
         previous = _read_json(store, root / MANIFEST)
@@ -119,7 +120,7 @@ def commit(store, root, suite, board: pd.DataFrame, index: list[dict],
         digests = {BOARD: store._write_atomic(root / BOARD, lambda p: merged.to_parquet(p, index=False)),
                    MARKDOWN: store._write_atomic(root / MARKDOWN, lambda p: p.write_text(text, encoding="utf-8"))}
         info = {"format": FORMAT, "suite": suite.name, "baseline": suite.baseline, "cells": entries,
-                "suite_config": suite.model_dump(mode="json"), "board": digests}
+                "failed": list(failed), "suite_config": suite.model_dump(mode="json"), "board": digests}
         store.write_json(root / MANIFEST, info)  # the commit
     return merged
 

@@ -250,10 +250,11 @@ class FsspecStore:
             return False
 
     def check(self, key: str, names=("run",)) -> None:
-        """Integrity check: meta.json is this cell's, names its files, and each file matches its checksum."""
+        """Integrity check: meta.json is this cell's, names its files, and each file (of `names`, or every
+        listed one when names is None) matches its checksum."""
         files = self._files_of(key)
-        for name in names:
-            self._verified_bytes(key, f"{name}.parquet", files)
+        for filename in (files if names is None else [f"{name}.parquet" for name in names]):
+            self._verified_bytes(key, filename, files)
 
     def _files_of(self, key: str) -> dict[str, str]:
         meta = self.meta(key)
