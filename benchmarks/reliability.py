@@ -14,7 +14,7 @@ leaderboard equals a solo run's (lost: a difference). The concurrency part start
 folder at once, `--pairs` times, and compares each final leaderboard with the solo run's.
 
 Results go to benchmarks/reliability_results.json; benchmarks/RELIABILITY.md is regenerated from that file
-(`--render` rewrites the page from an existing results file without running anything).
+(`--render` rewrites the page from an existing results file, counting the bad-input corpus again).
 """
 
 from __future__ import annotations
@@ -214,8 +214,10 @@ def main() -> None:
     parser.add_argument("--render", action="store_true", help="rewrite RELIABILITY.md from the results file")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    if args.render:
-        PAGE.write_text(render(json.loads(RESULTS.read_text())))
+    if args.render:  # the figures of the last run; the corpus size counted again
+        results = dict(json.loads(RESULTS.read_text()), bad_inputs=bad_input_count())
+        RESULTS.write_text(json.dumps(results, indent=1))
+        PAGE.write_text(render(results))
         return
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     work = Path(tempfile.mkdtemp(prefix="lrbench-reliability-"))
