@@ -108,15 +108,16 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
     except LrbenchError as e:
         err(e.message, ("systems", i, "type"), e.hint)
         return None
-    for _, params, compress in expand_system(system):
+    seen: set[tuple[str, str]] = set()
+    for _, params, compress in expand_system(system):  # every point: each may break a different rule
         problems = list(_param_errors(runner, params))
         if compress is not None and runner.loads_model:
             problems += compress_errors(compress)
         for problem in problems:
             key = problem.key or "params"
-            err(problem.message, _sweep_loc(system, i, key), problem.hint)
-        if problems:
-            break  # one sweep point's problems; the others repeat them
+            if (key, problem.message) not in seen:
+                seen.add((key, problem.message))
+                err(problem.message, _sweep_loc(system, i, key), problem.hint)
     if runner.needs_input and not system.input:
         err(f"a {system.type} system reranks another system's run", ("systems", i),
             "add input: <first-stage system name> and depth: N")
@@ -166,7 +167,7 @@ def _check_datasets(loaded: LoadedSuite, err) -> dict[int, str | None]:
         tasks[i] = None
         try:
             dataset = open_dataset(spec, loaded.base_dir)
-            dataset.source_files()  # resolves and checks local paths without reading them
+            dataset.check()  # resolves local paths and ids without reading data
         except LrbenchError as e:
             err(e.message, ("datasets", i) + (tuple(e.key.split(".")[1:]) if e.key else ()), e.hint)
             continue
