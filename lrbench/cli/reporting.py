@@ -36,7 +36,8 @@ def register(app: typer.Typer) -> None:
                plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw PNG plots next to the report."),
                ):
         """Write a Markdown or HTML report: CIs, significance vs the baseline, win/tie/loss, efficiency, plots."""
-        from lrbench.results.report import build_report, write_report
+        from lrbench.results.render import write_report
+        from lrbench.results.report import build_report
 
         if fmt not in ("md", "html"):
             raise LrbenchError(f"unknown format '{fmt}'", key="--format", hint="choose md or html")

@@ -147,7 +147,7 @@ def _check(results, exp, source, line, dataset, cell) -> Check:
         return Check(**base, outcome=outcome, measured=measured, delta=slack,
                      detail=f"{cell.system} {_fmt(mine)} vs {other.system} {_fmt(theirs)}")
 
-    mine, theirs = cell.profile.get("latency_ms_p50"), other.profile.get("latency_ms_p50")
+    mine, theirs = cell.profile.latency_ms_p50, other.profile.latency_ms_p50
     if not isinstance(mine, (int, float)) or not isinstance(theirs, (int, float)) or not theirs:
         missing = cell.system if not isinstance(mine, (int, float)) else other.system
         return Check(**base, outcome="FAIL", detail=f"{missing} reported no latency_ms_p50 in its profile")
