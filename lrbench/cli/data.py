@@ -31,7 +31,7 @@ def _mirror(mirror: Optional[Path]) -> Path:
 def seed(dataset_id: str = typer.Argument(..., help="ir_datasets id, e.g. beir/scifact/test (irds: prefix optional)."),
          mirror: Optional[Path] = typer.Option(None, "--mirror", help="Mirror folder [env: LRBENCH_MIRROR].")):
     """Copy a dataset's files that the ir_datasets home lacks from the mirror."""
-    from lrbench.cli import friendly_errors
+    from lrbench.cli.common import friendly_errors
     from lrbench.suites.mirror import irds_home, seed_from_mirror
 
     @friendly_errors
@@ -51,7 +51,7 @@ def info(dataset_id: str = typer.Argument(..., help="A dataset id as a suite wri
     """Counts, relevance grades and the content fingerprint of one dataset."""
     import os
 
-    from lrbench.cli import friendly_errors
+    from lrbench.cli.common import friendly_errors
     from lrbench.suites.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 

@@ -22,7 +22,7 @@ def _check_test(test: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    from lrbench.cli import _set_mirror, console, err_console, friendly_errors
+    from lrbench.cli.common import _set_mirror, console, err_console, friendly_errors
 
     @app.command()
     @friendly_errors

@@ -147,6 +147,8 @@ def _param_errors(runner, params) -> Iterator[LrbenchError]:
             if e["type"] == "extra_forbidden":
                 near = difflib.get_close_matches(key, list(runner.Params.model_fields), n=1)
                 message = f"unknown param '{key}'" + (f" (did you mean '{near[0]}'?)" if near else "")
+            elif e["type"] != "value_error" and key:
+                message = f"{key}: {message[:1].lower()}{message[1:]}, got {e.get('input')!r}"
             yield LrbenchError(message, key=f"params.{key}" if key else "params",
                                hint=f"{runner.type} params are: {known}")
     except LrbenchError as exc:  # a validator that raises one itself
