@@ -70,7 +70,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @friendly_errors
-    def gate(suite: Path = typer.Argument(..., help="Suite YAML file with an expect: list."),
+    def gate(target: str = typer.Argument(..., metavar="SUITE|RESULTS",
+                                          help="A suite YAML file with an expect: list (run, reusing cached cells), "
+                                               "or a results folder written by `lrbench run` (checked as it is)."),
              baseline: Optional[Path] = typer.Option(None, "--baseline", help="Also check the expectations in "
                                                      "this file (written by --write-baseline)."),
              write_baseline: Optional[Path] = typer.Option(None, "--write-baseline",
@@ -82,8 +84,13 @@ def register(app: typer.Typer) -> None:
              force: bool = typer.Option(False, "--force", help="Recompute every cell, ignoring the cache."),
              mirror: Optional[Path] = typer.Option(None, "--mirror", help="Offline ir_datasets mirror "
                                                    "[env: LRBENCH_MIRROR]."),
+             executor: str = typer.Option("local", "--executor", help="local | process | ray, as for `lrbench run`."),
+             address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join (--executor ray)."),
+             retries: int = typer.Option(2, "--retries", help="Retries of a failed or killed cell (process, ray)."),
+             workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (process) or CPUs of "
+                                                   "the local Ray instance (ray)."),
              ):
-        """Run a suite (reusing cached cells) and check its expectations: exit 0 pass, 1 fail, 2 usage error."""
+        """Check expectations of a suite (run first) or of a results folder: exit 0 pass, 1 fail, 2 usage error."""
         from rich.markup import escape
 
         from lrbench.cli.progress import RichReporter
@@ -91,8 +98,9 @@ def register(app: typer.Typer) -> None:
 
         _set_mirror(mirror)
         with RichReporter(err_console) as reporter:
-            result = run_gate(suite, baseline=baseline, out_dir=out, reporter=reporter, force=force,
-                              write_baseline_to=write_baseline, tolerance=tolerance)
+            result = run_gate(target, baseline=baseline, out_dir=out, reporter=reporter, force=force,
+                              write_baseline_to=write_baseline, tolerance=tolerance, executor=executor,
+                              address=address, workers=workers, retries=retries)
         if result.checks:
             console.print(rich_table(result))
         for check in result.checks:
