@@ -170,10 +170,10 @@ def _check_datasets(loaded: LoadedSuite, err) -> dict[int, str | None]:
         try:
             dataset = open_dataset(spec, loaded.base_dir)
             dataset.check()  # resolves local paths and ids without reading data
+            tasks[i] = dataset.task
         except LrbenchError as e:
             err(e.message, ("datasets", i) + (tuple(e.key.split(".")[1:]) if e.key else ()), e.hint)
             continue
-        tasks[i] = dataset.task
         for key in spec.options:
             if key not in dataset.option_keys:
                 allowed = ", ".join(dataset.option_keys) or "none"

@@ -1,4 +1,5 @@
-"""Dataset adapters behind schemes: irds:, beir:, candidates:, trec:, bright: (more register here)."""
+"""Dataset adapters behind schemes: irds:, beir:, candidates:, trec:, bright:, glue:, wikitext:, mteb-classification:,
+mteb: (a third party adds one with register_scheme)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from lrbench.suites.datasets.base import Dataset
 from lrbench.suites.datasets.catalogue import CATALOGUE, resolve_catalogue
 from lrbench.suites.datasets.files import BeirDataset, BrightDataset, CandidatesDataset, TrecDataset
 from lrbench.suites.datasets.irds import IrdsDataset
+from lrbench.suites.datasets.mteb_tasks import MtebDataset
 from lrbench.suites.datasets.schemes import SCHEMES, register_scheme
 from lrbench.suites.datasets.tasks import GlueDataset, MtebClassificationDataset, WikitextDataset
 from lrbench.suites.schema import DatasetSpec
 
 for _cls in (IrdsDataset, BeirDataset, CandidatesDataset, TrecDataset, BrightDataset, GlueDataset,
-             MtebClassificationDataset, WikitextDataset):
+             MtebClassificationDataset, WikitextDataset, MtebDataset):
     register_scheme(_cls)
 
 
