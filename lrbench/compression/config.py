@@ -89,6 +89,12 @@ _HINTS = {
 }
 
 
+#: what a number field must be, in the words of the error message
+_RULES = {"ratio": "a number in (0, 1]", "energy": "a number in (0, 1]", "target_rank": "a positive integer",
+          "rank_multiple": "a positive integer", "samples": "a positive integer", "steps": "a positive integer",
+          "batch_size": "a positive integer", "max_length": "a positive integer"}
+
+
 def _model_for(block: dict) -> type[_Block]:
     return LoraSqueezeConfig if block.get("method") == "lora-squeeze" else LowRankConfig
 
@@ -135,9 +141,9 @@ def _error(err: dict, model: type[_Block]) -> LrbenchError:
         return LrbenchError(f"unknown key '{loc[-1]}'{extra}" + (f" (did you mean '{near[0]}'?)" if near else ""),
                             key=key, hint=f"allowed: {', '.join(allowed)}")
     message = err["msg"].removeprefix("Value error, ")
-    if field in ("ratio", "energy") and len(loc) == 1 and err["type"] != "value_error":
-        return LrbenchError(f"{field} must be a number in (0, 1], got {err.get('input')!r}", key=key,
-                            hint=_HINTS[field])
+    if loc[-1] in _RULES and err["type"] != "value_error":
+        return LrbenchError(f"{loc[-1]} must be {_RULES[loc[-1]]}, got {err.get('input')!r}", key=key,
+                            hint=_HINTS.get(field))
     if field and err["type"] not in ("value_error",):
         message = f"{message[:1].lower()}{message[1:]}, got {err.get('input')!r}"
     return LrbenchError(message, key=key, hint=_HINTS.get(field))
