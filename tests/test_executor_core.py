@@ -135,3 +135,4 @@ def test_failed_cells_are_recorded_for_later_readers(shared, tmp_path, test_runn
     info = json.loads((out / "cells.json").read_text())
     (failed,) = info["failed"]
     assert failed["system"] == "crash" and "broken on purpose" in failed["error"]
+

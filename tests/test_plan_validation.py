@@ -88,3 +88,10 @@ def test_every_problem_is_listed(shared, tmp_path):
         "    input: nothing\n"
     _, errors, _ = _errors(tmp_path, text)
     assert len(errors) == 3 and all(":" in e for e in errors)
+
+
+def test_alpha_outside_0_1_is_one_line(tmp_path):
+    for command in (["report", tmp_path], ["compare", tmp_path, "a", "b"]):
+        result = CliRunner().invoke(app, [str(c) for c in command] + ["--alpha", "2"])
+        code, output = result.exit_code, result.output
+        assert code == 2 and "--alpha must be between 0 and 1" in output and "Traceback" not in output

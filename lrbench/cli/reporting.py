@@ -21,6 +21,13 @@ def _check_test(test: str) -> str:
     return test
 
 
+def _check_alpha(alpha: float) -> float:
+    if not 0 < alpha < 1:
+        raise LrbenchError(f"--alpha must be between 0 and 1 (exclusive), not {alpha:g}", key="--alpha",
+                           hint="a significance level such as 0.05 or 0.01")
+    return alpha
+
+
 def register(app: typer.Typer) -> None:
     from lrbench.cli.common import _set_mirror, console, err_console, friendly_errors
 
@@ -44,7 +51,7 @@ def register(app: typer.Typer) -> None:
         from lrbench.results.remote import local_results
 
         folder = local_results(results)  # results in object storage are read from a local copy
-        data = build_report(folder, baseline=baseline, test=_check_test(test), alpha=alpha)
+        data = build_report(folder, baseline=baseline, test=_check_test(test), alpha=_check_alpha(alpha))
         path = out or folder / ("report.html" if fmt == "html" else "report.md")
         written = write_report(data, path, fmt=fmt, plots=plots)
         console.print(f"wrote {path}" + (f" and {len(written) - 1} plot(s)" if len(written) > 1 else ""),
@@ -61,7 +68,7 @@ def register(app: typer.Typer) -> None:
         """Side-by-side deltas per dataset and measure with significance, for PR descriptions."""
         from lrbench.results.compare import compare_targets, rich_table, to_markdown
 
-        comparison = compare_targets(targets, test=_check_test(test), alpha=alpha)
+        comparison = compare_targets(targets, test=_check_test(test), alpha=_check_alpha(alpha))
         console.print(rich_table(comparison))
         if out:
             out.parent.mkdir(parents=True, exist_ok=True)
