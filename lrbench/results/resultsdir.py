@@ -15,6 +15,7 @@ import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.measures import canonical
+from lrbench.results.profile import Profile
 
 
 @dataclass
@@ -25,7 +26,7 @@ class CellInfo:
     type: str
     key: str
     queries: int
-    profile: dict[str, Any]
+    profile: Profile
     root: Path
     _meta: dict | None = field(default=None, repr=False)
 
@@ -117,7 +118,7 @@ class ResultsDir:
         self.root = local_results(root)  # a folder, or a local copy of s3://... results
         self.board, self.info = load(self.root)  # only what the manifest commits
         self.cells = [CellInfo(c["dataset"], c["system"], c.get("system_name", c["system"]), c.get("type", "?"),
-                               c["key"], int(c.get("queries", 0)), c.get("profile") or {}, self.root)
+                               c["key"], int(c.get("queries", 0)), Profile.from_dict(c.get("profile")), self.root)
                       for c in self.info.get("cells", [])]
 
     @property
