@@ -94,8 +94,15 @@ def inspect(folder: Path) -> dict:
     return found
 
 
-def kill_trials(suite: Path, solo, n: int, rng: random.Random, env: dict, solo_seconds: float) -> list[dict]:
-    trials = []
+def save(results: dict) -> None:
+    """The results file after every trial: a harness stopped early still leaves its figures."""
+    RESULTS.write_text(json.dumps(results, indent=1))
+    PAGE.write_text(render(results))
+
+
+def kill_trials(suite: Path, solo, n: int, rng: random.Random, env: dict, solo_seconds: float,
+                results: dict) -> list[dict]:
+    trials = results["kill_trials"]
     folder = Path(tempfile.mkdtemp(prefix="lrbench-kill-"))
     for i in range(n):
         shutil.rmtree(folder, ignore_errors=True)
@@ -118,18 +125,20 @@ def kill_trials(suite: Path, solo, n: int, rng: random.Random, env: dict, solo_s
                        "expected_recomputed": 4 - after_kill["cells"] + after_kill["corrupt"],
                        "leaderboard_equals_solo": same})
         print(json.dumps(trials[-1]), flush=True)
+        save(results)
     shutil.rmtree(folder, ignore_errors=True)
     return trials
 
 
-def concurrent_pairs(suite: Path, solo, n: int, env: dict) -> list[dict]:
-    pairs = []
+def concurrent_pairs(suite: Path, solo, n: int, env: dict, results: dict) -> list[dict]:
+    pairs = results["concurrent_pairs"]
     for i in range(n):
         folder = Path(tempfile.mkdtemp(prefix="lrbench-pair-"))
         procs = [lrbench(["run", str(suite), "--out", str(folder)], env) for _ in range(2)]
         codes = [p.wait() for p in procs]
         pairs.append({"pair": i, "exits": codes, "leaderboard_equals_solo": board_of(folder).equals(solo)})
         print(json.dumps(pairs[-1]), flush=True)
+        save(results)
         shutil.rmtree(folder, ignore_errors=True)
     return pairs
 
@@ -164,7 +173,8 @@ def render(results: dict) -> str:
         "complete cell is kept and the checksums catch any interleaving.",
         "- report.md, --write-baseline, --junit, compare --out and the compression cache are written atomically.",
         "",
-        f"## kill -9 at random moments ({len(kills)} trials, {len(killed)} killed before finishing)",
+        f"## kill -9 at random moments ({len(kills)} of {results.get('trials_planned', len(kills))} trials run, "
+        f"{len(killed)} killed before finishing)",
         "",
         "Suite: four BM25 cells on Cranfield (`bm25`, `robertson`, a two-point `k1` sweep); a random delay between "
         f"0.2 s and 1.1x the solo run's {results['solo_seconds']:.1f} s, then SIGKILL, then a rerun to completion; "
@@ -232,14 +242,12 @@ def main() -> None:
         solo_seconds = time.perf_counter() - started
     solo = board_of(work / "solo")
     rng = random.Random(args.seed)
-    results = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} CPUs",
-               "solo_seconds": solo_seconds, "seed": args.seed,
-               "kill_trials": kill_trials(suite, solo, args.trials, rng, env, solo_seconds),
-               "concurrent_pairs": concurrent_pairs(suite, solo, args.pairs, env),
-               "bad_inputs": bad_input_count()}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1))
-    PAGE.write_text(render(results))
+    results = {"date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} CPUs, load average "
+               f"{os.getloadavg()[0]:.0f} at the start", "solo_seconds": solo_seconds, "seed": args.seed,
+               "trials_planned": args.trials, "pairs_planned": args.pairs, "bad_inputs": bad_input_count(),
+               "kill_trials": [], "concurrent_pairs": []}
+    concurrent_pairs(suite, solo, args.pairs, env, results)  # first: short, and the headline of the issue
+    kill_trials(suite, solo, args.trials, rng, env, solo_seconds, results)
     shutil.rmtree(work, ignore_errors=True)
 
 

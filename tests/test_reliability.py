@@ -304,7 +304,12 @@ def test_nan_or_empty_system_output_fails_the_cell_not_a_zero_score(shared, tmp_
 
     suite = dict(SUITE, baseline=None, systems=[{"name": "nan", "type": "broken-for-tests", "params": {"nan": True}},
                                                 {"name": "empty", "type": "broken-for-tests"}])
-    result = SuiteExecutor(load_suite(write_suite(tmp_path, suite)), tmp_path / "out").run()
+    from lrbench.runners import registry
+
+    try:
+        result = SuiteExecutor(load_suite(write_suite(tmp_path, suite)), tmp_path / "out").run()
+    finally:
+        registry._REGISTERED.pop(Broken.type, None)
     errors = {f.cell.system_label: f.error for f in result.failed}
     assert "3 of 3 scores are NaN" in errors["nan"] and "no ranked documents" in errors["empty"]
     assert not LocalStore(tmp_path / "out").keys()
