@@ -168,13 +168,15 @@ def window_schedule(n: int, window: int, stride: int) -> list[tuple[int, int]]:
 
 
 def identifiers_in(text: str, letters: bool = False) -> list[int]:
-    """The 0-based identifiers an answer names, in order (after a reasoning span, if any): every run of digits,
-    or with letters every letter (A=0), as RankLLM reads them."""
+    """The 0-based identifiers an answer names, in order (after a reasoning span, if any), as RankLLM reads
+    them: every run of digits; with letters every run of letters, each letter written as its number (A=1) and
+    the run read as one number, so a lone "B" is 1 and a word names no window position."""
     if "</think>" in text:
         text = text.split("</think>")[-1].strip()
     text = text.translate(FANCY_DIGITS)
     if letters:
-        return [ord(c) - ord("A") for c in text if c.isalpha()]
+        runs = re.findall(r"[^\W\d_]+", text)
+        return [int("".join(str(ord(c) - ord("A") + 1) for c in run)) - 1 for run in runs]
     return [int(x) - 1 for x in re.findall(r"\d+", text)]
 
 

@@ -66,6 +66,16 @@ RECIPES = {r.name: r for r in [
            published="rryisthebest/First_Model (Zephyr-7B): DL19/DL20 figures in Chen et al., An Early FIRST "
                      "Reproduction and Improvements to Single-Token Decoding for Fast Listwise Reranking (arXiv "
                      "2411.05508), not transcribed here"),
+    Recipe("icr", "icr",
+           {"layout": "rankify", "heads": "sum", "calibration": "masked", "calibration_query": "N/A",
+            "doc_max_tokens": None},
+           paper="Chen et al., Attention in Large Language Models Yields Efficient Zero-Shot Re-Rankers, ICLR 2025",
+           repository="OSU-NLP-Group/In-Context-Reranking, as packaged in rankify 0.1.4 (PyPI)",
+           source="rankify/models/incontext_reranker.py InContextReranker: retrieval_type 'IE', query_position "
+                  "'last', scoring_strategy 'masked_NA_calibration' (_prepare_input_for_document_retrieval, "
+                  "score_documents, get_sorted_docs)",
+           published="Llama-3.1-8B-Instruct ICR reranking BM25 top-100 (the paper's TREC DL / BEIR tables), not "
+                     "transcribed here"),
     Recipe("llmrankers_yes_no", "llm-pointwise",
            {"score_mode": "yes-no",
             "template": "Passage: {document}\nQuery: {query}\nDoes the passage answer the query? Answer 'Yes' or 'No'",
