@@ -229,11 +229,14 @@ def test_recipes_resolve_with_overrides_and_key_on_resolved_values(tmp_path):
     p = ListwiseRunner({"model": SMOLLM, "recipe": "first", "stride": 5}).params
     assert (p.prompt, p.mode, p.letters, p.window, p.stride, p.first_top_logprobs) == \
            ("rank_zephyr_alpha", "first", True, 20, 5, 30)
+    from lrbench.plan.keys import canonical_params
+
     base = {"model": SMOLLM, "recipe": "rank_zephyr"}
-    key = ListwiseRunner.key_extra
-    assert key(base, tmp_path) != key({**base, "window": 10}, tmp_path)
-    assert key(base, tmp_path) == key(dict(base), tmp_path)
-    assert key(base, tmp_path) != key({"model": SMOLLM, "recipe": "rankgpt"}, tmp_path)
+    key = lambda params: canonical_params(ListwiseRunner, params)  # what the cell key hashes
+    assert key(base)["new_tokens"] == "permutation" and key(base)["context_size"] == 4096
+    assert key(base) != key({**base, "window": 10})
+    assert key(base) == key({**base, "prompt": "rank_zephyr", "stride": 10})  # a recipe value written out
+    assert key(base) != key({"model": SMOLLM, "recipe": "rankgpt"})
     prof = recipe_profile(ListwiseRunner(base).params)["recipe"]
     assert prof["name"] == "rank_zephyr" and "castorini/rank_llm" in prof["repository"] and prof["published"]
     assert all(r.paper and r.repository and r.source and r.published for r in RECIPES.values())

@@ -76,7 +76,10 @@ def test_yes_no_recipe_reads_the_same_answer_tokens():
 def test_recipe_fields_are_overridable_and_keyed(tmp_path):
     base = {"model": SMOLLM, "recipe": "llmrankers_yes_no"}
     assert PointwiseRunner({**base, "yes": "yes"}).params.yes == "yes"
-    assert PointwiseRunner.key_extra(base, tmp_path) != PointwiseRunner.key_extra({**base, "yes": "yes"}, tmp_path)
+    from lrbench.plan.keys import canonical_params
+
+    assert canonical_params(PointwiseRunner, base)["template"].startswith("Passage: {document}")
+    assert canonical_params(PointwiseRunner, base) != canonical_params(PointwiseRunner, {**base, "yes": "yes"})
     from lrbench.errors import LrbenchError
 
     with pytest.raises(LrbenchError, match="recipe 'rankgpt' is for llm-listwise"):

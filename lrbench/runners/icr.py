@@ -129,12 +129,6 @@ class ICRRunner(NeuralRunner):
     needs_input = True
     Params = ICRParams
 
-    @classmethod
-    def key_extra(cls, params, suite_dir):
-        from lrbench.runners.recipes import recipe_key
-
-        return super().key_extra(params, suite_dir) + recipe_key(cls, params)
-
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         self.passes = 0
         return self.rerank(dataset, inputs, ctx, self._score, "icr")

@@ -59,6 +59,20 @@ class ListwiseParams(NeuralParams, RecipeParams):
     def _recipe(cls, data):
         return fill_recipe("llm-listwise", data)
 
+    @model_validator(mode="after")
+    def _window_fits(self):
+        if self.window < 2:
+            raise LrbenchError(f"window must be at least 2 (got {self.window})", key="params.window",
+                               hint="a listwise window compares 2 or more passages; 20 is usual")
+        if not 1 <= self.stride <= self.window:
+            raise LrbenchError(f"stride must be between 1 and the window ({self.window}), got {self.stride}",
+                               key="params.stride", hint="windows must overlap or touch: stride <= window")
+        if self.letters and self.window > 26:
+            raise LrbenchError(f"letter identifiers go up to Z: window must be <= 26 (got {self.window})",
+                               key="params.window", hint="use window: 20")
+        get_prompt(self.prompt)
+        return self
+
     @property
     def letters(self) -> bool:
         return self.identifiers == "letters" or (self.identifiers == "auto" and self.mode == "first")
@@ -72,27 +86,6 @@ class ListwiseRunner(NeuralRunner):
     model_kind = "causal-lm"
     needs_input = True
     Params = ListwiseParams
-
-    @classmethod
-    def key_extra(cls, params, suite_dir):
-        from lrbench.runners.recipes import recipe_key
-
-        return super().key_extra(params, suite_dir) + recipe_key(cls, params)
-
-    @classmethod
-    def parse_params(cls, params):
-        p = super().parse_params(params)
-        if p.window < 2:
-            raise LrbenchError(f"window must be at least 2 (got {p.window})", key="params.window",
-                               hint="a listwise window compares 2 or more passages; 20 is usual")
-        if not 1 <= p.stride <= p.window:
-            raise LrbenchError(f"stride must be between 1 and the window ({p.window}), got {p.stride}",
-                               key="params.stride", hint="windows must overlap or touch: stride <= window")
-        if p.letters and p.window > 26:
-            raise LrbenchError(f"letter identifiers go up to Z: window must be <= 26 (got {p.window})",
-                               key="params.window", hint="use window: 20")
-        get_prompt(p.prompt)
-        return p
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         self.counts = {"windows": 0, "ok": 0, "repaired": 0, "partial": 0}

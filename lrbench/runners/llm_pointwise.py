@@ -26,6 +26,12 @@ class PointwiseParams(NeuralParams, ScoreModeParams, RecipeParams):  # score mod
     def _recipe(cls, data):
         return fill_recipe("llm-pointwise", data)
 
+    @model_validator(mode="after")
+    def _template_fields(self):
+        if self.template is not None:
+            check_template(self.template, ("query", "document"), allowed=("max_grade",))
+        return self
+
 
 class PointwiseRunner(NeuralRunner):
     """LLM pointwise reranker: a relevance prompt per pair, scored by yes/no logits, a grade or reasoning."""
@@ -35,19 +41,6 @@ class PointwiseRunner(NeuralRunner):
     model_kind = "causal-lm"
     needs_input = True
     Params = PointwiseParams
-
-    @classmethod
-    def parse_params(cls, params):
-        parsed = super().parse_params(params)
-        if parsed.template is not None:
-            check_template(parsed.template, ("query", "document"), allowed=("max_grade",))
-        return parsed
-
-    @classmethod
-    def key_extra(cls, params, suite_dir):
-        from lrbench.runners.recipes import recipe_key
-
-        return super().key_extra(params, suite_dir) + recipe_key(cls, params)
 
     def __init__(self, params):
         super().__init__(params)

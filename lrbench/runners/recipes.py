@@ -1,15 +1,13 @@
 """Named presets (`params: {recipe: NAME}`) that reproduce a published reranker's prompt, windows and decoding.
 
 A recipe fills the params it names; params written next to it win. The resolved values are what the runner
-validates, what goes into the cell key (`recipe_key`) and into the profile with the recipe's provenance
-(`recipe_profile`). docs/recipes.md lists every recipe with its source and the published numbers of the
+validates and what the cell key hashes (the key is the typed params with every field filled in), and the
+profile records the recipe's provenance (`recipe_profile`). docs/recipes.md lists every recipe with its source and the published numbers of the
 checkpoint it was made for.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,14 +108,6 @@ def fill_recipe(runner: str, data: Any) -> Any:
     if not isinstance(data, dict) or not data.get("recipe"):
         return data
     return {**get_recipe(data["recipe"], runner).params, **data}
-
-
-def recipe_key(runner_cls, params: dict[str, Any]) -> str:
-    """Cell-key content for a recipe: the hash of the resolved params, so that a changed recipe gets new cells."""
-    if not params.get("recipe"):
-        return ""
-    resolved = runner_cls.Params(**params).model_dump(mode="json")
-    return "+recipe:" + hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def recipe_profile(params) -> dict[str, Any]:
