@@ -95,7 +95,7 @@ class GroupwiseRunner(NeuralRunner):
         self.reset_counters()
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
-        self._grader = GenerateInteger(self)
+        self._grader = GenerateInteger(self.params)
         return attach_generations(self, self.rerank(dataset, inputs, ctx, self._score,
                                                     f"llm groupwise ({self.params.mode})"))
 

@@ -218,7 +218,8 @@ class Backend:
         self.counters["cache_hits"] += len(prompts) - len(todo)
         timings = {}
         if todo:
-            for i, (text, seconds) in zip(todo, self._generate([requests[i] for i in todo], [prompts[i] for i in todo])):
+            answers = self._generate([requests[i] for i in todo], [prompts[i] for i in todo])
+            for i, (text, seconds) in zip(todo, answers):
                 texts[i], timings[i] = text, seconds
                 if self.cache:
                     self.cache.put(keys[i], requests[i], text)
