@@ -58,7 +58,7 @@ def _pydantic_errors(exc: ValidationError, located: LocatedYaml) -> list[Lrbench
                                        key=_key_path(loc), hint=f"add '{loc[-1]}:'"))
         else:
             errors.append(LrbenchError(err["msg"], file=located.file, line=line, key=_key_path(loc),
-                                       hint="see the suite reference in README.md"))
+                                       hint="see the suite reference in docs/suites-and-datasets.md"))
     return errors
 
 
