@@ -78,24 +78,19 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     """Run a suite: compute missing cells, reuse cached ones, print the leaderboard."""
     import time
 
+    from lrbench.api import run as run_suite
     from lrbench.cli.progress import RichReporter
-    from lrbench.suites.loader import load_suite
 
     started = time.perf_counter()
     _set_mirror(mirror)
-    loaded = load_suite(suite)
     with RichReporter(err_console) as reporter:
-        from lrbench.executors import make_executor
-
-        runner = make_executor(executor, loaded, out, address=address, retries=retries, workers=workers,
-                               force=force, only=only, reporter=reporter, debug=STATE["debug"])
-        result = runner.run()
-    _print_leaderboard(result.leaderboard, loaded.suite.baseline)
+        result = run_suite(suite, out, executor=executor, address=address, retries=retries, workers=workers,
+                           force=force, only=only, reporter=reporter, debug=STATE["debug"])
+    _print_leaderboard(result.leaderboard, result.baseline)
     err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
-                      f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.out_dir}/leaderboard.md")
-    for failure in result.failed:
-        err_console.print(f"[red]failed:[/red] {escape(failure.cell.system_label)} on {failure.cell.dataset_label}: "
-                          f"{escape(failure.error or '')}",
+                      f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.dir}/leaderboard.md")
+    for dataset, system, error in result.failed:
+        err_console.print(f"[red]failed:[/red] {escape(system)} on {dataset}: {escape(error)}",
                           highlight=False, soft_wrap=True)
     if result.failed:
         raise typer.Exit(1)

@@ -136,9 +136,20 @@ def _semantic_errors(suite: Suite, located: LocatedYaml, base_dir: Path) -> list
 def load_suite(path: str | Path, *, strict: bool = True) -> LoadedSuite:
     """Parse and validate. strict: raise the first error; otherwise collect them all in `.errors`."""
     path = Path(path)
-    located = load_yaml(path)
+    return _validate(load_yaml(path), path, strict)
+
+
+def load_suite_data(data: dict, base_dir: str | Path, *, strict: bool = True,
+                    source: str = "<suite dict>") -> LoadedSuite:
+    """The same as load_suite for a suite given as a dict (from Python); relative paths resolve against
+    `base_dir`. Errors name `source` and the key path (a dict has no lines)."""
+    base = Path(base_dir)
+    return _validate(LocatedYaml(data, {}, source), base / source, strict)
+
+
+def _validate(located: LocatedYaml, path: Path, strict: bool) -> LoadedSuite:
     if not isinstance(located.data, dict):
-        raise LrbenchError("a suite must be a YAML mapping with name, datasets, systems", file=str(path), line=1,
+        raise LrbenchError("a suite must be a YAML mapping with name, datasets, systems", file=located.file, line=1,
                            hint="see suites/quickstart.yaml")
     try:
         suite = Suite(**located.data)
