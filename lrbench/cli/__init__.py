@@ -152,6 +152,8 @@ from lrbench.cli.reporting import register as _register_reporting  # noqa: E402
 _register_reporting(app)  # report, compare, gate
 from lrbench.cli.pareto import register as _register_pareto  # noqa: E402
 _register_pareto(app)  # pareto
+from lrbench.cli.tables import register as _register_tables  # noqa: E402
+_register_tables(app)  # tables, summarize
 
 if __name__ == "__main__":
     app()
