@@ -91,7 +91,7 @@ def run(suite: str | Path | Mapping | LoadedSuite, out: str | Path | None = None
         engine = make_executor(executor, loaded, out, address=address, retries=retries, workers=workers,
                                force=force, only=only, reporter=reporter, debug=debug)
         outcome = engine.run()
-    return Results(outcome.out_dir, outcome=outcome)
+    return Results(outcome.out_dir, outcome=outcome, baseline=loaded.suite.baseline)
 
 
 def open_results(folder: str | Path) -> Results:

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import lrbench
 from lrbench.cli import app
 from lrbench.executor import Reporter, SuiteExecutor
 from lrbench.results.store import TMP_PREFIX, FsspecStore, LocalStore, RemotePath, open_store
@@ -103,7 +104,7 @@ def test_suite_on_s3_write_resume_read(s3_server, shared, tmp_path):
         pd.testing.assert_frame_equal(pd.read_parquet(fh), first.leaderboard)
 
     # the same suite in a local folder gives the same numbers
-    local = SuiteExecutor(load_suite(suite), tmp_path / "local").run()
+    local = lrbench.run(suite, out=tmp_path / "local")
     pd.testing.assert_frame_equal(local.leaderboard, first.leaderboard)
 
     # a killed run: one cell lost its meta.json (data uploaded, never completed), plus a stray temp object
@@ -203,7 +204,7 @@ def test_show_report_compare_read_results_on_s3(s3_server, shared, tmp_path, mon
     """Results written to s3:// are read back by show, report and compare through a local copy."""
     monkeypatch.setenv("LRBENCH_CACHE", str(tmp_path / "cache"))
     uri = f"s3://{BUCKET}/read/cranfield"
-    result = SuiteExecutor(load_suite(write_suite(tmp_path, SUITE)), uri).run()
+    result = lrbench.run(write_suite(tmp_path, SUITE), out=uri)
     assert not result.failed
 
     cli = CliRunner()

@@ -6,6 +6,7 @@ Reads through ResultsDir and reuses compare/report: the numbers are those `lrben
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -15,11 +16,21 @@ from lrbench.results.resultsdir import CellInfo, ResultsDir, canonical
 
 
 class Results:
-    def __init__(self, folder: str | Path, *, outcome=None):
-        self.data = ResultsDir(folder)
-        self.dir: Path = self.data.root
+    def __init__(self, folder, *, outcome=None, baseline: str | None = None):
+        from lrbench.results.store import is_remote
+
+        #: the results folder, or its URI (s3://...) when the run stored its cells in object storage
+        self.dir = folder if is_remote(folder) else Path(str(folder).removeprefix("file://"))
+        self._baseline = baseline
         #: the executor's SuiteResult when these results come from a run (None when opened from disk)
         self.outcome = outcome
+        if outcome is None:
+            self.data  # fail now, with the reason, when the folder holds no results
+
+    @cached_property
+    def data(self) -> ResultsDir:
+        """The folder's cells and leaderboard (for a URI: a local copy, fetched on first use)."""
+        return ResultsDir(self.dir)
 
     def __repr__(self) -> str:
         return f"Results({str(self.dir)!r}: {len(self.data.cells)} cells, {len(self.failed)} failed)"
@@ -28,6 +39,8 @@ class Results:
     @property
     def leaderboard(self) -> pd.DataFrame:
         """dataset, system, measure, value: the table `lrbench run` prints."""
+        if self.outcome is not None and self.outcome.leaderboard is not None:
+            return self.outcome.leaderboard.copy()
         return self.data.board.copy()
 
     @property
@@ -49,7 +62,7 @@ class Results:
 
     @property
     def baseline(self) -> str | None:
-        return self.data.baseline
+        return self._baseline if self.outcome is not None else self.data.baseline
 
     # -- one cell ---------------------------------------------------------------------
     def _dataset(self, dataset: str | None) -> str:
@@ -107,7 +120,7 @@ class Results:
 
         if test not in TESTS:
             raise LrbenchError(f"unknown test '{test}'", key="test", hint=f"choose one of: {', '.join(TESTS)}")
-        result = comparing.compare_targets([str(self.dir), a, b], test=test, alpha=alpha)
+        result = comparing.compare_targets([str(self.data.root), a, b], test=test, alpha=alpha)
         rows = [{"dataset": r.dataset, "measure": r.measure, "a": r.a, "b": r.b, "delta": r.delta, "n": r.n,
                  "p": r.pvalue, "p_holm": r.adjusted,
                  "significant": bool(not math.isnan(r.adjusted) and r.adjusted < alpha and r.delta),
@@ -120,11 +133,11 @@ class Results:
         """Write the `lrbench report` document (Markdown, or HTML for a .html path) and return its path."""
         from lrbench.results.report import build_report, write_report
 
-        path = Path(path) if path is not None else self.dir / ("report.html" if fmt == "html" else "report.md")
+        path = Path(path) if path is not None else self.data.root / ("report.html" if fmt == "html" else "report.md")
         fmt = fmt or ("html" if path.suffix == ".html" else "md")
         if fmt not in ("md", "html"):
             raise LrbenchError(f"unknown format '{fmt}'", key="fmt", hint="choose md or html")
-        write_report(build_report(self.dir, baseline=baseline, test=test, alpha=alpha), path, fmt=fmt, plots=plots)
+        write_report(build_report(self.data.root, baseline=baseline, test=test, alpha=alpha), path, fmt=fmt, plots=plots)
         return path
 
 
