@@ -24,8 +24,10 @@ class Results:
         self._baseline = baseline
         #: the executor's SuiteResult when these results come from a run (None when opened from disk)
         self.outcome = outcome
-        if outcome is None:
-            self.data  # fail now, with the reason, when the folder holds no results
+        if outcome is None or not is_remote(self.dir):
+            # read the cell index now: a later run into the same folder rewrites it (cells themselves never
+            # change), and a folder without results fails here with the reason; a URI is fetched on first use
+            self.data
 
     @cached_property
     def data(self) -> ResultsDir:

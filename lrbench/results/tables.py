@@ -67,6 +67,10 @@ def _number(value, measure: bool) -> str:
 
 
 def render(spec: TableSpec, root: Path = Path(".")) -> str:
+    missing = [r for r in spec.results if not (root / r / "cells.json").exists()]
+    if missing:  # a table waiting for its run says so, rather than keeping numbers of unknown origin
+        return f"_No results yet: {', '.join(f'`{r}`' for r in missing)} not found; run the suite and " \
+               "`lrbench summarize` it there, then `lrbench tables` this file._\n"
     folders = [ResultsDir(root / r) for r in spec.results]
     cells = [(d, c) for d in folders for c in d.cells
              if not spec.systems or c.system in spec.systems or c.system_name in spec.systems]
@@ -107,7 +111,7 @@ def _machine(data: ResultsDir) -> str:
     env = metas[0].get("environment") or {}
     machine = ", ".join(env.get("gpus") or []) or env.get("cpu") or ""
     commit = env.get("git_commit")
-    return (f", {machine}" if machine else "") + (f", commit {str(commit)[:10]}" if commit else "")
+    return (f", {machine}" if machine else "") + (f", commit {commit}" if commit else "")
 
 
 def regenerate(path: Path, root: Path = Path(".")) -> tuple[str, int]:
