@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -19,27 +17,6 @@ import pandas as pd
 from lrbench.errors import LrbenchError
 from lrbench.results.frames import Results
 from lrbench.suites.loader import LoadedSuite
-
-
-@contextlib.contextmanager
-def use_mirror(mirror: str | Path | None):
-    """LRBENCH_MIRROR for the duration of a call (worker processes started meanwhile inherit it)."""
-    if mirror is None:
-        yield
-        return
-    folder = Path(mirror).expanduser()
-    if not folder.is_dir():
-        raise LrbenchError(f"mirror {mirror} is not a folder", key="mirror",
-                           hint="point it at a folder laid out as an ir_datasets cache")
-    before = os.environ.get("LRBENCH_MIRROR")
-    os.environ["LRBENCH_MIRROR"] = str(folder.resolve())
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("LRBENCH_MIRROR", None)
-        else:
-            os.environ["LRBENCH_MIRROR"] = before
 
 
 def _frames_to_references(data: Mapping) -> dict:
@@ -62,20 +39,18 @@ def _frames_to_references(data: Mapping) -> dict:
 def load_suite(suite: str | Path | Mapping | LoadedSuite, base_dir: str | Path | None = None, *,
                mirror: str | Path | None = None, strict: bool = True) -> LoadedSuite:
     """Parse and validate a suite file, or a suite dict whose relative paths resolve against `base_dir`
-    (default: the working folder). The same object `lrbench run` and `lrbench validate` use."""
-    from lrbench.suites import loader
+    (default: the working folder): the object `lrbench run` and `lrbench validate` use. `mirror` sets the
+    offline ir_datasets mirror (LRBENCH_MIRROR) for this process and the workers it starts."""
+    from lrbench import plan
 
     if isinstance(suite, LoadedSuite):
-        return suite
-    with use_mirror(mirror):
-        if isinstance(suite, Mapping):
-            return loader.load_suite_data(_frames_to_references(suite), Path(base_dir or Path.cwd()), strict=strict)
-        if not isinstance(suite, (str, Path)):
-            raise LrbenchError(f"a suite is a path or a dict, not {type(suite).__name__}", key="suite")
-        if base_dir is not None:
-            raise LrbenchError("base_dir applies to a suite dict; a suite file resolves paths against its folder",
-                               key="base_dir", hint="drop base_dir, or pass the suite as a dict")
-        return loader.load_suite(suite, strict=strict)
+        plan.use_mirror(mirror)
+        return plan.check(suite, strict=strict)
+    if isinstance(suite, Mapping):
+        suite = _frames_to_references(suite)
+    elif not isinstance(suite, (str, Path)):
+        raise LrbenchError(f"a suite is a path or a dict, not {type(suite).__name__}", key="suite")
+    return plan.load_suite(suite, base_dir, mirror=mirror, strict=strict)
 
 
 def run(suite: str | Path | Mapping | LoadedSuite, out: str | Path | None = None, *,
@@ -84,13 +59,11 @@ def run(suite: str | Path | Mapping | LoadedSuite, out: str | Path | None = None
         retries: int | None = None, workers: int | None = None, reporter=None, debug: bool = False) -> Results:
     """Run a suite (a path, a dict or a loaded suite): compute missing cells, reuse stored ones, write the
     leaderboard; return the results folder as DataFrames. A failed cell does not raise: see `Results.failed`."""
-    from lrbench.executors import make_executor
+    from lrbench.executors import run_suite
 
-    with use_mirror(mirror):
-        loaded = load_suite(suite, base_dir)
-        engine = make_executor(executor, loaded, out, address=address, retries=retries, workers=workers,
-                               force=force, only=only, reporter=reporter, debug=debug)
-        outcome = engine.run()
+    loaded = load_suite(suite, base_dir, mirror=mirror)
+    outcome = run_suite(loaded, out, executor=executor, address=address, retries=retries, workers=workers,
+                        force=force, only=only, reporter=reporter, debug=debug)
     return Results(outcome.out_dir, outcome=outcome, baseline=loaded.suite.baseline)
 
 
@@ -142,4 +115,4 @@ def evaluate(run, qrels, measures: list[str] | str = ("nDCG@10",)) -> Evaluation
     return Evaluation(perquery, means.reindex([m for m in measures if m in means.index]))
 
 
-__all__ = ["Evaluation", "Results", "evaluate", "load_suite", "open_results", "run", "use_mirror"]
+__all__ = ["Evaluation", "Results", "evaluate", "load_suite", "open_results", "run"]

@@ -125,7 +125,7 @@ def test_lora_squeeze_block_validation(tmp_path, shared):
     from lrbench.errors import LrbenchError
     from lrbench.runners.base import RunContext
     from lrbench.runners.embedder import EmbedderRunner
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     path = _suite(tmp_path, shared, None, [
         {"name": "bad", "params": {"model": MINILM}, "compress": {"method": "lora-squeeze", "target_rank": 0,

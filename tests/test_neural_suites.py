@@ -11,7 +11,7 @@ SUITES = Path(__file__).resolve().parents[1] / "suites"
 
 @pytest.mark.parametrize("name", ["dl19-rerank.yaml", "dl19-rerank-ci.yaml"])
 def test_dl19_suites_validate(name, shared):
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     loaded = load_suite(SUITES / name, strict=False)
     assert not loaded.errors, [e.one_line() for e in loaded.errors]
