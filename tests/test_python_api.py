@@ -123,8 +123,7 @@ def test_load_suite_dict_resolves_against_base_dir_and_reports_keys(tmp_path, sh
         lrbench.load_suite({**suite, "systemz": []}, base_dir=base)
     assert "unknown key 'systemz'" in err.value.one_line()
     yaml_path = write_suite(tmp_path, dl19_suite(shared))
-    with pytest.raises(LrbenchError, match="base_dir applies to a suite dict"):
-        lrbench.load_suite(yaml_path, base_dir=tmp_path)
+    assert lrbench.load_suite(yaml_path).base_dir == tmp_path.resolve()
     with pytest.raises(LrbenchError, match="not a folder"):
         lrbench.run(yaml_path, out=tmp_path / "x", mirror=tmp_path / "missing")
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-from lrbench.results.resultsdir import CellInfo, ResultsDir, canonical
+from lrbench.measures import canonical
+from lrbench.results.resultsdir import CellInfo, ResultsDir
 
 
 class Results:

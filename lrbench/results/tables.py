@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lrbench.errors import LrbenchError
-from lrbench.results.resultsdir import ResultsDir, canonical, higher_is_better
+from lrbench.measures import canonical, higher_is_better
+from lrbench.results.resultsdir import ResultsDir
 
 BLOCK = re.compile(r"(<!-- lrbench-table (?P<options>[^\n]*?) -->\n)(?P<body>.*?)(<!-- /lrbench-table -->)", re.S)
 SUMMARY_FILES = ("cells.json", "leaderboard.parquet", "leaderboard.md")
