@@ -79,7 +79,8 @@ case "$MODE" in
 esac
 
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-export LRBENCH_MODELS=$T/lrbench-models LRBENCH_CACHE=$T/lrbench-cache
+export LRBENCH_CACHE=$T/lrbench-cache
+[ -n "${GPU_SUITES_LOCAL_MODELS:-}" ] || export LRBENCH_MODELS=$T/lrbench-models  # else: the models already resolved here
 OUT=${OUT:-$T/out}
 RES=$T/gpu-results
 mkdir -p "$OUT" "$T/m/minilm" ../shared/data "$RES"
