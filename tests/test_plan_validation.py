@@ -95,3 +95,21 @@ def test_alpha_outside_0_1_is_one_line(tmp_path):
         result = CliRunner().invoke(app, [str(c) for c in command] + ["--alpha", "2"])
         code, output = result.exit_code, result.output
         assert code == 2 and "--alpha must be between 0 and 1" in output and "Traceback" not in output
+
+
+def test_a_dict_suite_resolves_paths_against_its_base_folder(shared, tmp_path, monkeypatch):
+    from lrbench.errors import LrbenchError
+    from lrbench.plan import build_plan, load_suite
+
+    monkeypatch.setenv("LRBENCH_MIRROR", "")  # restored afterwards: mirror= below sets it
+
+    suite = {"name": "nb", "datasets": [{"id": "beir:beir-format", "name": "cranfield"}],
+             "systems": [{"name": "bm25", "type": "bm25"}]}
+    loaded = load_suite(suite, shared / "cranfield", mirror=shared / "ir_datasets")
+    assert loaded.base_dir == (shared / "cranfield").resolve()
+    assert [c.system_label for c in build_plan(loaded).cells] == ["bm25"]
+    with pytest.raises(LrbenchError) as err:  # the same checks as a file, located by key path
+        load_suite({**suite, "systems": [{"name": "bm25", "type": "bm25", "params": {"b": 2}}]}, shared / "cranfield")
+    assert err.value.key == "systems[0].params.b" and err.value.file == "<suite dict>"
+    with pytest.raises(LrbenchError, match="file not found"):
+        load_suite(suite, tmp_path)
