@@ -49,6 +49,8 @@ CASES = {
     "input names an unknown system": (HEAD + BM25 + "  - name: ce\n    type: cross-encoder\n    input: bm52\n"
                                       "    params: {model: cross-encoder/ms-marco-MiniLM-L-6-v2}\n", 10,
                                       "input names unknown system 'bm52' (fix: did you mean 'bm25'?)"),
+    "given run file missing": (HEAD + "  - name: given\n    type: given\n    params: {run: runs/missing.trec}\n", 8,
+                               "run file not found"),
     "input runs elsewhere": ("name: v\ndatasets:\n  - id: irds:cranfield\n  - id: irds:beir/scifact/test\nsystems:\n"
                              + BM25 + "    datasets: [irds:cranfield]\n  - name: ce\n    type: cross-encoder\n"
                              "    input: bm25\n    params: {model: cross-encoder/ms-marco-MiniLM-L-6-v2}\n", 11,
