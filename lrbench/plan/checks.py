@@ -48,6 +48,12 @@ def suite_errors(loaded: LoadedSuite) -> list[LrbenchError]:
 # -- names and the input graph -------------------------------------------------------------
 
 def _check_names(suite: Suite, err) -> None:
+    from lrbench.safety import safe_name
+
+    try:
+        safe_name(suite.name)  # it names the default results folder: results/<name>
+    except LrbenchError as exc:
+        err(exc.message, ("name",), exc.hint)
     names = [s.name for s in suite.systems]
     for i, name in enumerate(names):
         if names.index(name) != i:
