@@ -36,16 +36,20 @@ def seed(dataset_id: str = typer.Argument(..., help="ir_datasets id, e.g. beir/s
                                                                     "cache to build the task's cache entries from.")):
     """Copy a dataset's files that the ir_datasets home lacks from the mirror; for mteb:NAME, write the task's
     data into the Hugging Face datasets cache at the task's pinned revision."""
-    from lrbench.cli import friendly_errors
+    from lrbench.cli.common import friendly_errors
 
     @friendly_errors
     def go():
         if dataset_id.startswith("mteb:"):
             return _seed_mteb(dataset_id.removeprefix("mteb:"), source or mirror)
-        from lrbench.suites.mirror import irds_home, seed_from_mirror
+        from lrbench.suites.mirror import dataset_files, irds_home, seed_from_mirror
 
         folder = _mirror(mirror)
-        copied = seed_from_mirror(dataset_id.removeprefix("irds:"), folder, irds_home())
+        irds_id = dataset_id.removeprefix("irds:")
+        if not dataset_files(irds_id, folder):
+            raise LrbenchError(f"the mirror {folder} has no files for irds:{irds_id}", key="DATASET_ID",
+                               hint="check the id (see `lrbench list datasets`) or copy its files into the mirror")
+        copied = seed_from_mirror(irds_id, folder, irds_home())
         for path in copied:
             console.print(f"copied {path}")
         console.print(f"{len(copied)} file(s) copied into {irds_home()}")
@@ -73,7 +77,7 @@ def info(dataset_id: str = typer.Argument(..., help="A dataset id as a suite wri
     """Counts, relevance grades and the content fingerprint of one dataset."""
     import os
 
-    from lrbench.cli import friendly_errors
+    from lrbench.cli.common import friendly_errors
     from lrbench.suites.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
