@@ -8,7 +8,7 @@ from typing import List
 
 import typer
 
-from lrbench.cli import console, err_console, friendly_errors  # registered at the end of lrbench.cli
+from lrbench.cli.common import console, err_console, friendly_errors
 
 
 def register(app: typer.Typer) -> None:

@@ -134,7 +134,8 @@ class Results:
     def report(self, path: str | Path | None = None, *, fmt: str | None = None, baseline: str | None = None,
                test: str = "t", alpha: float = 0.05, plots: bool = True) -> Path:
         """Write the `lrbench report` document (Markdown, or HTML for a .html path) and return its path."""
-        from lrbench.results.report import build_report, write_report
+        from lrbench.results.render import write_report
+        from lrbench.results.report import build_report
 
         path = Path(path) if path is not None else self.data.root / ("report.html" if fmt == "html" else "report.md")
         fmt = fmt or ("html" if path.suffix == ".html" else "md")
