@@ -79,7 +79,7 @@ class NeuralRunner(Runner):
         if getattr(self.params, "backend", "transformers") != "transformers":  # a server or vLLM/SGLang generates
             from lrbench.runners.neural.generation import load_for_backend
 
-            return load_for_backend(self, ctx)
+            return load_for_backend(self, ctx, self.model_id(ctx))
         if self.params.adapter:
             from lrbench.runners.adapters import load_with_adapter
 

@@ -101,19 +101,18 @@ class BackendModel:
                 **self.backend.describe()}
 
 
-def load_for_backend(runner, ctx) -> BackendModel:
-    """The tokenizer of the system's model (resolved offline like any model) and its generation backend."""
+def load_for_backend(runner, ctx, location: str) -> BackendModel:
+    """The tokenizer of the system's model at `location` (resolved offline like any model) and its backend."""
     from transformers import AutoTokenizer
 
     from lrbench.models import resolve
-    from lrbench.runners.neural.base import model_location
 
     p = runner.params
     if ctx.compress:
         raise LrbenchError(f"backend: {p.backend} serves the model as it is: it cannot apply compress:",
                            key="compress", hint="use backend: transformers to compress the model")
     started = time.perf_counter()
-    resolved = resolve(model_location(p.model, ctx.suite_dir), p.revision)
+    resolved = resolve(location, p.revision)
     revision = None if resolved.local else p.revision
     tokenizer = AutoTokenizer.from_pretrained(resolved.path, trust_remote_code=p.trust_remote_code,
                                               **({"revision": revision} if revision else {}))
