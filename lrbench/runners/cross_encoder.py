@@ -21,6 +21,7 @@ class CrossEncoderParams(NeuralParams):
     truncation_side: Literal["right", "left"] = "right"
     positive_label: int = Field(1, ge=0, description="class index scored for multi-label heads")
     num_labels: int | None = Field(None, ge=1, description="only for heads that are not in the checkpoint")
+    allow_random_head: bool = Field(False, description="run a checkpoint without a trained head (mechanics tests)")
 
 
 class CrossEncoderRunner(NeuralRunner):

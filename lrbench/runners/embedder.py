@@ -64,13 +64,13 @@ class EmbedderRunner(NeuralRunner):
     schedule_params = frozenset({"shards"})
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
+        if inputs and self.params.shards and self.params.shards > 1:
+            raise LrbenchError("shards split a first stage's corpus encoding; a reranker (with input:) has none",
+                               key="params.shards", hint="drop shards from this system, or its input:")
         if dataset.task == "classification":  # STS and classification tasks: see embedder_tasks
             from lrbench.runners.embedder_tasks import run_embedder_task
 
             return run_embedder_task(self, dataset, ctx)
-        if inputs and self.params.shards and self.params.shards > 1:
-            raise LrbenchError("shards split a first stage's corpus encoding; a reranker (with input:) has none",
-                               key="params.shards", hint="drop shards from this system, or its input:")
         if inputs:
             return self.rerank(dataset, inputs, ctx, self.score_pairs, "embedder rerank")
         return self._first_stage(dataset, ctx)
