@@ -116,7 +116,7 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
         return None
     seen: set[tuple[str, str]] = set()
     for _, params, compress in expand_system(system):  # every point: each may break a different rule
-        problems = list(_param_errors(runner, params))
+        problems = list(_param_errors(runner, params, loaded.base_dir))
         if compress is not None and runner.loads_model:
             problems += compress_errors(compress)
         for problem in problems:
@@ -139,12 +139,12 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
     return runner
 
 
-def _param_errors(runner, params) -> Iterator[LrbenchError]:
+def _param_errors(runner, params, suite_dir) -> Iterator[LrbenchError]:
     from pydantic import ValidationError
 
     try:
         runner.Params(**params)
-        runner.parse_params(params)  # a third-party runner may still check more by overriding it
+        runner.check(runner.parse_params(params), suite_dir)  # parse_params: a third party may still override it
     except ValidationError as exc:
         known = ", ".join(runner.Params.model_fields)
         for e in exc.errors():
