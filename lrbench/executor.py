@@ -80,14 +80,12 @@ def dataset_measures(loaded: LoadedSuite, cell: Cell, dataset) -> list[str]:
 
 
 def order_cells(cells: list[Cell]) -> list[Cell]:
-    """A reranker runs after its input system on the same dataset."""
+    """A reranker (or fusion) runs after its input systems on the same dataset."""
     by_system: dict[str, int] = {}
 
     def level(cell: Cell, seen=()) -> int:
-        if not cell.input_system:
-            return 0
-        parent = next((c for c in cells if c.system.name == cell.input_system), None)
-        return 1 + (level(parent) if parent else 0)
+        parents = [next((c for c in cells if c.system.name == name), None) for name in cell.input_systems]
+        return max((1 + (level(p) if p else 0) for p in parents), default=0)
 
     for cell in cells:
         by_system[cell.system.name] = level(cell)
@@ -108,9 +106,11 @@ def select_only(cells: list[Cell], only: list[str] | None) -> list[Cell]:
     while changed:
         changed = False
         for c in cells:
-            if (c.system.name in wanted or c.system_label in wanted) and c.input_system and c.input_system not in wanted:
-                wanted.add(c.input_system)
-                changed = True
+            if c.system.name in wanted or c.system_label in wanted:
+                missing = set(c.input_systems) - wanted
+                if missing:
+                    wanted |= missing
+                    changed = True
     return [c for c in cells if c.system.name in wanted or c.system_label in wanted]
 
 
@@ -166,8 +166,10 @@ class SuiteExecutor:
         for cell in cells:
             self.reporter.cell_started(cell)
             started = time.perf_counter()
-            if cell.input_system and (cell.dataset.label, cell.input_system) in failed_systems:
-                outcome = CellResult(cell, "failed", 0.0, f"input system '{cell.input_system}' failed")
+            failed_input = next((name for name in cell.input_systems
+                                 if (cell.dataset.label, name) in failed_systems), None)
+            if failed_input:
+                outcome = CellResult(cell, "failed", 0.0, f"input system '{failed_input}' failed")
             else:
                 try:
                     status = self._run_cell(cell)
@@ -199,7 +201,7 @@ class SuiteExecutor:
         """Key, config and measures of a cell (its input cell must have been prepared first)."""
         dataset = self.dataset(cell)
         runner_cls = get_runner(cell.system.type)
-        input_key = self._keys.get((cell.dataset.label, cell.input_system)) if cell.input_system else None
+        input_key = self._input_key(cell)
         extra = runner_cls.key_extra(cell.params, self.loaded.base_dir)
         key, config = cell_key(cell, runner_cls.version, dataset.fingerprint(), input_key, extra,
                                runner_cls.schedule_params)
@@ -232,10 +234,18 @@ class SuiteExecutor:
             self.store.write_frame(key, "perquery", perquery)
             self.store.write_frame(key, "scores", scores)
 
-    def _inputs(self, cell: Cell, input_key: str | None) -> dict[str, pd.DataFrame]:
-        if not cell.input_system:
+    def _input_key(self, cell: Cell) -> str | dict[str, str] | None:
+        """The input cell's key; {system: key} when the cell reads several (each one enters the cell key)."""
+        keys = {name: self._keys.get((cell.dataset.label, name)) for name in cell.input_systems}
+        if len(keys) > 1:
+            return keys
+        return next(iter(keys.values()), None)
+
+    def _inputs(self, cell: Cell, input_key: str | dict[str, str] | None) -> dict[str, pd.DataFrame]:
+        if not cell.input_systems:
             return {}
-        return {cell.input_system: self.store.get_run(input_key)[["query_id", "doc_id", "score"]]}
+        keys = input_key if isinstance(input_key, dict) else {cell.input_system: input_key}
+        return {name: self.store.get_run(key)[["query_id", "doc_id", "score"]] for name, key in keys.items()}
 
     def _compute(self, cell, key, config, dataset, runner_cls, input_key, measures) -> None:
         frames, meta = compute_cell(cell, key, config, dataset, runner_cls, self._inputs(cell, input_key), measures,

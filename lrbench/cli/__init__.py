@@ -157,6 +157,8 @@ from lrbench.cli.reporting import register as _register_reporting  # noqa: E402
 _register_reporting(app)  # report, compare, gate
 from lrbench.cli.pareto import register as _register_pareto  # noqa: E402
 _register_pareto(app)  # pareto
+from lrbench.cli.export import register as _register_export  # noqa: E402
+_register_export(app)  # export
 
 if __name__ == "__main__":
     app()

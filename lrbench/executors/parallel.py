@@ -117,14 +117,14 @@ class ParallelExecutor(SuiteExecutor):
             while waiting or running:
                 for i in list(waiting):
                     cell = cells[i]
-                    parent = (cell.dataset.label, cell.input_system)
-                    if cell.input_system and parent in in_run:
-                        if parent not in status_of:
-                            continue  # its input cell has not finished yet
-                        if status_of[parent] == "failed":
-                            waiting.remove(i)
-                            fail_now(i, f"input system '{cell.input_system}' failed")
-                            continue
+                    parents = [(cell.dataset.label, name) for name in cell.input_systems]
+                    if any(p in in_run and p not in status_of for p in parents):
+                        continue  # an input cell has not finished yet
+                    failed = next((p for p in parents if p in in_run and status_of[p] == "failed"), None)
+                    if failed:
+                        waiting.remove(i)
+                        fail_now(i, f"input system '{failed[1]}' failed")
+                        continue
                     waiting.remove(i)
                     reason = self._infeasible(cell)
                     if reason:

@@ -44,11 +44,16 @@ class Cell:
     point: dict[str, Any]
     params: dict[str, Any]
     compress: dict[str, Any] | None
-    input_system: str | None = None
+    input_system: str | None = None  # the first (for rerankers, the only) input; see `input_systems`
     #: filled by the executor once the dataset fingerprint and input key are known
     key: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     measures: list[str] = field(default_factory=list)
+
+    @property
+    def input_systems(self) -> list[str]:
+        """Every system whose run this cell reads (several for fusion)."""
+        return self.system.input_names
 
     @property
     def system_label(self) -> str:
@@ -89,14 +94,16 @@ def expand_cells(suite: Suite) -> list[Cell]:
             if not applies_to(system, dataset):
                 continue
             for point, params, compress in expand_system(system):
-                cells.append(Cell(dataset, system, point, params, compress, system.input))
+                inputs = system.input_names
+                cells.append(Cell(dataset, system, point, params, compress, inputs[0] if inputs else None))
     return cells
 
 
-def cell_key(cell: Cell, runner_version: str, dataset_fingerprint: str, input_key: str | None,
+def cell_key(cell: Cell, runner_version: str, dataset_fingerprint: str, input_key: str | dict[str, str] | None,
              extra: str = "", schedule_params: frozenset[str] = frozenset()) -> tuple[str, dict]:
     """Content hash of what determines the cell's output (never its display name, nor the params in
-    `schedule_params`, which only decide how the work is spread)."""
+    `schedule_params`, which only decide how the work is spread). `input_key` is the input cell's key, or
+    {input system: key} for a cell with several inputs."""
     config = {
         "type": cell.system.type,
         "runner_version": runner_version,

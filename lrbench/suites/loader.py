@@ -90,24 +90,34 @@ def _semantic_errors(suite: Suite, located: LocatedYaml, base_dir: Path) -> list
                 except LrbenchError as e:
                     err(e.message, ("systems", i) + tuple(e.key.split(".")), e.hint)
                     break
-            if runner.needs_input and not system.input:
+            if runner.needs_input and not system.input_names:
                 err(f"a {system.type} system reranks another system's run", ("systems", i),
                     "add input: <first-stage system name> and depth: N")
+            count = len(system.input_names)
+            if count < runner.min_inputs:
+                err(f"a {system.type} system combines at least {runner.min_inputs} runs, got {count}",
+                    ("systems", i), "add inputs: [system a, system b]")
+            elif runner.max_inputs is not None and count > runner.max_inputs:
+                err(f"a {system.type} system reads at most {runner.max_inputs} input run(s), got {count}",
+                    ("systems", i, "inputs"), "give input: <one system>")
         if system.compress is not None:
             from lrbench.compression.config import config_problems
 
             for problem in config_problems(system.compress):
                 err(problem.message, ("systems", i) + tuple(problem.key.split(".")), problem.hint)
-        if system.input is not None:
-            if system.input not in names:
-                near = difflib.get_close_matches(system.input, names, n=1)
-                err(f"input names unknown system '{system.input}'", ("systems", i, "input"),
+        for j, name in enumerate(system.input_names):
+            loc = ("systems", i, "inputs", j) if system.inputs else ("systems", i, "input")
+            if name not in names:
+                near = difflib.get_close_matches(name, names, n=1)
+                err(f"input names unknown system '{name}'", loc,
                     f"did you mean '{near[0]}'?" if near else f"systems: {', '.join(names)}")
-            elif system.input == system.name:
-                err("a system cannot be its own input", ("systems", i, "input"))
-            elif suite.system(system.input).sweep:
-                err(f"input '{system.input}' is a sweep", ("systems", i, "input"),
-                    "rerank a single configuration: add a system without sweep for it")
+            elif name == system.name:
+                err("a system cannot be its own input", loc)
+            elif suite.system(name).sweep:
+                err(f"input '{name}' is a sweep", loc,
+                    "read a single configuration: add a system without sweep for it")
+            elif system.input_names.index(name) != j:
+                err(f"input '{name}' is listed twice", loc, "list each input system once")
     if suite.baseline and suite.baseline not in names:
         near = difflib.get_close_matches(suite.baseline, names, n=1)
         err(f"baseline names unknown system '{suite.baseline}'", ("baseline",),
