@@ -1,22 +1,26 @@
-"""`given`: an existing run as a system (the dataset's candidate list, or any TREC run file)."""
+"""`given`: an existing run as a system (the dataset's candidate list, or a run file in a common format)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
-from lrbench.suites.datasets.files import read_trec_run
+from lrbench.suites.datasets.runfiles import read_run
 from lrbench.suites.fingerprints import hash_files
 
 
 class GivenParams(RunnerParams):
-    run: str | None = None  # a TREC run file; defaults to the dataset's own candidates
+    run: str | None = None  # a run file; defaults to the dataset's own candidates
+    #: trec | ranx | parquet | jsonl | rankllm; None: from the file's extension and content
+    format: Literal["trec", "ranx", "parquet", "jsonl", "rankllm"] | None = None
     k: int | None = None
 
 
 class GivenRunner(Runner):
-    """An existing ranking: the dataset's candidate list, or a TREC run file (params.run)."""
+    """An existing ranking: the dataset's candidate list, or a run file (params.run: TREC, ranx JSON, Parquet,
+    JSON lines or RankLLM)."""
 
     type = "given"
     version = "1"
@@ -34,7 +38,7 @@ class GivenRunner(Runner):
             if not path.exists():
                 raise LrbenchError(f"run file not found: {path}", key="params.run",
                                    hint="paths resolve against the suite file's folder")
-            run = read_trec_run(path)
+            run = read_run(path, self.params.format)
         else:
             run = dataset.candidates()
             if run is None:
