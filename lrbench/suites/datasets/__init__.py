@@ -40,3 +40,9 @@ __all__ = ["Dataset", "open_dataset", "register_scheme", "SCHEMES", "CATALOGUE"]
 
 # Task datasets (glue:, wikitext:, mteb-classification:) register themselves on import.
 from lrbench.suites.datasets import tasks as _tasks  # noqa: E402,F401
+from lrbench.suites.datasets.trecdl import TrecDlDataset  # noqa: E402
+
+from lrbench.suites.datasets.bright import BrightCorpusDataset  # noqa: E402
+
+register_scheme(TrecDlDataset)
+register_scheme(BrightCorpusDataset)  # bright: with documents, .fixed qrels and long documents
