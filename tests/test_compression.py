@@ -184,7 +184,7 @@ def test_heal_trains_only_the_factored_layers(minilm, scifact_texts):
 
 
 def test_suite_reports_compress_errors_with_file_and_line(tmp_path):
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     suite = tmp_path / "bad.yaml"
     suite.write_text("name: bad\ndatasets:\n  - id: irds:cranfield\nsystems:\n  - name: e\n    type: embedder\n"

@@ -88,23 +88,20 @@ def test_every_fusion_method_equals_ranx_fuse(tmp_path, shared):
         assert list(first["rank"]) == list(range(1, len(first) + 1))
 
 
-def _keys(loaded, out):
-    from lrbench.executor import order_cells
-    from lrbench.suites.cells import expand_cells
+def _keys(loaded):
+    from lrbench.plan import build_plan
 
-    executor = SuiteExecutor(loaded, out)
-    for cell in order_cells(expand_cells(loaded.suite)):
-        executor._prepare_cell(cell)
-    return {system: key for (_, system), key in executor._keys.items()}
+    plan = build_plan(loaded)
+    return {cell.system.name: plan.prepare(cell).key for cell in plan.cells}
 
 
 def test_fusion_key_covers_every_input(tmp_path, shared):
     loaded = load_suite(_suite(tmp_path, shared))
-    before = _keys(loaded, tmp_path / "out")
-    assert before == _keys(loaded, tmp_path / "out")
+    before = _keys(loaded)
+    assert before == _keys(loaded)
     for changed in ("bm25", "minilm"):  # a change in either input gives the fused cell a new key
         loaded.suite.system(changed).params["k"] = 50
-        after = _keys(loaded, tmp_path / "out")
+        after = _keys(loaded)
         assert after[changed] != before[changed]
         assert all(after[name] != before[name] for name in CASES)
         before = after

@@ -14,7 +14,7 @@ from lrbench.errors import LrbenchError
 from lrbench.results.gate import check_expectations
 from lrbench.results.resultsdir import ResultsDir
 from lrbench.suites.expect import DeltaExpectation, LatencyRatioExpectation, ValueExpectation, parse_expectation
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 
 SUITES = Path(__file__).resolve().parents[1] / "suites"
 GATE_SUITE = SUITES / "gate-scifact.yaml"

@@ -18,7 +18,7 @@ from lrbench.results.leaderboard import load
 from lrbench.runners import registry
 from lrbench.runners.base import Output, Runner, top_k
 from lrbench.runners.bm25 import BM25Runner
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 from tests.helpers import scores, write_suite
 
 ray = pytest.importorskip("ray")

@@ -185,7 +185,7 @@ def test_corpus_level_scores_get_no_ci(results, tmp_path):
 
 def test_direction_aware_markers():
     from lrbench.results.report import Comparison
-    from lrbench.results.resultsdir import higher_is_better
+    from lrbench.measures import higher_is_better
 
     assert higher_is_better("nDCG@10") and higher_is_better("accuracy")
     assert not higher_is_better("perplexity") and not higher_is_better("word_perplexity")

@@ -79,37 +79,40 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     import time
 
     from lrbench.cli.progress import RichReporter
-    from lrbench.suites.loader import load_suite
+    from lrbench.executors import make_executor
+    from lrbench.plan import load_suite
 
     started = time.perf_counter()
     _set_mirror(mirror)
     loaded = load_suite(suite)
+    engine = make_executor(executor, loaded, out, address=address, retries=retries, workers=workers,
+                           force=force, only=only, debug=STATE["debug"])
     with RichReporter(err_console) as reporter:
-        from lrbench.executors import make_executor
-
-        runner = make_executor(executor, loaded, out, address=address, retries=retries, workers=workers,
-                               force=force, only=only, reporter=reporter, debug=STATE["debug"])
-        result = runner.run()
+        engine.reporter = reporter
+        result = engine.run()
     _print_leaderboard(result.leaderboard, loaded.suite.baseline)
     err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
                       f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.out_dir}/leaderboard.md")
-    for failure in result.failed:
-        err_console.print(f"[red]failed:[/red] {escape(failure.cell.system_label)} on {failure.cell.dataset_label}: "
-                          f"{escape(failure.error or '')}",
-                          highlight=False, soft_wrap=True)
+    print_failures(result)
     if result.failed:
         raise typer.Exit(1)
+
+
+def print_failures(result) -> None:
+    for failure in result.failed:
+        err_console.print(f"[red]failed:[/red] {escape(failure.cell.system_label)} on {failure.cell.dataset_label}: "
+                          f"{escape(failure.error or '')}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 @friendly_errors
 def validate(suites: List[Path] = typer.Argument(..., help="Suite YAML file(s).")):
     """Check suites without running them; print every error with file:line, key and fix."""
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     total = 0
     for path in suites:
-        loaded = load_suite(path, strict=False)
+        loaded = load_suite(path, strict=False)  # the checks `lrbench run` raises the first of
         for error in loaded.errors:
             err_console.print(f"[red]error:[/red] {escape(error.one_line())}", highlight=False, soft_wrap=True)
         total += len(loaded.errors)

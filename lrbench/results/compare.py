@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from lrbench.errors import LrbenchError
 from lrbench.results import stats
 from lrbench.results.report import UP, DOWN, paired_values
-from lrbench.results.resultsdir import CellInfo, ResultsDir, higher_is_better
+from lrbench.measures import higher_is_better
+from lrbench.results.resultsdir import CellInfo, ResultsDir
 
 
 @dataclass

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from lrbench.results.report import Plot, Report, paired_values, profile_value, slug
-from lrbench.results.resultsdir import higher_is_better
+from lrbench.measures import higher_is_better
 
 MAX_DELTA_PANELS = 6
 COST_KEYS = [("parameters", ("params", "parameters", "n_params", "num_parameters"), False),

@@ -18,7 +18,8 @@ import numpy as np
 
 from lrbench.errors import LrbenchError
 from lrbench.results import stats
-from lrbench.results.resultsdir import CellInfo, ResultsDir, higher_is_better
+from lrbench.measures import higher_is_better
+from lrbench.results.resultsdir import CellInfo, ResultsDir
 
 UP, DOWN = "▲", "▼"
 

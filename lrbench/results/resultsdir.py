@@ -15,24 +15,7 @@ from typing import Any
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-
-
-def canonical(measure: str, task: str = "ranking") -> str:
-    try:
-        from lrbench.results.evaluators import evaluator_for
-
-        return evaluator_for(task).canonical(measure)
-    except (LrbenchError, KeyError):
-        return measure
-
-
-#: measures where a smaller value is better (all others: larger is better)
-LOWER_IS_BETTER = {"perplexity", "word_perplexity", "bits_per_byte", "nll", "abs_error", "mae", "mse", "rmse", "loss"}
-
-
-def higher_is_better(measure: str) -> bool:
-    name = measure.strip().lower()
-    return name not in LOWER_IS_BETTER and "perplexity" not in name
+from lrbench.measures import canonical
 
 
 @dataclass

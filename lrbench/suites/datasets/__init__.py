@@ -38,10 +38,10 @@ def open_dataset(spec: DatasetSpec, base_dir: Path) -> Dataset:
 
 __all__ = ["Dataset", "open_dataset", "register_scheme", "SCHEMES", "CATALOGUE"]
 
-# Task datasets (glue:, wikitext:, mteb-classification:) register themselves on import.
+# Task datasets (glue:, wikitext:, mteb-classification:) and MTEB tasks (mteb:) register themselves on import.
 from lrbench.suites.datasets import tasks as _tasks  # noqa: E402,F401
+from lrbench.suites.datasets import mteb_tasks as _mteb_tasks  # noqa: E402,F401
 from lrbench.suites.datasets.trecdl import TrecDlDataset  # noqa: E402
-
 from lrbench.suites.datasets.bright import BrightCorpusDataset  # noqa: E402
 
 register_scheme(TrecDlDataset)

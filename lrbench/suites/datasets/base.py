@@ -22,6 +22,8 @@ class Dataset:
 
     scheme: ClassVar[str]
     task: ClassVar[str] = "ranking"
+    #: the keys its `options:` may hold (anything else is a typo, reported by `lrbench validate`)
+    option_keys: ClassVar[tuple[str, ...]] = ()
     #: binary measures on graded qrels: the minimum grade that counts as relevant
     default_rel: int = 1
 

@@ -175,6 +175,7 @@ class GlueDataset(_TaskDataset):
     """`glue:PATH`: a GLUE task's TSV (SST-2, MRPC, RTE, CoLA, STS-B, QNLI, MNLI, QQP)."""
 
     scheme = "glue"
+    option_keys = ("task",)
     task = "classification"
 
     @cached_property
@@ -285,6 +286,7 @@ class WikitextDataset(_TaskDataset):
     """
 
     scheme = "wikitext"
+    option_keys = ("format", "chars")
     task = "lm"
     default_measures = ["perplexity", "word_perplexity", "bits_per_byte"]
 
