@@ -21,7 +21,7 @@ from helpers import scores, write_suite
 from lrbench.executor import SuiteExecutor
 from lrbench.results.evaluate import evaluate_run
 from lrbench.suites.datasets import open_dataset
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 from lrbench.suites.schema import DatasetSpec
 
 SYNTHETIC = "[synthetic test text, not BRIGHT's document] "

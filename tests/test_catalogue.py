@@ -13,7 +13,7 @@ from lrbench.cli import app
 from lrbench.executor import SuiteExecutor
 from lrbench.suites.datasets import open_dataset
 from lrbench.suites.datasets.catalogue import BRIGHT_SUBSETS, CATALOGUE, CQADUPSTACK
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 from lrbench.suites.schema import DatasetSpec
 
 BM25 = {"name": "bm25", "type": "bm25", "params": {"k1": 0.9, "b": 0.4}}

@@ -15,7 +15,7 @@ from lrbench.errors import LrbenchError
 from lrbench.executor import SuiteExecutor
 from lrbench.results.export import export_runs
 from lrbench.suites.datasets.runfiles import detect_format, read_run
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 
 CRANFIELD = {"id": "irds:cranfield", "name": "cranfield", "relevance": {1: 4, 2: 3, 3: 2, 4: 1, -1: 0},
              "measures": ["nDCG@10", "AP", "P@10"]}

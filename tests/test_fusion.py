@@ -10,7 +10,7 @@ from neural_helpers import MINILM, scifact_slice
 
 from lrbench.errors import LrbenchError
 from lrbench.executor import SuiteExecutor
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 
 ranx = pytest.importorskip("ranx")
 
@@ -32,7 +32,7 @@ RANK_BASED = {"rrf", "rank"}
 
 
 def _suite(tmp_path, shared):
-    folder = scifact_slice(shared, tmp_path / "scifact", n_queries=20, n_extra=250)
+    folder = scifact_slice(shared, tmp_path / "scifact", n_queries=12, n_extra=120)
     systems = [{"name": "bm25", "type": "bm25", "params": {"k": 100}},
                {"name": "minilm", "type": "embedder", "params": {"model": MINILM, "batch_size": 32, "k": 100}}]
     systems += [{"name": name, "type": "fusion", "inputs": ["bm25", "minilm"], "params": params}

@@ -41,6 +41,7 @@ class BrightCorpusDataset(BrightDataset):
     """BRIGHT topics, qrels and excluded ids, with the subset's documents when the folder holds them."""
 
     scheme = "bright"
+    option_keys = ("run", "documents")
 
     @cached_property
     def subset(self) -> str:
