@@ -46,7 +46,7 @@ class CatalogueEntry:
         if not root:
             raise LrbenchError(f"dataset '{self.name}' reads local files and {DATA_ENV} is not set",
                                key="datasets.id", hint=f"set {DATA_ENV} to the folder holding "
-                               f"{self.sources[0].split('{data}/', 1)[1]} (see docs/suites-and-datasets.md)")
+                               f"{self.sources[0].split('{data}/', 1)[1]} (see docs/datasets-catalogue.md)")
         filled = [s.replace("{data}", str(Path(root).expanduser())) for s in self.sources]
         for source in filled:
             if _local_path(source).exists():
