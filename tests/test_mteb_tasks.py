@@ -70,7 +70,7 @@ def test_scifact_through_mteb_equals_the_ir_datasets_copy(hf_cache):
 def test_scifact_bm25_scores_equal_through_both_loaders(hf_cache, tmp_path):
     from lrbench.executor import SuiteExecutor
     from lrbench.results.leaderboard import load
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     _, shared = hf_cache
     suite = tmp_path / "suite.yaml"
@@ -109,7 +109,7 @@ def test_banking77_classification_scores_equal_on_mteb_and_embedder_systems(hf_c
     pytest.importorskip("sklearn")
     from lrbench.executor import SuiteExecutor
     from lrbench.results.leaderboard import load
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     _, shared = hf_cache
     suite = tmp_path / "suite.yaml"

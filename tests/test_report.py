@@ -16,7 +16,8 @@ from lrbench.errors import LrbenchError
 from lrbench.results import stats
 from lrbench.results.compare import compare_targets, to_markdown as compare_markdown
 from lrbench.results.plots import pareto_front
-from lrbench.results.report import build_report, to_markdown, write_report
+from lrbench.results.render import write_report
+from lrbench.results.report import build_report, to_markdown
 from lrbench.results.resultsdir import ResultsDir
 from report_fixtures import run_sweep_suite
 

@@ -2,53 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from lrbench.cli.common import STATE, _set_mirror, console, err_console, friendly_errors  # noqa: F401
 from lrbench.errors import LrbenchError
 
 app = typer.Typer(help="Benchmark rerankers, embedders and low-rank-compressed transformers from one suite file.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
-STATE = {"debug": False}
-
-
-def friendly_errors(fn):
-    """Turn LrbenchError into one line on stderr and exit 2; tracebacks only with --debug."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except LrbenchError as exc:
-            if STATE["debug"]:
-                raise
-            err_console.print(f"[red]error:[/red] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2)
-        except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted: finished cells are kept; rerun to resume[/yellow]")
-            raise typer.Exit(130)
-    return wrapper
-
-
 @app.callback()
 def main(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")):
     STATE["debug"] = debug
-
-
-def _set_mirror(mirror: Optional[Path]) -> None:
-    if mirror is not None:
-        if not mirror.is_dir():
-            raise LrbenchError(f"--mirror {mirror} is not a folder", hint="point it at a folder laid out as an ir_datasets cache")
-        os.environ["LRBENCH_MIRROR"] = str(mirror.resolve())
 
 
 def _print_leaderboard(board, baseline) -> None:

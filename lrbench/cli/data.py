@@ -36,7 +36,7 @@ def seed(dataset_id: str = typer.Argument(..., help="ir_datasets id, e.g. beir/s
                                                                     "cache to build the task's cache entries from.")):
     """Copy a dataset's files that the ir_datasets home lacks from the mirror; for mteb:NAME, write the task's
     data into the Hugging Face datasets cache at the task's pinned revision."""
-    from lrbench.cli import friendly_errors
+    from lrbench.cli.common import friendly_errors
 
     @friendly_errors
     def go():
@@ -73,7 +73,7 @@ def info(dataset_id: str = typer.Argument(..., help="A dataset id as a suite wri
     """Counts, relevance grades and the content fingerprint of one dataset."""
     import os
 
-    from lrbench.cli import friendly_errors
+    from lrbench.cli.common import friendly_errors
     from lrbench.suites.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 

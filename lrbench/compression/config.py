@@ -1,7 +1,7 @@
 """The `compress:` block as typed models (no torch here, so `lrbench validate` stays fast).
 
 `parse_compress(block)` gives a `LowRankConfig` (svd, asvd, whiten, afm) or a `LoraSqueezeConfig`, defaults
-filled in; its `model_dump(mode="json")` is what a cell key hashes, so a default written out or left out is
+filled in, its combinations checked; its `model_dump(mode="json")` is what a cell key hashes, so a default written out or left out is
 the same cell. Numbers are strict: `ratio: true` or `ratio: "0.5"` are errors, not 1.0 and 0.5.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lrbench.errors import LrbenchError
 
@@ -58,21 +58,6 @@ class LowRankConfig(_Block):
             raise ValueError("targets must be a non-empty list of module-name globs, or left out")
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self):
-        if self.ratio is None and self.energy is None:
-            raise ValueError("give ratio (fraction of each layer's parameters kept) or energy")
-        if self.ratio is not None and self.energy is not None:
-            raise ValueError("ratio and energy are alternatives: keep one of them")
-        if self.allocation == "heavy-tail" and self.ratio is None:
-            raise ValueError("allocation: heavy-tail spreads a global parameter budget: add ratio")
-        if self.method in NEEDS_CALIBRATION and self.calibration is None:
-            raise ValueError(f"method {self.method} needs calibration data: add calibration: "
-                             "{dataset: irds:beir/scifact/test, samples: 256}")
-        if self.heal is not None and self.calibration is None:
-            raise ValueError("heal distils on the calibration texts: add calibration: {dataset: ..., samples: N}")
-        return self
-
     def canonical(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
@@ -104,6 +89,12 @@ _HINTS = {
 }
 
 
+#: what a number field must be, in the words of the error message
+_RULES = {"ratio": "a number in (0, 1]", "energy": "a number in (0, 1]", "target_rank": "a positive integer",
+          "rank_multiple": "a positive integer", "samples": "a positive integer", "steps": "a positive integer",
+          "batch_size": "a positive integer", "max_length": "a positive integer"}
+
+
 def _model_for(block: dict) -> type[_Block]:
     return LoraSqueezeConfig if block.get("method") == "lora-squeeze" else LowRankConfig
 
@@ -115,10 +106,27 @@ def compress_errors(block: Any) -> list[LrbenchError]:
                              hint="e.g. compress: {method: svd, ratio: 0.6}")]
     model = _model_for(block)
     try:
-        model(**block)
+        cfg = model(**block)
     except ValidationError as exc:
         return [_error(err, model) for err in exc.errors()]
-    return []
+    return [LrbenchError(message, key=f"compress.{field}", hint=_HINTS.get(field))
+            for field, message in (_inconsistencies(cfg) if isinstance(cfg, LowRankConfig) else [])]
+
+
+def _inconsistencies(cfg: LowRankConfig) -> list[tuple[str, str]]:
+    """(field, message) for combinations the fields' own types cannot rule out."""
+    out = []
+    if cfg.ratio is None and cfg.energy is None:
+        out.append(("ratio", "give ratio (fraction of each layer's parameters kept) or energy"))
+    if cfg.ratio is not None and cfg.energy is not None:
+        out.append(("energy", "ratio and energy are alternatives: keep one of them"))
+    if cfg.allocation == "heavy-tail" and cfg.ratio is None:
+        out.append(("allocation", "allocation: heavy-tail spreads a global parameter budget: add ratio"))
+    if cfg.method in NEEDS_CALIBRATION and cfg.calibration is None:
+        out.append(("calibration", f"method {cfg.method} needs calibration data"))
+    if cfg.heal is not None and cfg.calibration is None:
+        out.append(("heal", "heal distils on the calibration texts: add calibration: {dataset: ..., samples: N}"))
+    return out
 
 
 def _error(err: dict, model: type[_Block]) -> LrbenchError:
@@ -133,6 +141,9 @@ def _error(err: dict, model: type[_Block]) -> LrbenchError:
         return LrbenchError(f"unknown key '{loc[-1]}'{extra}" + (f" (did you mean '{near[0]}'?)" if near else ""),
                             key=key, hint=f"allowed: {', '.join(allowed)}")
     message = err["msg"].removeprefix("Value error, ")
+    if loc[-1] in _RULES and err["type"] != "value_error":
+        return LrbenchError(f"{loc[-1]} must be {_RULES[loc[-1]]}, got {err.get('input')!r}", key=key,
+                            hint=_HINTS.get(field))
     if field and err["type"] not in ("value_error",):
         message = f"{message[:1].lower()}{message[1:]}, got {err.get('input')!r}"
     return LrbenchError(message, key=key, hint=_HINTS.get(field))

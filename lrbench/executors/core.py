@@ -217,6 +217,9 @@ class _Loop:
         self.prepared: dict[int, PreparedCell] = {}
         self.running: dict[object, tuple[int, int | None]] = {}  # handle -> (cell, shard or None)
         self.shards = ShardBook()
+        #: a cell whose key another cell of this run already has (the same config spelled twice): it waits
+        #: for that one and is then found in the store
+        self.twin_of: dict[int, int] = {}
 
     def finish(self, i: int, status: str, seconds: float = 0.0, error: str | None = None) -> None:
         cell = self.cells[i]
@@ -234,6 +237,9 @@ class _Loop:
         waiting = self._prepare_all()
         while waiting or self.running:
             for i in list(waiting):
+                if i in self.twin_of:
+                    self._settle_twin(i, waiting)
+                    continue
                 if self._full():
                     break
                 state, parent = self._input_state(self.cells[i])
@@ -252,12 +258,24 @@ class _Loop:
             for handle, outcome in self.backend.wait(list(self.running)):
                 self._collect(handle, outcome)
 
+    def _settle_twin(self, i: int, waiting: list[int]) -> None:
+        first = self.outcomes.get(self.twin_of[i])
+        if first is None:
+            return  # still to run
+        waiting.remove(i)
+        if first.status == "failed":
+            self.fail_now(i, f"same cell as {first.cell.system_label}, which failed")
+        else:
+            self.reporter.cell_started(self.cells[i])
+            self.finish(i, "cached")
+
     def _full(self) -> bool:
         capacity = self.backend.capacity
         return capacity is not None and len(self.running) >= capacity
 
     def _prepare_all(self) -> list[int]:
         waiting = []
+        first_with: dict[str, int] = {}
         for i, cell in enumerate(self.cells):
             try:
                 self.prepared[i] = self.engine.plan.prepare(cell)
@@ -268,8 +286,13 @@ class _Loop:
             if cached:
                 self.reporter.cell_started(cell)
                 self.finish(i, "cached")
+                continue
+            key = self.prepared[i].key
+            if key in first_with:
+                self.twin_of[i] = first_with[key]
             else:
-                waiting.append(i)
+                first_with[key] = i
+            waiting.append(i)
         return waiting
 
     def _input_state(self, cell: Cell) -> tuple[str, str | None]:

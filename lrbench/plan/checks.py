@@ -110,15 +110,16 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
     except LrbenchError as e:
         err(e.message, ("systems", i, "type"), e.hint)
         return None
-    for _, params, compress in expand_system(system):
+    seen: set[tuple[str, str]] = set()
+    for _, params, compress in expand_system(system):  # every point: each may break a different rule
         problems = list(_param_errors(runner, params))
         if compress is not None and runner.loads_model:
             problems += compress_errors(compress)
         for problem in problems:
             key = problem.key or "params"
-            err(problem.message, _sweep_loc(system, i, key), problem.hint)
-        if problems:
-            break  # one sweep point's problems; the others repeat them
+            if (key, problem.message) not in seen:
+                seen.add((key, problem.message))
+                err(problem.message, _sweep_loc(system, i, key), problem.hint)
     if runner.needs_input and not system.input_names:
         err(f"a {system.type} system reranks another system's run", ("systems", i),
             "add input: <first-stage system name> and depth: N")
@@ -155,6 +156,8 @@ def _param_errors(runner, params) -> Iterator[LrbenchError]:
             if e["type"] == "extra_forbidden":
                 near = difflib.get_close_matches(key, list(runner.Params.model_fields), n=1)
                 message = f"unknown param '{key}'" + (f" (did you mean '{near[0]}'?)" if near else "")
+            elif e["type"] != "value_error" and key:
+                message = f"{key}: {message[:1].lower()}{message[1:]}, got {e.get('input')!r}"
             yield LrbenchError(message, key=f"params.{key}" if key else "params",
                                hint=f"{runner.type} params are: {known}")
     except LrbenchError as exc:  # a validator that raises one itself
@@ -175,11 +178,11 @@ def _check_datasets(loaded: LoadedSuite, err) -> dict[int, str | None]:
         tasks[i] = None
         try:
             dataset = open_dataset(spec, loaded.base_dir)
-            dataset.source_files()  # resolves and checks local paths without reading them
+            dataset.check()  # resolves local paths and ids without reading data
+            tasks[i] = dataset.task
         except LrbenchError as e:
             err(e.message, ("datasets", i) + (tuple(e.key.split(".")[1:]) if e.key else ()), e.hint)
             continue
-        tasks[i] = dataset.task
         for key in spec.options:
             if key not in dataset.option_keys:
                 allowed = ", ".join(dataset.option_keys) or "none"

@@ -147,7 +147,7 @@ def _check(results, exp, source, line, dataset, cell) -> Check:
         return Check(**base, outcome=outcome, measured=measured, delta=slack,
                      detail=f"{cell.system} {_fmt(mine)} vs {other.system} {_fmt(theirs)}")
 
-    mine, theirs = cell.profile.get("latency_ms_p50"), other.profile.get("latency_ms_p50")
+    mine, theirs = cell.profile.latency_ms_p50, other.profile.latency_ms_p50
     if not isinstance(mine, (int, float)) or not isinstance(theirs, (int, float)) or not theirs:
         missing = cell.system if not isinstance(mine, (int, float)) else other.system
         return Check(**base, outcome="FAIL", detail=f"{missing} reported no latency_ms_p50 in its profile")
@@ -218,6 +218,9 @@ def run_gate(target: str | Path, *, baseline: Path | None = None, out_dir: Path 
              workers: int | None = None, retries: int | None = None) -> GateResult:
     """Check expectations: of a suite, after running it (reusing cached cells) on the given executor; or of a
     results folder, computing nothing (its suite's expect: list as stored in cells.json, plus --baseline)."""
+    if not is_results_folder(target) and Path(target).is_dir():
+        raise LrbenchError(f"{target} is a folder but not a results folder (no cells.json)", key="SUITE|RESULTS",
+                           hint="pass a suite file, or a folder written by `lrbench run SUITE --out DIR`")
     if is_results_folder(target):
         if out_dir is not None or force:
             raise LrbenchError("a results folder is checked as it is: --out and --force apply to a suite",

@@ -25,9 +25,9 @@ def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
         scores = store.read_frame(cell.key, "scores").set_index("measure")["value"]
         perquery = store.read_frame(cell.key, "perquery")
         counts = perquery.groupby("measure")["query_id"].nunique()
-        for canonical, display in names.items():
-            if canonical in scores:
-                rows.append((cell.dataset_label, cell.system_label, display, float(scores[canonical])))
+        for canon, display in names.items():
+            if canon in scores:
+                rows.append((cell.dataset_label, cell.system_label, display, float(scores[canon])))
         index.append({"dataset": cell.dataset_label, "system": cell.system_label, "system_name": cell.system.name,
                       "type": cell.system.type, "key": cell.key,
                       "queries": int(counts.max()) if len(counts) else 0,

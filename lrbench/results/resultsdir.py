@@ -16,6 +16,7 @@ import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.measures import canonical
+from lrbench.results.profile import Profile
 
 
 @dataclass
@@ -26,7 +27,7 @@ class CellInfo:
     type: str
     key: str
     queries: int
-    profile: dict[str, Any]
+    profile: Profile
     root: Path
     _meta: dict | None = field(default=None, repr=False)
 
@@ -113,7 +114,7 @@ class ResultsDir:
         self.board = pd.read_parquet(board_path) if board_path.exists() else \
             pd.DataFrame(columns=["dataset", "system", "measure", "value"])
         self.cells = [CellInfo(c["dataset"], c["system"], c.get("system_name", c["system"]), c.get("type", "?"),
-                               c["key"], int(c.get("queries", 0)), c.get("profile") or {}, self.root)
+                               c["key"], int(c.get("queries", 0)), Profile.from_dict(c.get("profile")), self.root)
                       for c in self.info.get("cells", [])]
 
     @property

@@ -1,4 +1,5 @@
-"""Dataset adapters behind schemes: irds:, beir:, candidates:, trec:, bright: (more register here)."""
+"""Dataset adapters behind schemes: irds:, beir:, candidates:, trec:, trec-dl:, bright:, glue:, wikitext:,
+mteb-classification:, mteb: (a third party adds one with register_scheme)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,19 @@ from pathlib import Path
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import Dataset
 from lrbench.suites.datasets.catalogue import CATALOGUE, resolve_catalogue
-from lrbench.suites.datasets.files import BeirDataset, BrightDataset, CandidatesDataset, TrecDataset
+from lrbench.suites.datasets.files import BeirDataset, CandidatesDataset, TrecDataset
+from lrbench.suites.datasets.bright import BrightCorpusDataset
 from lrbench.suites.datasets.irds import IrdsDataset
+from lrbench.suites.datasets.mteb_tasks import MtebDataset
+from lrbench.suites.datasets.schemes import SCHEMES, register_scheme
+from lrbench.suites.datasets.tasks import GlueDataset, MtebClassificationDataset, WikitextDataset
+from lrbench.suites.datasets.trecdl import TrecDlDataset
 from lrbench.suites.schema import DatasetSpec
 
-SCHEMES: dict[str, type[Dataset]] = {cls.scheme: cls for cls in
-                                     [IrdsDataset, BeirDataset, CandidatesDataset, TrecDataset, BrightDataset]}
-
-
-def register_scheme(cls: type[Dataset]) -> type[Dataset]:
-    SCHEMES[cls.scheme] = cls
-    return cls
+# BrightCorpusDataset is `bright:` with documents, long documents and .fixed qrels (it extends BrightDataset)
+for _cls in (IrdsDataset, BeirDataset, CandidatesDataset, TrecDataset, BrightCorpusDataset, GlueDataset,
+             MtebClassificationDataset, WikitextDataset, MtebDataset, TrecDlDataset):
+    register_scheme(_cls)
 
 
 def open_dataset(spec: DatasetSpec, base_dir: Path) -> Dataset:
@@ -37,12 +40,3 @@ def open_dataset(spec: DatasetSpec, base_dir: Path) -> Dataset:
 
 
 __all__ = ["Dataset", "open_dataset", "register_scheme", "SCHEMES", "CATALOGUE"]
-
-# Task datasets (glue:, wikitext:, mteb-classification:) and MTEB tasks (mteb:) register themselves on import.
-from lrbench.suites.datasets import tasks as _tasks  # noqa: E402,F401
-from lrbench.suites.datasets import mteb_tasks as _mteb_tasks  # noqa: E402,F401
-from lrbench.suites.datasets.trecdl import TrecDlDataset  # noqa: E402
-from lrbench.suites.datasets.bright import BrightCorpusDataset  # noqa: E402
-
-register_scheme(TrecDlDataset)
-register_scheme(BrightCorpusDataset)  # bright: with documents, .fixed qrels and long documents

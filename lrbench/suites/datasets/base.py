@@ -71,6 +71,10 @@ class Dataset:
     def source_files(self) -> list[Path]:
         return []
 
+    def check(self) -> None:
+        """What can be checked without reading any data (local paths, ids); `lrbench validate` calls it."""
+        self.source_files()
+
     # -- identity ------------------------------------------------------------------
     def fingerprint(self) -> str:
         """Content hash of the data, cached against the files' size and mtime."""

@@ -31,8 +31,6 @@ class CatalogueEntry:
     note: str = ""
     #: raw qrels grade -> graded relevance, applied unless the suite gives its own `relevance:`
     relevance: dict[int, int] | None = None
-    #: binary measures count a document relevant from this grade (TREC DL: 2); shown, and used in `measures`
-    min_relevant: int = 1
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -168,7 +166,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {e.name: e for e in [
                    relevance={1: 4, 2: 3, 3: 2, 4: 1, -1: 0}),
     # TREC Deep Learning, passage task: queries and qrels only; documents come from candidate lists
     *[CatalogueEntry(f"dl{year % 100}-passage", f"trec-dl:{year}-passage",
-                     8841823 if year < 2021 else 138364198, queries, list(DL_MEASURES), _DL_NOTE, min_relevant=2)
+                     8841823 if year < 2021 else 138364198, queries, list(DL_MEASURES), _DL_NOTE)
       for year, queries in [(2019, 43), (2020, 54), (2021, 53), (2022, 76), (2023, 82)]],
     # BRIGHT: topics, qrels and (when present) the documents, in a local BRIGHT folder
     *[CatalogueEntry(f"bright-{subset}", (f"bright:{{data}}/bright/{subset}",

@@ -83,11 +83,22 @@ class IrdsDataset(Dataset):
         try:
             return ir_datasets.load(self.source)
         except KeyError:
-            known = list(ir_datasets.registry._registered.keys())
-            near = difflib.get_close_matches(self.source, known, n=3)
-            raise LrbenchError(f"unknown ir_datasets id '{self.source}'", key="datasets.id",
-                               hint=f"did you mean {', '.join(near)}?" if near else
-                               "see https://ir-datasets.com for ids") from None
+            raise self._unknown_id() from None
+
+    def _unknown_id(self) -> LrbenchError:
+        import ir_datasets
+
+        known = list(ir_datasets.registry._registered.keys())
+        near = difflib.get_close_matches(self.source, known, n=3)
+        return LrbenchError(f"unknown ir_datasets id '{self.source}'", key="datasets.id",
+                            hint=f"did you mean {', '.join(near)}?" if near else "see https://ir-datasets.com for ids")
+
+    def check(self) -> None:
+        """The id must be registered; nothing is seeded or downloaded to know that."""
+        import ir_datasets
+
+        if self.source not in ir_datasets.registry:
+            raise self._unknown_id()
 
     def _lock(self):
         return _exclusive(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock")

@@ -23,7 +23,6 @@ from pathlib import Path
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-from lrbench.suites.datasets import register_scheme
 from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset
 from lrbench.suites.datasets.tasks import EXAMPLE_COLUMNS, _Measures
 from lrbench.suites.fingerprints import cached_fingerprint, hash_files
@@ -62,11 +61,11 @@ def beir_text(title, text) -> str:
     return f"{title} {text or ''}".strip() if title else (text or "")
 
 
-@register_scheme
 class MtebDataset(Dataset):
     """`mteb:NAME`: an MTEB task (retrieval, reranking, classification, STS) from the datasets cache."""
 
     scheme = "mteb"
+    option_keys = ("subset",)
 
     # -- the task and its data ---------------------------------------------------------------
     @cached_property

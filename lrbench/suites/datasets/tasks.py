@@ -20,7 +20,6 @@ from pathlib import Path
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-from lrbench.suites.datasets import register_scheme
 from lrbench.suites.datasets.base import Dataset
 from lrbench.suites.fingerprints import cached_fingerprint, hash_files
 
@@ -170,7 +169,6 @@ def read_glue_tsv(path: Path, task: GlueTask) -> pd.DataFrame:
     return frame
 
 
-@register_scheme
 class GlueDataset(_TaskDataset):
     """`glue:PATH`: a GLUE task's TSV (SST-2, MRPC, RTE, CoLA, STS-B, QNLI, MNLI, QQP)."""
 
@@ -214,7 +212,6 @@ class GlueDataset(_TaskDataset):
 
 # -- MTEB classification ------------------------------------------------------------------
 
-@register_scheme
 class MtebClassificationDataset(_TaskDataset):
     """`mteb-classification:DIR`: train.csv and test.csv with `text,category` (e.g. Banking77)."""
 
@@ -276,7 +273,6 @@ class MtebClassificationDataset(_TaskDataset):
 
 # -- WikiText / PTB -----------------------------------------------------------------------
 
-@register_scheme
 class WikitextDataset(_TaskDataset):
     """`wikitext:FILE`: running text for perplexity (WikiText .tokens, raw text, or PTB-format lines).
 

@@ -24,7 +24,6 @@ from lrbench.suites.fingerprints import hash_files
 
 class TrecDlDataset(Dataset):
     scheme = "trec-dl"
-    default_rel = 2
     option_keys = ("candidates", "passages")
 
     @cached_property
