@@ -15,7 +15,6 @@ accepted in either spelling.
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import QRELS_COLUMNS
-from lrbench.suites.datasets.files import BrightDataset, _open_text, parse_id_list, read_trec_qrels
+from lrbench.suites.datasets.files import BrightDataset, _json_object, numbered_lines, parse_id_list, read_trec_qrels
 
 DOCUMENT_KINDS = ("documents", "long_documents")
 
@@ -78,8 +77,8 @@ class BrightCorpusDataset(BrightDataset):
         path = self._topics_file()
         if path.suffix == ".parquet":
             return pd.read_parquet(path).to_dict(orient="records")
-        with _open_text(path) as fh:
-            return [json.loads(line) for line in fh if line.strip()]
+        return [_json_object(line, path, n, required=("id", "query")) for n, line in numbered_lines(path)
+                if line.strip()]
 
     # -- qrels -----------------------------------------------------------------------------
     def qrels_file(self) -> Path | None:

@@ -38,17 +38,9 @@ def detect_format(path: Path) -> str:
 
 
 def _first_line(path: Path) -> str:
-    from lrbench.suites.datasets.files import _open_text
+    from lrbench.suites.datasets.files import numbered_lines
 
-    try:
-        with _open_text(path) as fh:
-            for line in fh:
-                if line.strip():
-                    return line
-    except UnicodeDecodeError:
-        raise LrbenchError("run file is not UTF-8 text", file=str(path),
-                           hint="give a Parquet run a .parquet name, or set format:") from None
-    return ""
+    return next((line for _, line in numbered_lines(path) if line.strip()), "")
 
 
 def _first_char(path: Path) -> str:
@@ -77,11 +69,10 @@ def _frame(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_json(path: Path):
-    from lrbench.suites.datasets.files import _open_text
+    from lrbench.suites.datasets.files import numbered_lines
 
     try:
-        with _open_text(path) as fh:
-            return json.load(fh)
+        return json.loads("".join(line for _, line in numbered_lines(path)))
     except ValueError as exc:
         raise LrbenchError(f"run file is not valid JSON ({exc})", file=str(path)) from None
 
@@ -105,17 +96,9 @@ def read_rankllm(path: Path) -> pd.DataFrame:
 
 
 def read_jsonl(path: Path) -> pd.DataFrame:
-    from lrbench.suites.datasets.files import _open_text
+    from lrbench.suites.datasets.files import _json_object, numbered_lines
 
-    records = []
-    with _open_text(path) as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                raise LrbenchError(f"line {n} is not a JSON object", file=str(path), line=n) from None
+    records = [_json_object(line, path, n) for n, line in numbered_lines(path) if line.strip()]
     return _frame(path, pd.DataFrame.from_records(records))
 
 
