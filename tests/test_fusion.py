@@ -125,3 +125,21 @@ def test_bad_fusion_systems_are_one_line_errors(tmp_path, shared, systems, messa
         load_suite(path)
     assert message in str(info.value)
     assert "suite.yaml" in str(info.value)
+
+
+def test_fusion_graph_order_only_and_cycles(tmp_path, shared):
+    from lrbench.plan import build_plan
+
+    systems = [{"name": "f", "type": "fusion", "inputs": ["a", "b"]},
+               {"name": "a", "type": "bm25"}, {"name": "b", "type": "bm25", "params": {"k1": 1.2}},
+               {"name": "c", "type": "bm25", "params": {"k1": 0.5}}]
+    path = write_suite(tmp_path, {"name": "g", "datasets": [{"id": "irds:cranfield"}], "systems": systems})
+    loaded = load_suite(path)
+    order = [c.system.name for c in build_plan(loaded).cells]
+    assert order.index("f") > max(order.index("a"), order.index("b"))
+    assert sorted(c.system.name for c in build_plan(loaded, only=["f"]).cells) == ["a", "b", "f"]
+    cyclic = write_suite(tmp_path, {"name": "g", "datasets": [{"id": "irds:cranfield"}], "systems": [
+        {"name": "f", "type": "fusion", "inputs": ["a", "g"]}, {"name": "a", "type": "bm25"},
+        {"name": "g", "type": "fusion", "inputs": ["a", "f"]}]}, "cyclic.yaml")
+    with pytest.raises(LrbenchError, match="input cycle"):
+        load_suite(cyclic)
