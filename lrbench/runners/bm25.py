@@ -66,7 +66,7 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
     import numpy as np
 
     settings = {k: getattr(p, k) for k in ("k1", "b", "method", "stemmer", "stopwords")}
-    index_dir = ctx.cache_dir / "bm25s" / digest(dataset.fingerprint(), json.dumps(settings, sort_keys=True))[:24]
+    index_dir = ctx.cache_dir / "bm25s" / digest(dataset.corpus_fingerprint(), json.dumps(settings, sort_keys=True))[:24]
     started = time.perf_counter()
     doc_ids_file = index_dir / "doc_ids.json"
     if doc_ids_file.exists():
@@ -123,7 +123,7 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
 
 def _pyserini_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunContext):
     """Index and search in a child process: pyserini's JVM and torch imports stay out of our profile."""
-    index_dir = ctx.cache_dir / "lucene" / digest(dataset.fingerprint(), "title+text")[:24]
+    index_dir = ctx.cache_dir / "lucene" / digest(dataset.corpus_fingerprint(), "title+text")[:24]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if not (index_dir / "lrbench-index.done").exists():

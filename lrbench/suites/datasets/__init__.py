@@ -8,7 +8,8 @@ from pathlib import Path
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import Dataset
 from lrbench.suites.datasets.catalogue import CATALOGUE, resolve_catalogue
-from lrbench.suites.datasets.files import BeirDataset, BrightDataset, CandidatesDataset, TrecDataset
+from lrbench.suites.datasets.beir import BeirDataset
+from lrbench.suites.datasets.files import BrightDataset, CandidatesDataset, TrecDataset
 from lrbench.suites.datasets.irds import IrdsDataset
 from lrbench.suites.schema import DatasetSpec
 

@@ -77,6 +77,11 @@ class Dataset:
         return cached_fingerprint(self.scheme + ":" + self.source + extra, files,
                                   lambda: hash_files(files, extra))
 
+    def corpus_fingerprint(self) -> str:
+        """Content hash of the documents alone: what corpus indexes and embeddings are keyed by, so another
+        query set over the same corpus reuses them."""
+        return self.fingerprint()
+
     @cached_property
     def judged_qrels(self) -> pd.DataFrame:
         qrels = self.qrels()
@@ -101,9 +106,21 @@ class Dataset:
         return {q: t for q, t in queries.items() if q in judged}
 
 
+class Digest:
+    """sha256 over NUL-terminated string parts, fed incrementally (equal to digest(*parts))."""
+
+    def __init__(self, *parts: str):
+        self._h = hashlib.sha256()
+        self.update(parts)
+
+    def update(self, parts) -> None:
+        for part in parts:
+            self._h.update(part.encode())
+            self._h.update(b"\0")
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
 def digest(*parts: str) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode())
-        h.update(b"\0")
-    return h.hexdigest()
+    return Digest(*parts).hexdigest()

@@ -1,4 +1,4 @@
-"""File-based datasets: local BEIR folders, RankLLM candidate lists, TREC topics/qrels/runs, BRIGHT."""
+"""File-based datasets: RankLLM candidate lists, TREC topics/qrels/runs, BRIGHT (BEIR folders: beir.py)."""
 
 from __future__ import annotations
 
@@ -68,54 +68,6 @@ def read_trec_run(path: Path) -> pd.DataFrame:
                 raise LrbenchError(f"line {n}: expected 'qid Q0 docid rank score tag'", file=str(path))
             rows.append((parts[0], parts[2], float(parts[4])))
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
-
-
-class BeirDataset(Dataset):
-    """`beir:DIR`: corpus.jsonl, queries.jsonl and qrels/<split>.tsv (BEIR's GenericDataLoader layout)."""
-
-    scheme = "beir"
-
-    @cached_property
-    def folder(self) -> Path:
-        return self.resolve(self.source, "datasets.id")
-
-    def _file(self, *parts) -> Path:
-        path = self.folder.joinpath(*parts)
-        if not path.exists():
-            raise LrbenchError(f"BEIR folder lacks {path.relative_to(self.folder)}", file=str(path),
-                               hint="expected corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
-        return path
-
-    def qrels_file(self) -> Path:
-        if self.spec.qrels:
-            return self.resolve(self.spec.qrels, "datasets.qrels")
-        return self._file("qrels", f"{self.spec.split or 'test'}.tsv")
-
-    def source_files(self) -> list[Path]:
-        return [self._file("corpus.jsonl"), self._file("queries.jsonl"), self.qrels_file()]
-
-    def has_docs(self) -> bool:
-        return True
-
-    def docs(self):
-        return iter(self._docs)
-
-    @cached_property
-    def _docs(self) -> list[tuple[str, str]]:
-        docs = []
-        with open(self._file("corpus.jsonl"), encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    d = json.loads(line)
-                    title = d.get("title") or ""
-                    docs.append((str(d["_id"]), f"{title} {d.get('text', '')}".strip() if title else d.get("text", "")))
-        return docs
-
-    def queries(self) -> dict[str, str]:
-        return read_trec_topics(self._file("queries.jsonl"))
-
-    def qrels(self) -> pd.DataFrame:
-        return read_trec_qrels(self.qrels_file())
 
 
 class CandidatesDataset(Dataset):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset, digest
+from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset, Digest
 from lrbench.suites.fingerprints import cached_fingerprint
 from lrbench.suites.mirror import dataset_folder, irds_home, seed_from_mirror
 
@@ -98,14 +98,18 @@ class IrdsDataset(Dataset):
                 return fn()
         except LrbenchError:
             raise
-        except Exception as exc:  # ir_datasets raises plain errors when a download fails offline
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if "download sources failed" in reason or "Download failed" in reason:
-                reason = "not in the ir_datasets cache and no download source is reachable"
-            elif len(reason) > 160:
-                reason = reason[:160] + "..."
-            raise LrbenchError(f"irds:{self.source}: could not load {what}: {reason}",
-                               hint="offline? seed the ir_datasets cache with --mirror DIR or LRBENCH_MIRROR") from None
+        except Exception as exc:
+            raise self._error(what, exc) from None
+
+    def _error(self, what: str, exc: Exception) -> LrbenchError:
+        """ir_datasets raises plain errors when a download fails offline: one line with the fix."""
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "download sources failed" in reason or "Download failed" in reason:
+            reason = "not in the ir_datasets cache and no download source is reachable"
+        elif len(reason) > 160:
+            reason = reason[:160] + "..."
+        return LrbenchError(f"irds:{self.source}: could not load {what}: {reason}",
+                            hint="offline? seed the ir_datasets cache with --mirror DIR or LRBENCH_MIRROR")
 
     def has_docs(self) -> bool:
         return self._ds.has_docs()
@@ -118,11 +122,21 @@ class IrdsDataset(Dataset):
         return self._guard("queries", lambda: {q.query_id: _text(q) for q in self._ds.queries_iter()})
 
     def docs(self):
-        return iter(self._docs)
+        """(doc_id, text) streamed from ir_datasets (the collection is never held in a list)."""
+        try:
+            with self._lock():
+                for d in self._ds.docs_iter():
+                    yield d.doc_id, _text(d)
+        except LrbenchError:
+            raise
+        except Exception as exc:
+            raise self._error("documents", exc) from None
 
-    @cached_property
-    def _docs(self) -> list[tuple[str, str]]:
-        return self._guard("documents", lambda: [(d.doc_id, _text(d)) for d in self._ds.docs_iter()])
+    def doc_texts(self, doc_ids) -> dict[str, str]:
+        """Only the documents asked for, through ir_datasets' docstore (built once, on first use)."""
+        wanted = list(dict.fromkeys(str(d) for d in doc_ids))
+        found = self._guard("documents", lambda: self._ds.docs_store().get_many(wanted))
+        return {d: _text(doc) for d, doc in found.items()}
 
     def qrels(self) -> pd.DataFrame:
         def read():
@@ -138,12 +152,12 @@ class IrdsDataset(Dataset):
 
     def fingerprint(self) -> str:
         def compute():
-            parts = [self.source]
+            h = Digest(self.source)
             if self.has_docs():
-                parts += [f"{d}\t{t}" for d, t in self.docs()]
-            parts += [f"{q}\t{t}" for q, t in sorted(self.queries().items())]
-            parts += self.judged_qrels.astype(str).agg("\t".join, axis=1).tolist()
-            return digest(*parts)[:32]
+                h.update(f"{d}\t{t}" for d, t in self.docs())
+            h.update(f"{q}\t{t}" for q, t in sorted(self.queries().items()))
+            h.update(self.judged_qrels.astype(str).agg("\t".join, axis=1).tolist())
+            return h.hexdigest()[:32]
         seed_from_mirror(self.source)
         with self._lock():
             return cached_fingerprint("irds:" + self.source + repr(self.spec.relevance) + repr(self.spec.queries_limit),
