@@ -24,11 +24,11 @@ from lrbench.results.evaluators import evaluator_for
 from lrbench.results.leaderboard import write_leaderboard
 from lrbench.results.store import CorruptCell, open_store
 from lrbench.runners.base import RunContext
-from lrbench.runners.registry import get_runner
-from lrbench.suites.cells import Cell, canonical_json, cell_key, expand_cells
+from lrbench.rerun import keyed_cell
+from lrbench.suites.cells import Cell, canonical_json, expand_cells
 from lrbench.suites.datasets import open_dataset
 from lrbench.suites.loader import LoadedSuite
-from lrbench.paths import cache_dir
+from lrbench.paths import cache_dir, default_out_dir
 
 
 class Reporter:
@@ -63,10 +63,6 @@ class SuiteResult:
 
     def count(self, status: str) -> int:
         return sum(c.status == status for c in self.cells)
-
-
-def default_out_dir(suite_name: str) -> Path:
-    return Path("results") / suite_name
 
 
 def dataset_measures(loaded: LoadedSuite, cell: Cell, dataset) -> list[str]:
@@ -198,11 +194,8 @@ class SuiteExecutor:
     def _prepare_cell(self, cell: Cell):
         """Key, config and measures of a cell (its input cell must have been prepared first)."""
         dataset = self.dataset(cell)
-        runner_cls = get_runner(cell.system.type)
         input_key = self._keys.get((cell.dataset.label, cell.input_system)) if cell.input_system else None
-        extra = runner_cls.key_extra(cell.params, self.loaded.base_dir)
-        key, config = cell_key(cell, runner_cls.version, dataset.fingerprint(), input_key, extra,
-                               runner_cls.schedule_params)
+        runner_cls, key, config = keyed_cell(cell, dataset, input_key, self.loaded.base_dir)
         cell.key, cell.config = key, config
         self._keys[(cell.dataset.label, cell.system_label)] = key
         measures = cell.measures = dataset_measures(self.loaded, cell, dataset)

@@ -6,9 +6,10 @@ modelling and others register their own here.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import pandas as pd
+if TYPE_CHECKING:  # loaded on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.results.evaluate import aggregate, evaluate_run, parse_measure
 
@@ -44,6 +45,8 @@ class RankingEvaluator(Evaluator):
         parse_measure(measure)
 
     def evaluate(self, frame, dataset, measures):
+        import pandas as pd
+
         perquery = evaluate_run(frame, dataset.judged_qrels, measures, dataset.excluded())
         scores = pd.DataFrame(sorted(aggregate(perquery).items()), columns=SCORE_COLUMNS)
         return perquery, scores

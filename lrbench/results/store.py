@@ -19,9 +19,10 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
+    import pandas as pd
 
 TMP_PREFIX = ".tmp-"
 META = "meta.json"
@@ -233,6 +234,8 @@ class FsspecStore:
             raise CorruptCell(f"meta.json: {exc}") from None
 
     def read_frame(self, key: str, name: str) -> pd.DataFrame | None:
+        import pandas as pd
+
         path = self.cell_dir(key) / f"{name}.parquet"
         try:
             with self.fs.open(self._p(path), "rb") as fh:
@@ -337,6 +340,8 @@ class LocalStore(FsspecStore):
             raise CorruptCell(f"meta.json: {exc}") from None
 
     def read_frame(self, key: str, name: str) -> pd.DataFrame | None:
+        import pandas as pd
+
         path = self.cell_dir(key) / f"{name}.parquet"
         if not path.exists():
             return None

@@ -8,9 +8,10 @@ per window (perquery) holds each window's token perplexity, for significance tes
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # loaded on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.results.evaluators import SCORE_COLUMNS, Evaluator, register_evaluator
@@ -35,6 +36,9 @@ class LanguageModelEvaluator(Evaluator):
             raise LrbenchError(f"unknown language-modelling measure '{measure}'", hint=f"use {', '.join(MEASURES)}")
 
     def evaluate(self, frame: pd.DataFrame, dataset, measures: list[str]):
+        import numpy as np
+        import pandas as pd
+
         total_nll = float(frame["nll"].sum())
         tokens = int(frame["tokens"].sum())
         if tokens == 0:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar, Iterator
+from typing import TYPE_CHECKING, ClassVar, Iterator
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.fingerprints import cached_fingerprint, hash_files

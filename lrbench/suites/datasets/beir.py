@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset
@@ -36,6 +38,8 @@ def _first_existing(folder: Path, names: list[str], globs: list[str]) -> list[Pa
 
 
 def read_parquet_qrels(files: list[Path]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     cols = {"query-id": "query_id", "corpus-id": "doc_id", "score": "relevance"}
     if not set(cols) <= set(frame.columns):

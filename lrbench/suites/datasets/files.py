@@ -7,8 +7,10 @@ import gzip
 import json
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import QRELS_COLUMNS, RUN_COLUMNS, Dataset
@@ -22,6 +24,8 @@ def _open_text(path: Path):
 
 def read_trec_qrels(path: Path) -> pd.DataFrame:
     """TREC qrels (`qid iter docid rel`), or BEIR TSV with a `query-id corpus-id score` header."""
+    import pandas as pd
+
     rows = []
     with _open_text(path) as fh:
         for n, line in enumerate(fh, 1):
@@ -58,6 +62,8 @@ def read_trec_topics(path: Path) -> dict[str, str]:
 
 
 def read_trec_run(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     rows = []
     with _open_text(path) as fh:
         for n, line in enumerate(fh, 1):
@@ -87,6 +93,8 @@ class CandidatesDataset(Dataset):
 
     @cached_property
     def _lists(self):
+        import pandas as pd
+
         try:
             with open(self.path, encoding="utf-8") as fh:
                 data = json.load(fh)

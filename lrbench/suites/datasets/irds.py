@@ -6,8 +6,10 @@ import contextlib
 import difflib
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset, Digest
@@ -140,6 +142,8 @@ class IrdsDataset(Dataset):
 
     def qrels(self) -> pd.DataFrame:
         def read():
+            import pandas as pd
+
             rows = [(q.query_id, q.doc_id, int(q.relevance)) for q in self._ds.qrels_iter()]
             return pd.DataFrame(rows, columns=QRELS_COLUMNS)
         if not self._ds.has_qrels():
