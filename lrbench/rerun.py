@@ -14,43 +14,18 @@ import json
 import os
 from pathlib import Path
 
-from lrbench.runners.registry import get_runner
-from lrbench.suites.cells import Cell, canonical_json, cell_key, expand_cells
+from lrbench.suites.cells import canonical_json, expand_cells
 
 RECEIPT = "rerun.json"
 
 
-def keyed_cell(cell: Cell, dataset, input_key: str | None, base_dir: Path):
-    """(runner class, key, config) of a cell: what the executor stores it under."""
-    runner_cls = get_runner(cell.system.type)
-    extra = runner_cls.key_extra(cell.params, base_dir)
-    key, config = cell_key(cell, runner_cls.version, dataset.fingerprint(), input_key, extra,
-                           runner_cls.schedule_params)
-    return runner_cls, key, config
-
-
 def suite_keys(loaded) -> list[str]:
-    """The key of every cell of the suite (a reranker's key includes its input cell's)."""
-    from lrbench.suites.datasets import open_dataset
+    """The key of every cell of the suite, as the plan computes them (inputs first)."""
+    from lrbench.plan import Plan
+    from lrbench.plan.graph import order_cells
 
-    cells = expand_cells(loaded.suite)
-    datasets: dict[str, object] = {}
-    keys: dict[tuple[str, str], str] = {}
-
-    def key_of(cell: Cell) -> str:
-        slot = (cell.dataset.label, cell.system_label)
-        if slot not in keys:
-            input_key = None
-            if cell.input_system:
-                parent = next((c for c in cells if c.dataset.label == cell.dataset.label
-                               and c.system_label == cell.input_system), None)
-                input_key = key_of(parent) if parent is not None else None
-            if cell.dataset.label not in datasets:
-                datasets[cell.dataset.label] = open_dataset(cell.dataset, loaded.base_dir)
-            keys[slot] = keyed_cell(cell, datasets[cell.dataset.label], input_key, loaded.base_dir)[1]
-        return keys[slot]
-
-    return [key_of(cell) for cell in cells]
+    plan = Plan(loaded, order_cells(expand_cells(loaded.suite)))  # load_suite has checked the suite
+    return [plan.prepare(cell).key for cell in plan.cells]
 
 
 def _suite_hash(loaded) -> str:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from lrbench.cli import app
 from lrbench.executor import Reporter, SuiteExecutor
 from lrbench.results.store import TMP_PREFIX, FsspecStore, LocalStore, RemotePath, open_store
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 from tests.helpers import write_suite
 
 s3fs = pytest.importorskip("s3fs")

@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 
 from lrbench.executor import SuiteExecutor  # noqa: E402
 from lrbench.results.leaderboard import load  # noqa: E402
-from lrbench.suites.loader import load_suite  # noqa: E402
+from lrbench.plan import load_suite  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct"

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from lrbench.results.evaluators import evaluator_for
+from lrbench.measures import canonical, higher_is_better
 from lrbench.results.store import LocalStore
 
 COLUMNS = ["dataset", "system", "measure", "value"]
 
 
 def _display_names(measures: list[str], task: str) -> dict[str, str]:
-    evaluator = evaluator_for(task)
-    return {evaluator.canonical(m): m for m in measures}
+    return {canonical(m, task): m for m in measures}
 
 
 def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
@@ -26,9 +25,9 @@ def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
         scores = store.read_frame(cell.key, "scores").set_index("measure")["value"]
         perquery = store.read_frame(cell.key, "perquery")
         counts = perquery.groupby("measure")["query_id"].nunique()
-        for canonical, display in names.items():
-            if canonical in scores:
-                rows.append((cell.dataset_label, cell.system_label, display, float(scores[canonical])))
+        for canon, display in names.items():
+            if canon in scores:
+                rows.append((cell.dataset_label, cell.system_label, display, float(scores[canon])))
         index.append({"dataset": cell.dataset_label, "system": cell.system_label, "system_name": cell.system.name,
                       "type": cell.system.type, "key": cell.key,
                       "queries": int(counts.max()) if len(counts) else 0,
@@ -36,9 +35,12 @@ def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
     return pd.DataFrame(rows, columns=COLUMNS), index
 
 
-def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells) -> pd.DataFrame:
+def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells, failed=()) -> pd.DataFrame:
+    """`failed`: CellResults of the cells that failed, recorded so a later `lrbench gate RESULTS` sees them."""
     board, index = collect(store, cells)
     info = {"suite": suite.name, "baseline": suite.baseline, "cells": index,
+            "failed": [{"dataset": f.cell.dataset_label, "system": f.cell.system_label,
+                        "system_name": f.cell.system.name, "error": f.error} for f in failed],
             "suite_config": suite.model_dump(mode="json")}
     store.write_json(out_dir / "cells.json", info)
     store._write_atomic(out_dir / "leaderboard.parquet", lambda p: board.to_parquet(p, index=False))
@@ -80,8 +82,6 @@ def tables(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def best_values(table: pd.DataFrame) -> pd.Series:
     """The best value per measure column: the largest, or the smallest for perplexity-like measures."""
-    from lrbench.results.resultsdir import higher_is_better
-
     return pd.Series({m: (table[m].max() if higher_is_better(m) else table[m].min()) for m in table.columns})
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from lrbench.results.plots import pareto_front
-from lrbench.results.resultsdir import higher_is_better
+from lrbench.measures import higher_is_better
 
 
 def plot_pareto(rows: list[dict], path: Path, quality: str, costs: list[tuple[str, str]], title: str = "") -> Path:

@@ -15,24 +15,8 @@ from typing import Any
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-
-
-def canonical(measure: str, task: str = "ranking") -> str:
-    try:
-        from lrbench.results.evaluators import evaluator_for
-
-        return evaluator_for(task).canonical(measure)
-    except (LrbenchError, KeyError):
-        return measure
-
-
-#: measures where a smaller value is better (all others: larger is better)
-LOWER_IS_BETTER = {"perplexity", "word_perplexity", "bits_per_byte", "nll", "abs_error", "mae", "mse", "rmse", "loss"}
-
-
-def higher_is_better(measure: str) -> bool:
-    name = measure.strip().lower()
-    return name not in LOWER_IS_BETTER and "perplexity" not in name
+from lrbench.measures import canonical
+from lrbench.results.profile import Profile
 
 
 @dataclass
@@ -43,7 +27,7 @@ class CellInfo:
     type: str
     key: str
     queries: int
-    profile: dict[str, Any]
+    profile: Profile
     root: Path
     _meta: dict | None = field(default=None, repr=False)
 
@@ -130,7 +114,7 @@ class ResultsDir:
         self.board = pd.read_parquet(board_path) if board_path.exists() else \
             pd.DataFrame(columns=["dataset", "system", "measure", "value"])
         self.cells = [CellInfo(c["dataset"], c["system"], c.get("system_name", c["system"]), c.get("type", "?"),
-                               c["key"], int(c.get("queries", 0)), c.get("profile") or {}, self.root)
+                               c["key"], int(c.get("queries", 0)), Profile.from_dict(c.get("profile")), self.root)
                       for c in self.info.get("cells", [])]
 
     @property

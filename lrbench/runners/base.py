@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, TypeVar
@@ -72,8 +71,10 @@ class Runner:
     task_kinds: ClassVar[tuple[str, ...]] = ("ranking",)
     needs_input: ClassVar[bool] = False  # rerankers need `input:`
     Params: ClassVar[type[RunnerParams]] = RunnerParams
-    #: params that decide how the work is spread, never the output: left out of the cell key
+    #: params that decide how the work is spread, never the output (bit for bit): left out of the cell key
     schedule_params: ClassVar[frozenset[str]] = frozenset()
+    #: the runner loads a model, so a `compress:` block applies to it
+    loads_model: ClassVar[bool] = False
 
     def __init__(self, params: dict[str, Any]):
         self.params = self.parse_params(params)
@@ -118,12 +119,3 @@ def top_k(run: pd.DataFrame, k: int | None) -> pd.DataFrame:
     """Keep each query's k best-scored documents (ties broken by doc id, as trec_eval does)."""
     ordered = run.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, False])
     return ordered.groupby("query_id", sort=False).head(k) if k else ordered
-
-
-class Timer:
-    def __enter__(self):
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.start

@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams
@@ -42,6 +42,24 @@ class CurParams(RunnerParams):
     rcond: float = Field(1e-2, gt=0, description="pseudo-inverse cut-off relative to the largest singular value; "
                                                  "1e-6 collapses when anchor_items == anchor_queries (SciFact: "
                                                  "recall@10 0.11 vs 0.89 at 1e-2)")
+
+    @model_validator(mode="after")
+    def _pairwise_scorer(self):
+        kind = self.scorer.get("type") if isinstance(self.scorer, dict) else None
+        if kind not in PAIRWISE:
+            raise LrbenchError(f"scorer type {kind!r} is not a pairwise scorer", key="params.scorer.type",
+                               hint=f"use one of {', '.join(PAIRWISE)}, e.g. scorer: {{type: embedder, params: "
+                                    "{model: sentence-transformers/all-MiniLM-L6-v2}}")
+        unknown = set(self.scorer) - {"type", "params"}
+        if unknown:
+            raise LrbenchError(f"unknown scorer key(s) {', '.join(sorted(unknown))}", key="params.scorer",
+                               hint="scorer takes type and params")
+        from lrbench.runners.registry import get_runner
+
+        # the scorer's own params, checked now and written out in full, so its defaults are part of the cell key
+        params = get_runner(kind).parse_params(dict(self.scorer.get("params") or {})).model_dump(mode="json")
+        self.scorer = {"type": kind, "params": params}
+        return self
 
 
 def cur_operator(anchor_rows, anchor_items, rcond: float = 1e-6):
@@ -98,23 +116,6 @@ class CurRetrievalRunner(Runner):
     version = "2"
     needs_input = False
     Params = CurParams
-
-    @classmethod
-    def parse_params(cls, params):
-        p = super().parse_params(params)
-        kind = p.scorer.get("type") if isinstance(p.scorer, dict) else None
-        if kind not in PAIRWISE:
-            raise LrbenchError(f"scorer type {kind!r} is not a pairwise scorer", key="params.scorer.type",
-                               hint=f"use one of {', '.join(PAIRWISE)}, e.g. scorer: {{type: embedder, params: "
-                                    "{model: sentence-transformers/all-MiniLM-L6-v2}}")
-        unknown = set(p.scorer) - {"type", "params"}
-        if unknown:
-            raise LrbenchError(f"unknown scorer key(s) {', '.join(sorted(unknown))}", key="params.scorer",
-                               hint="scorer takes type and params")
-        from lrbench.runners.registry import get_runner
-
-        get_runner(kind).parse_params(dict(p.scorer.get("params") or {}))  # the scorer's own params, checked now
-        return p
 
     @classmethod
     def key_extra(cls, params, suite_dir):

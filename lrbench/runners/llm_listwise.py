@@ -18,7 +18,7 @@ import string
 import time
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
@@ -43,6 +43,19 @@ class ListwiseParams(NeuralParams):
     system: str | None = None
     chat: bool = True
     batch_size: int = Field(1, ge=1, description="queries whose windows run together")
+
+    @model_validator(mode="after")
+    def _window_fits(self):
+        if self.window < 2:
+            raise LrbenchError(f"window must be at least 2 (got {self.window})", key="params.window",
+                               hint="a listwise window compares 2 or more passages; 20 is usual")
+        if not 1 <= self.stride <= self.window:
+            raise LrbenchError(f"stride must be between 1 and the window ({self.window}), got {self.stride}",
+                               key="params.stride", hint="windows must overlap or touch: stride <= window")
+        if self.mode == "first" and self.window > 26:
+            raise LrbenchError(f"mode: first uses letter identifiers: window must be <= 26 (got {self.window})",
+                               key="params.window", hint="use window: 20")
+        return self
 
 
 def window_schedule(n: int, window: int, stride: int) -> list[tuple[int, int]]:
@@ -84,20 +97,6 @@ class ListwiseRunner(NeuralRunner):
     model_kind = "causal-lm"
     needs_input = True
     Params = ListwiseParams
-
-    @classmethod
-    def parse_params(cls, params):
-        p = super().parse_params(params)
-        if p.window < 2:
-            raise LrbenchError(f"window must be at least 2 (got {p.window})", key="params.window",
-                               hint="a listwise window compares 2 or more passages; 20 is usual")
-        if not 1 <= p.stride <= p.window:
-            raise LrbenchError(f"stride must be between 1 and the window ({p.window}), got {p.stride}",
-                               key="params.stride", hint="windows must overlap or touch: stride <= window")
-        if p.mode == "first" and p.window > 26:
-            raise LrbenchError(f"mode: first uses letter identifiers: window must be <= 26 (got {p.window})",
-                               key="params.window", hint="use window: 20")
-        return p
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         self.counts = {"windows": 0, "ok": 0, "repaired": 0, "partial": 0}

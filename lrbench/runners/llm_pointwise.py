@@ -8,7 +8,7 @@ of the next-token logits for "yes" and "no" (log-sum-exp over their single-token
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, check_template, truncate_tokens
@@ -29,6 +29,11 @@ class PointwiseParams(NeuralParams, ScoreModeParams):  # score modes: see llm_sc
     doc_max_tokens: int | None = Field(256, ge=1)
     batch_size: int = Field(16, ge=1)
 
+    @model_validator(mode="after")
+    def _template_fields(self):
+        check_template(self.template, ("query", "document"), allowed=("max_grade",))
+        return self
+
 
 class PointwiseRunner(NeuralRunner):
     """LLM pointwise reranker: logit(yes) - logit(no) for the next token after a relevance prompt."""
@@ -38,12 +43,6 @@ class PointwiseRunner(NeuralRunner):
     model_kind = "causal-lm"
     needs_input = True
     Params = PointwiseParams
-
-    @classmethod
-    def parse_params(cls, params):
-        parsed = super().parse_params(params)
-        check_template(parsed.template, ("query", "document"), allowed=("max_grade",))
-        return parsed
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         self._mode = score_mode_for(self)

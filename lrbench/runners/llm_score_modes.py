@@ -30,7 +30,6 @@ from lrbench.runners.neural.base import truncate_tokens
 from lrbench.runners.neural.batching import length_batches, pad_batch
 from lrbench.runners.neural.llm import next_token_logits, prompt_ids, single_token_ids
 
-SCORE_MODES = ("yes-no", "generate-integer", "reason-then-score")
 
 INTEGER_TEMPLATE = ("Rate how relevant the passage is to the query, from 0 (not relevant at all) to {max_grade} "
                     "(perfectly relevant).\n\nQuery: {query}\n\nPassage: {document}\n\n"

@@ -65,6 +65,7 @@ class NeuralRunner(Runner):
 
     model_kind: ClassVar[str] = "embedder"
     Params = NeuralParams
+    loads_model = True
 
     @classmethod
     def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:

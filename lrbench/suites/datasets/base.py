@@ -23,6 +23,8 @@ class Dataset:
 
     scheme: ClassVar[str]
     task: ClassVar[str] = "ranking"
+    #: the keys its `options:` may hold (anything else is a typo, reported by `lrbench validate`)
+    option_keys: ClassVar[tuple[str, ...]] = ()
     #: binary measures on graded qrels: the minimum grade that counts as relevant
     default_rel: int = 1
 
@@ -69,6 +71,10 @@ class Dataset:
 
     def source_files(self) -> list[Path]:
         return []
+
+    def check(self) -> None:
+        """What can be checked without reading any data (local paths, ids); `lrbench validate` calls it."""
+        self.source_files()
 
     # -- identity ------------------------------------------------------------------
     def fingerprint(self) -> str:

@@ -139,6 +139,7 @@ class TrecDataset(Dataset):
     """`trec:TOPICS`: a TREC topics file with `qrels:` and optionally a run to score (`options.run`)."""
 
     scheme = "trec"
+    option_keys = ("run",)
 
     def source_files(self) -> list[Path]:
         files = [self.resolve(self.source, "datasets.id")]
@@ -172,6 +173,7 @@ class BrightDataset(Dataset):
     """`bright:DIR/SUBSET`: BRIGHT topics and qrels; each query's `excluded_ids` are dropped before scoring."""
 
     scheme = "bright"
+    option_keys = ("run",)
 
     @cached_property
     def folder_and_subset(self) -> tuple[Path, str]:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset, Digest
-from lrbench.suites.fingerprints import cached_fingerprint
+from lrbench.suites.fingerprints import cached_fingerprint, is_cached
 from lrbench.suites.mirror import dataset_folder, irds_home, seed_from_mirror
 
 
@@ -85,11 +85,25 @@ class IrdsDataset(Dataset):
         try:
             return ir_datasets.load(self.source)
         except KeyError:
-            known = list(ir_datasets.registry._registered.keys())
-            near = difflib.get_close_matches(self.source, known, n=3)
-            raise LrbenchError(f"unknown ir_datasets id '{self.source}'", key="datasets.id",
-                               hint=f"did you mean {', '.join(near)}?" if near else
-                               "see https://ir-datasets.com for ids") from None
+            raise self._unknown_id() from None
+
+    def _unknown_id(self) -> LrbenchError:
+        import ir_datasets
+
+        known = list(ir_datasets.registry._registered.keys())
+        near = difflib.get_close_matches(self.source, known, n=3)
+        return LrbenchError(f"unknown ir_datasets id '{self.source}'", key="datasets.id",
+                            hint=f"did you mean {', '.join(near)}?" if near else "see https://ir-datasets.com for ids")
+
+    def check(self) -> None:
+        """The id must be registered; nothing is seeded or downloaded to know that. An id whose files are
+        already fingerprinted was loaded before (and a rerun need not import ir_datasets to know it)."""
+        if is_cached(self._fingerprint_name(), self._files()):
+            return
+        import ir_datasets
+
+        if self.source not in ir_datasets.registry:
+            raise self._unknown_id()
 
     def _lock(self):
         return _exclusive(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock")
@@ -164,5 +178,7 @@ class IrdsDataset(Dataset):
             return h.hexdigest()[:32]
         seed_from_mirror(self.source)
         with self._lock():
-            return cached_fingerprint("irds:" + self.source + repr(self.spec.relevance) + repr(self.spec.queries_limit),
-                                      self._files(), compute, files_after=self._files)
+            return cached_fingerprint(self._fingerprint_name(), self._files(), compute, files_after=self._files)
+
+    def _fingerprint_name(self) -> str:
+        return "irds:" + self.source + repr(self.spec.relevance) + repr(self.spec.queries_limit)

@@ -22,7 +22,6 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
     import pandas as pd
 
 from lrbench.errors import LrbenchError
-from lrbench.suites.datasets import register_scheme
 from lrbench.suites.datasets.base import Dataset
 from lrbench.suites.fingerprints import cached_fingerprint, hash_files
 
@@ -174,11 +173,11 @@ def read_glue_tsv(path: Path, task: GlueTask) -> pd.DataFrame:
     return frame
 
 
-@register_scheme
 class GlueDataset(_TaskDataset):
     """`glue:PATH`: a GLUE task's TSV (SST-2, MRPC, RTE, CoLA, STS-B, QNLI, MNLI, QQP)."""
 
     scheme = "glue"
+    option_keys = ("task",)
     task = "classification"
 
     @cached_property
@@ -217,7 +216,6 @@ class GlueDataset(_TaskDataset):
 
 # -- MTEB classification ------------------------------------------------------------------
 
-@register_scheme
 class MtebClassificationDataset(_TaskDataset):
     """`mteb-classification:DIR`: train.csv and test.csv with `text,category` (e.g. Banking77)."""
 
@@ -283,7 +281,6 @@ class MtebClassificationDataset(_TaskDataset):
 
 # -- WikiText / PTB -----------------------------------------------------------------------
 
-@register_scheme
 class WikitextDataset(_TaskDataset):
     """`wikitext:FILE`: running text for perplexity (WikiText .tokens, raw text, or PTB-format lines).
 
@@ -293,6 +290,7 @@ class WikitextDataset(_TaskDataset):
     """
 
     scheme = "wikitext"
+    option_keys = ("format", "chars")
     task = "lm"
     default_measures = ["perplexity", "word_perplexity", "bits_per_byte"]
 
