@@ -96,7 +96,7 @@ def _parquet_copy(src, dst):
 
 def test_gzipped_and_parquet_beir_folders_give_the_same_leaderboard(shared, tmp_path):
     from lrbench.executor import SuiteExecutor
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     src = shared / "beir-scifact"
     _gzip_copy(src, tmp_path / "gz")

@@ -6,22 +6,14 @@ import numpy as np
 import pytest
 
 from lrbench.runners.embedder import EmbedderRunner
-from lrbench.suites.datasets import open_dataset
-from lrbench.suites.schema import DatasetSpec
-from neural_helpers import MINILM, ctx, scifact_slice
+from neural_helpers import MINILM, ctx, module_scifact_slice
 
 BASE = {"model": MINILM, "k": 30, "threads": 1, "latency_sample": 4, "chunk_size": 61}
 
 
 @pytest.fixture(scope="module")
 def slice_ds(tmp_path_factory):
-    from conftest import SHARED
-
-    if not SHARED.exists():
-        pytest.skip("../shared/data is not available")
-    root = tmp_path_factory.mktemp("dense")
-    folder = scifact_slice(SHARED, root / "slice", n_queries=24, n_extra=120)
-    return open_dataset(DatasetSpec(id=f"beir:{folder}"), folder), root  # one corpus cache for the module
+    return module_scifact_slice(tmp_path_factory, "dense", n_queries=24, n_extra=120)  # one corpus cache
 
 
 def _ranked(run):
