@@ -67,37 +67,43 @@ def run(args) -> None:
     env = dict(os.environ, LRBENCH_CACHE=str(out / "cache"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     (out / "suites").mkdir(parents=True, exist_ok=True)
-    processes = []
+    record = out / "processes.json"  # a later run with other sizes adds to it
+    done = json.loads(record.read_text()) if record.exists() else {"data": {}, "processes": []}
+    data_info = {**done["data"], **info,
+                 "real_in_corpus": {**done["data"].get("real_in_corpus", {}), **info["real_in_corpus"]}}
+    processes = done["processes"]
     with open(out / "run.log", "a") as log:
         for size in args.sizes:
             plans = [(nq, f"c{size}-q{nq}", None, ["bm25"] + (["dense"] if size <= args.dense_max else []))
                      for nq in args.queries]
-            plans.append((args.rerank_queries, f"c{size}-r{args.rerank_queries}", args.rerank_queries,
-                          ["bm25", "rerank"]))
+            if "rerank" in args.stages:
+                plans.append((args.rerank_queries, f"c{size}-r{args.rerank_queries}", args.rerank_queries,
+                              ["bm25", "rerank"]))
+            plans = [(nq, name, limit, [s for s in stages if s in args.stages]) for nq, name, limit, stages in plans]
             for nq, name, limit, stages in plans:
                 suite = out / "suites" / f"{name}.yaml"
                 folder = data / f"c{size}-q{min(args.queries)}"
                 suite.write_text(suite_text(f"scaling-{name}", folder, stages, limit))
                 for stage in stages:
                     print(f"{name}: {stage}", flush=True)
-                    processes.append({"corpus": size, "queries": nq, "folder": name,
-                                      **run_stage(suite, out / "results" / name, stage, env, log)})
-                    (out / "processes.json").write_text(json.dumps({"data": info, "processes": processes}, indent=2))
+                    row = {"corpus": size, "queries": nq, "folder": name,
+                           **run_stage(suite, out / "results" / name, stage, env, log)}
+                    processes = [p for p in processes if (p["folder"], p["stage"]) != (name, stage)] + [row]
+                    record.write_text(json.dumps({"data": data_info, "processes": processes}, indent=2))
 
 
 # -- report ---------------------------------------------------------------------------------------
 
 def collect(out: Path) -> list[dict]:
     """One row per (corpus, queries, stage) from the cells' profiles."""
-    from lrbench.results.resultsdir import ResultsDir
+    from lrbench.results.store import LocalStore
 
     procs = json.loads((out / "processes.json").read_text())["processes"]
     rows = []
     for p in procs:
-        cell = ResultsDir(out / "results" / p["folder"]).cell("corpus", p["stage"])
-        if cell is None:
+        prof = stage_profile(LocalStore(out / "results" / p["folder"]), p["stage"])
+        if prof is None:
             continue
-        prof = cell.profile
         row = {**p, "cell_seconds": prof.get("wall_seconds"), "cell_peak_rss_mb": prof.get("peak_rss_mb_process"),
                "runner_peak_rss_mb": prof.get("peak_rss_mb")}
         if p["stage"] == "bm25":
@@ -110,6 +116,16 @@ def collect(out: Path) -> list[dict]:
             row.update(search=prof.get("scoring_seconds"), pairs=prof.get("docs_scored"))
         rows.append(row)
     return rows
+
+
+def stage_profile(store, stage: str) -> dict | None:
+    """The profile of the stage's cell in a results folder (each `--only` run rewrites cells.json with its
+    own cells, so the cells are found in the store by their system name)."""
+    for key in store.keys():
+        meta = store.meta(key)
+        if meta.get("system", {}).get("name") == stage:
+            return meta.get("profile", {})
+    return None
 
 
 def exponent(points: list[tuple[float, float]]) -> float | None:
@@ -187,9 +203,10 @@ def report(args) -> None:
              "- Reranker: all-MiniLM-L6-v2 with a randomly initialised one-logit head (type cross-encoder, "
              "max_length 128, batch 32): the only cross-encoder-shaped model offline. Its scores are meaningless; "
              "it stands for a MiniLM cross-encoder's cost.",
-             f"- Dense first stage (all-MiniLM-L6-v2, exact search, top-100) only up to "
-             f"{max((r['corpus'] for r in rows if r['stage'] == 'dense'), default=0):,} passages: CPU encoding of "
-             "larger corpora does not fit this run. BM25 and the reranker run at every size. The reranker runs "
+             "- Dense first stage (all-MiniLM-L6-v2, exact search, top-100) only at "
+             f"{', '.join(f'{c:,}' for c in sorted({r['corpus'] for r in rows if r['stage'] == 'dense'}))} "
+             "passages (the smaller two added for its growth exponent, from the same pool): CPU encoding of larger "
+             "corpora does not fit this run on 2 shared cores. BM25 and the reranker run at every size. The reranker runs "
              f"on the first {rerank_q} queries of the 100-query set, top-100 each (its cost is linear in queries "
              "x depth, so more queries scale it by their count; the CPU here could not afford more).", "",
              "## Per size", "",
@@ -222,6 +239,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 25000, 100000, 500000])
     parser.add_argument("--queries", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--dense-max", type=int, default=5000)
+    parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES))
     parser.add_argument("--rerank-queries", type=int, default=10,
                         help="queries reranked (the first N of the smallest query set), top-100 each")
     args = parser.parse_args()

@@ -81,9 +81,7 @@ def passage_pool(limit: int) -> tuple[list[tuple[str, str]], dict]:
             seen.add(text)
             pool.append((doc_id, text))
     n_real = len(pool)
-    for doc_id, text in derived_passages(real):
-        if len(pool) >= limit * 1.2 + n_real:
-            break
+    for doc_id, text in derived_passages(real):  # all of them, whatever the limit: one pool, nested corpora
         if text not in seen:
             seen.add(text)
             pool.append((doc_id, text))
@@ -162,7 +160,6 @@ def build(out: Path, sizes: list[int], query_counts: list[int]) -> dict:
                 write_beir(folder, pool[:size], queries[:nq], qrels)
     info = {**counts, "pool": len(pool), "queries_available": len(queries),
             "real_in_corpus": {size: sum("-w" not in d for d, _ in pool[:size]) for size in sizes}}
-    (out / "corpora.json").write_text(json.dumps(info, indent=2))
     return info
 
 
