@@ -13,4 +13,6 @@ def cache_dir() -> Path:
 
 
 def default_out_dir(suite_name: str) -> Path:
-    return Path("results") / suite_name
+    from lrbench.safety import safe_name
+
+    return Path("results") / safe_name(suite_name)

@@ -7,8 +7,6 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lrbench"
-#: a circle inside the LLM runners that their own change removes; tolerated here, not required
-TOLERATED = {frozenset({"lrbench.runners.llm_pointwise", "lrbench.runners.llm_score_modes"})}
 
 
 def _modules() -> dict[str, Path]:
@@ -76,8 +74,7 @@ def test_suites_import_neither_runners_nor_results():
 
 
 def test_no_import_circles():
-    cycles = [c for c in _cycles(_graph()) if frozenset(c) not in TOLERATED]
-    assert not cycles
+    assert not _cycles(_graph())
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -49,6 +49,8 @@ CASES = {
     "input names an unknown system": (HEAD + BM25 + "  - name: ce\n    type: cross-encoder\n    input: bm52\n"
                                       "    params: {model: cross-encoder/ms-marco-MiniLM-L-6-v2}\n", 10,
                                       "input names unknown system 'bm52' (fix: did you mean 'bm25'?)"),
+    "given run file missing": (HEAD + "  - name: given\n    type: given\n    params: {run: runs/missing.trec}\n", 8,
+                               "run file not found"),
     "input runs elsewhere": ("name: v\ndatasets:\n  - id: irds:cranfield\n  - id: irds:beir/scifact/test\nsystems:\n"
                              + BM25 + "    datasets: [irds:cranfield]\n  - name: ce\n    type: cross-encoder\n"
                              "    input: bm25\n    params: {model: cross-encoder/ms-marco-MiniLM-L-6-v2}\n", 11,
@@ -95,3 +97,21 @@ def test_alpha_outside_0_1_is_one_line(tmp_path):
         result = CliRunner().invoke(app, [str(c) for c in command] + ["--alpha", "2"])
         code, output = result.exit_code, result.output
         assert code == 2 and "--alpha must be between 0 and 1" in output and "Traceback" not in output
+
+
+def test_a_dict_suite_resolves_paths_against_its_base_folder(shared, tmp_path, monkeypatch):
+    from lrbench.errors import LrbenchError
+    from lrbench.plan import build_plan, load_suite
+
+    monkeypatch.setenv("LRBENCH_MIRROR", "")  # restored afterwards: mirror= below sets it
+
+    suite = {"name": "nb", "datasets": [{"id": "beir:beir-format", "name": "cranfield"}],
+             "systems": [{"name": "bm25", "type": "bm25"}]}
+    loaded = load_suite(suite, shared / "cranfield", mirror=shared / "ir_datasets")
+    assert loaded.base_dir == (shared / "cranfield").resolve()
+    assert [c.system_label for c in build_plan(loaded).cells] == ["bm25"]
+    with pytest.raises(LrbenchError) as err:  # the same checks as a file, located by key path
+        load_suite({**suite, "systems": [{"name": "bm25", "type": "bm25", "params": {"b": 2}}]}, shared / "cranfield")
+    assert err.value.key == "systems[0].params.b" and err.value.file == "<suite dict>"
+    with pytest.raises(LrbenchError, match="file not found"):
+        load_suite(suite, tmp_path)

@@ -134,7 +134,7 @@ def test_glue_classifier_protocol_mechanics(shared, tmp_path):
 name: clf
 datasets: [{{id: "glue:{shared}/glue-dev/MRPC.dev.tsv", name: mrpc, queries_limit: 8}}]
 systems: [{{name: head, type: glue, params: {{model: sentence-transformers/all-MiniLM-L6-v2, protocol: classifier,
-           num_labels: 2, batch_size: 4}}}}]
+           num_labels: 2, batch_size: 4, allow_random_head: true}}}}]
 """)
     assert set(board["measure"]) == {"accuracy", "F1"}
     assert info["cells"][0]["profile"]["protocol"] == "classifier"

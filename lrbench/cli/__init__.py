@@ -148,10 +148,7 @@ def show(target: str = typer.Argument(..., metavar="RESULTS",
     from lrbench.results.leaderboard import load
     from lrbench.results.remote import local_results
 
-    results = local_results(target)
-    if not (results / "leaderboard.parquet").exists():
-        raise LrbenchError(f"{results} has no leaderboard.parquet", hint="run `lrbench run SUITE --out DIR` first")
-    board, info = load(results)
+    board, info = load(local_results(target))
     if as_json:
         sys.stdout.write(json.dumps({"suite": info["suite"], "baseline": info["baseline"],
                                      "rows": board.to_dict(orient="records")}, indent=2) + "\n")

@@ -42,10 +42,14 @@ def seed(dataset_id: str = typer.Argument(..., help="ir_datasets id, e.g. beir/s
     def go():
         if dataset_id.startswith("mteb:"):
             return _seed_mteb(dataset_id.removeprefix("mteb:"), source or mirror)
-        from lrbench.suites.mirror import irds_home, seed_from_mirror
+        from lrbench.suites.mirror import dataset_files, irds_home, seed_from_mirror
 
         folder = _mirror(mirror)
-        copied = seed_from_mirror(dataset_id.removeprefix("irds:"), folder, irds_home())
+        irds_id = dataset_id.removeprefix("irds:")
+        if not dataset_files(irds_id, folder):
+            raise LrbenchError(f"the mirror {folder} has no files for irds:{irds_id}", key="DATASET_ID",
+                               hint="check the id (see `lrbench list datasets`) or copy its files into the mirror")
+        copied = seed_from_mirror(irds_id, folder, irds_home())
         for path in copied:
             console.print(f"copied {path}")
         console.print(f"{len(copied)} file(s) copied into {irds_home()}")

@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
         from lrbench.results.render import write_report
         from lrbench.results.report import build_report
 
+        _check_alpha(alpha)
         if fmt not in ("md", "html"):
             raise LrbenchError(f"unknown format '{fmt}'", key="--format", hint="choose md or html")
         from lrbench.results.remote import local_results
@@ -71,8 +72,9 @@ def register(app: typer.Typer) -> None:
         comparison = compare_targets(targets, test=_check_test(test), alpha=_check_alpha(alpha))
         console.print(rich_table(comparison))
         if out:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(to_markdown(comparison), encoding="utf-8")
+            from lrbench.atomic import write_text
+
+            write_text(out, to_markdown(comparison))
             console.print(f"wrote {out}", highlight=False)
 
     @app.command()
@@ -121,8 +123,9 @@ def register(app: typer.Typer) -> None:
             for line in github_annotations(result):
                 print(line, flush=True)
         if junit:
-            junit.parent.mkdir(parents=True, exist_ok=True)
-            junit.write_text(junit_xml(result), encoding="utf-8")
+            from lrbench.atomic import write_text
+
+            write_text(junit, junit_xml(result))
         if write_baseline:
             console.print(f"wrote baseline {write_baseline}", highlight=False)
         console.print(summary(result), style="green" if result.ok else "bold red", highlight=False)

@@ -34,7 +34,7 @@ class CalibrationSpec(_Block):
 
 class HealSpec(_Block):
     steps: int = Field(200, ge=1)
-    lr: float = Field(1e-4, gt=0)
+    lr: float = Field(1e-4, gt=0, strict=False)  # YAML reads 1e-4 (no dot) as text: accept it as a number
     batch_size: int = Field(8, ge=1)
 
 

@@ -291,6 +291,15 @@ def model_fingerprint(model: nn.Module, modules: dict[str, nn.Linear]) -> str:
     return h.hexdigest()[:20]
 
 
+def _cached_report(report_path: Path) -> dict | None:
+    """The cached factorisation's report, or None when absent or damaged (then it is recomputed)."""
+    try:
+        report = json.loads(report_path.read_text())
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) and isinstance(report.get("layers"), list) else None
+
+
 def _cache_paths(cache_dir: Path | None, key: str):
     if cache_dir is None:
         return None, None
@@ -366,8 +375,8 @@ def compress_model(model: nn.Module, config: dict, *, tokenizer=None, calibratio
     dtype = next(iter(modules.values())).weight.dtype
     device = next(iter(modules.values())).weight.device
 
-    if weights_path is not None and weights_path.exists() and report_path.exists():
-        report = json.loads(report_path.read_text())
+    report = _cached_report(report_path) if weights_path is not None and weights_path.exists() else None
+    if report is not None:
         state = torch.load(weights_path, map_location=device, weights_only=True)
         for layer in report["layers"]:
             if layer["factored"]:
@@ -460,8 +469,8 @@ def compress_model(model: nn.Module, config: dict, *, tokenizer=None, calibratio
             if layer["factored"]:
                 for k, v in model.get_submodule(layer["name"]).state_dict().items():
                     state[f"{layer['name']}.{k}"] = v.detach().cpu()
-        tmp = weights_path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        tmp.replace(weights_path)
-        report_path.write_text(json.dumps(report, indent=1, default=str))
+        from lrbench.atomic import write_text, write_with
+
+        write_with(weights_path, lambda tmp: torch.save(state, tmp))
+        write_text(report_path, json.dumps(report, indent=1, default=str))  # last: it marks the entry complete
     return model, report

@@ -26,7 +26,7 @@ def make_backend(kind: str, *, address: str | None = None, retries: int | None =
                            hint="add --executor ray, or drop --address")
     retries = DEFAULT_RETRIES if retries is None else retries
     if retries < 0:
-        raise LrbenchError(f"--retries must be 0 or more, not {retries}", key="--retries")
+        raise LrbenchError(f"--retries must be 0 or more, not {retries}", key="--retries", hint="give 0 or more")
     if kind == "local":
         return InlineBackend()
     if kind == "process":

@@ -11,6 +11,7 @@ tasks, which leave their work in the run store; the cell task, submitted once th
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Protocol
@@ -24,6 +25,8 @@ from lrbench.suites.cells import Cell
 from lrbench.suites.loader import LoadedSuite
 
 DEFAULT_RETRIES = 2
+#: TaskResult statuses of the inline backend: another run stored the cell first / this result is stored
+CACHED_ELSEWHERE, STORED = "cached", "stored"
 
 
 class Reporter:
@@ -100,11 +103,19 @@ class InlineBackend:
     def wait(self, handles: list) -> list:
         handle = self._pending.pop(0)
         task, engine = handle.task, self.engine
-        try:
-            result = execute(task, dataset=engine.plan.dataset(task.cell), store=engine.store,
-                             progress=engine.reporter.track)
-        except Exception as exc:  # one broken cell must not lose the others
-            result = exc
+        key = getattr(task, "key", None)
+        # another run computing this cell in the same folder holds its lock: wait, then share its result
+        with engine.store.lock(key) if key else contextlib.nullcontext():
+            if key and not engine.force and engine.store.has(key) and engine.store.intact(key, None):
+                return [(handle, TaskResult(task.index, CACHED_ELSEWHERE))]
+            try:
+                result = execute(task, dataset=engine.plan.dataset(task.cell), store=engine.store,
+                                 progress=engine.reporter.track)
+                if isinstance(result, TaskResult) and result.status == "ok":
+                    engine.store_result(task.index, key, result)  # still under the lock
+                    result.status = STORED
+            except Exception as exc:  # one broken cell must not lose the others
+                result = exc
         return [(handle, result)]
 
 
@@ -164,10 +175,15 @@ class Engine:
         scores = self.store.read_frame(key, "scores")
         wanted = {evaluator.canonical(m) for m in prepared.measures}
         if not wanted <= set(scores["measure"]):
+            # keep the measures other suites sharing this cell asked for: no suite undoes another's scores
+            union = list(dict.fromkeys([*self.store.meta(key).get("measures", []), *prepared.measures]))
             frame = self.store.read_frame(key, evaluator.frame)
-            perquery, scores = evaluator.evaluate(frame, prepared.dataset, prepared.measures)
-            self.store.write_frame(key, "perquery", perquery)
-            self.store.write_frame(key, "scores", scores)
+            perquery, scores = evaluator.evaluate(frame, prepared.dataset, union)
+            self.store.update(key, {"perquery": perquery, "scores": scores}, measures=union)
+
+    def store_result(self, i: int, key: str, outcome: TaskResult) -> None:
+        """Data first, meta.json last; a cell another run stored meanwhile is kept (write-once) unless --force."""
+        self.store.put(key, outcome.frames, outcome.meta, replace=self.force)
 
     def _store_uri(self) -> str:
         """Where workers find the run store: an absolute path (their working folder may differ) or a URI."""
@@ -343,6 +359,10 @@ class _Loop:
         if isinstance(outcome, BaseException):
             retried = f" (after {self.backend.retries} retries)" if self.backend.retries else ""
             self.finish(i, "failed", 0.0, self.engine.describe(outcome, cell) + retried)
+        elif outcome.status == CACHED_ELSEWHERE:
+            self.finish(i, "cached")
+        elif outcome.status == STORED:
+            self.finish(i, "computed", outcome.seconds)
         elif outcome.status != "ok":
             self.finish(i, "failed", outcome.seconds, outcome.error)
         else:
@@ -350,7 +370,7 @@ class _Loop:
             if reports:
                 outcome.meta["profile"]["shard_tasks"] = sorted(reports, key=lambda r: r.get("shard", 0))
             try:
-                self.engine.store.put(self.prepared[i].key, outcome.frames, outcome.meta)  # data first, meta last
+                self.engine.store_result(i, self.prepared[i].key, outcome)
             except Exception as exc:
                 self.finish(i, "failed", outcome.seconds, f"storing the result failed: {self.engine.describe(exc)}")
                 return

@@ -48,6 +48,12 @@ def suite_errors(loaded: LoadedSuite) -> list[LrbenchError]:
 # -- names and the input graph -------------------------------------------------------------
 
 def _check_names(suite: Suite, err) -> None:
+    from lrbench.safety import safe_name
+
+    try:
+        safe_name(suite.name)  # it names the default results folder: results/<name>
+    except LrbenchError as exc:
+        err(exc.message, ("name",), exc.hint)
     names = [s.name for s in suite.systems]
     for i, name in enumerate(names):
         if names.index(name) != i:
@@ -109,7 +115,7 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
         return None
     seen: set[tuple[str, str]] = set()
     for _, params, compress in expand_system(system):  # every point: each may break a different rule
-        problems = list(_param_errors(runner, params))
+        problems = list(_param_errors(runner, params, loaded.base_dir))
         if compress is not None and runner.loads_model:
             from lrbench.compression.config import compress_errors  # its models load only when needed
 
@@ -134,12 +140,12 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
     return runner
 
 
-def _param_errors(runner, params) -> Iterator[LrbenchError]:
+def _param_errors(runner, params, suite_dir) -> Iterator[LrbenchError]:
     from pydantic import ValidationError
 
     try:
         runner.Params(**params)
-        runner.parse_params(params)  # a third-party runner may still check more by overriding it
+        runner.check(runner.parse_params(params), suite_dir)  # parse_params: a third party may still override it
     except ValidationError as exc:
         known = ", ".join(runner.Params.model_fields)
         for e in exc.errors():

@@ -192,9 +192,9 @@ def write_baseline(results: ResultsDir, path: Path, tolerance: float) -> int:
               f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC.\n"
               f"# Check with: lrbench gate SUITE --baseline {path.name}\n")
     body = {"suite": results.suite_name, "fingerprints": fingerprints, "expect": entries}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=200),
-                    encoding="utf-8")
+    from lrbench.atomic import write_text
+
+    write_text(path, header + yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=200))
     return len(entries)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from lrbench.measures import canonical, higher_is_better
+from lrbench.results import manifest
 from lrbench.results.store import LocalStore
 
 COLUMNS = ["dataset", "system", "measure", "value"]
@@ -38,14 +38,10 @@ def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
 def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells, failed=()) -> pd.DataFrame:
     """`failed`: CellResults of the cells that failed, recorded so a later `lrbench gate RESULTS` sees them."""
     board, index = collect(store, cells)
-    info = {"suite": suite.name, "baseline": suite.baseline, "cells": index,
-            "failed": [{"dataset": f.cell.dataset_label, "system": f.cell.system_label,
-                        "system_name": f.cell.system.name, "error": f.error} for f in failed],
-            "suite_config": suite.model_dump(mode="json")}
-    store.write_json(out_dir / "cells.json", info)
-    store._write_atomic(out_dir / "leaderboard.parquet", lambda p: board.to_parquet(p, index=False))
-    markdown = to_markdown(board, suite.baseline, title=suite.name)
-    store._write_atomic(out_dir / "leaderboard.md", lambda p: p.write_text(markdown, encoding="utf-8"))
+    failures = [{"dataset": f.cell.dataset_label, "system": f.cell.system_label,
+                 "system_name": f.cell.system.name, "error": f.error} for f in failed]
+    board = manifest.commit(store, out_dir, suite, board, index,
+                            lambda merged: to_markdown(merged, suite.baseline, title=suite.name), failed=failures)
     if any(cell.compress for cell in cells) and isinstance(store, LocalStore):
         _write_pareto_plots(Path(out_dir))
     return board
@@ -63,10 +59,7 @@ def _write_pareto_plots(out_dir: Path) -> None:
 
 
 def load(out_dir: Path) -> tuple[pd.DataFrame, dict]:
-    out_dir = Path(out_dir)
-    board = pd.read_parquet(out_dir / "leaderboard.parquet")
-    info = json.loads((out_dir / "cells.json").read_text())
-    return board, info
+    return manifest.load(out_dir)
 
 
 def tables(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -102,12 +95,23 @@ def formatted_rows(table: pd.DataFrame, baseline: str | None, bold: str, mark: s
         yield name, texts
 
 
+def md_cell(text) -> str:
+    """Text safe inside a Markdown table cell: a '|' in a name must not open a column."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def dataset_title(board: pd.DataFrame, dataset: str) -> str:
+    """The dataset's name and, when known, how many queries its numbers average over."""
+    count = board.attrs.get("queries", {}).get(dataset)
+    return f"{dataset} ({count} queries)" if count else str(dataset)
+
+
 def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> str:
     lines = [f"# {title}", ""] if title else []
     for dataset, table in tables(board).items():
-        lines += [f"## {dataset}", "", "| system | " + " | ".join(table.columns) + " |",
+        lines += [f"## {md_cell(dataset_title(board, dataset))}", "", "| system | " + " | ".join(md_cell(m) for m in table.columns) + " |",
                   "|---|" + "---:|" * len(table.columns)]
-        for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)"):
+        for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)", md_cell):
             lines.append(f"| {name} | " + " | ".join(texts) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -117,7 +121,7 @@ def terminal_tables(board: pd.DataFrame, baseline: str | None) -> list[dict]:
     """Per dataset: title, measure columns and rows of rich-markup cells (kept in rerun.json as they are)."""
     from rich.markup import escape
 
-    return [{"title": escape(dataset), "columns": [escape(m) for m in table.columns],
+    return [{"title": escape(dataset_title(board, dataset)), "columns": [escape(m) for m in table.columns],
              "rows": [[name, *texts] for name, texts in
                       formatted_rows(table, baseline, "[bold]{}[/bold]", "{} [dim](baseline)[/dim]", escape)]}
             for dataset, table in tables(board).items()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from lrbench.atomic import write_text
 from lrbench.results.report import Report, to_markdown
 
 
@@ -20,11 +21,11 @@ def write_report(report: Report, path: str | Path, *, fmt: str = "md", plots: bo
         with tempfile.TemporaryDirectory() as tmp:  # plots are embedded: no files left behind
             if plots:
                 report.plots = draw_plots(report, Path(tmp), prefix="")
-            path.write_text(to_html(report), encoding="utf-8")
+            write_text(path, to_html(report))
         return [path]
     written: list[Path] = []
     if plots:
         report.plots = draw_plots(report, path.parent, prefix=path.stem + "-")
         written = [p.path for p in report.plots]
-    path.write_text(to_markdown(report), encoding="utf-8")
+    write_text(path, to_markdown(report))  # a reader sees the old report or the new, never half
     return [path] + written

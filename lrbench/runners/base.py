@@ -106,6 +106,11 @@ class Runner:
         raise NotImplementedError(f"{self.type} has no shards")
 
     @classmethod
+    def check(cls, params: RunnerParams, suite_dir: Path) -> None:
+        """What `lrbench validate` can check beyond the params' types without running (files params name);
+        raise LrbenchError keyed by the param."""
+
+    @classmethod
     def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
         """Extra content for the cell key, e.g. the hash of a file a param points to."""
         return ""

@@ -11,8 +11,10 @@ Anchor queries: a dataset with only test queries (BEIR SciFact) has none to spar
 in two folds (seeded) and each fold's queries are answered with anchors drawn from the other fold: no query is
 ever its own anchor, every query gets a ranking, and the index costs 2 x k_q x N scorer calls.
 
-scorer: {type: embedder | llm-pointwise | cross-encoder, params: {...}} — any pairwise runner; the embedder's
-corpus embeddings are cached (a pair's score is then a dot product, still counted as one scorer call).
+scorer: {type: embedder | llm-pointwise | cross-encoder, params: {...}} — any pairwise runner, called through
+its public scorer (`runner.pair_scorer(loaded).score(query, docs)`), so an llm-pointwise scorer keeps its
+`score_mode` and `recipe`. The embedder's corpus embeddings are cached (a pair's score is then a dot product,
+still counted as one scorer call).
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class PairScorer:
         if self.type == "embedder":
             _, self.matrix, *_ = self.runner.corpus_embeddings(self.loaded, dataset, ctx)
         self.watch = Stopwatch()
+        self.exact = self.runner.pair_scorer(self.loaded, self.watch)
 
     def __call__(self, query: str, items) -> Any:
         import numpy as np
@@ -97,11 +100,9 @@ class PairScorer:
         self.calls += len(items)
         if self.matrix is not None:
             if query not in self._queries:
-                self._queries[query] = self.runner._encode(self.loaded, [query], self.runner.params.query_prefix,
-                                                           self.watch)[0]
+                self._queries[query] = self.runner.encode_queries(self.loaded, [query], self.watch)[0]
             return self.matrix[items] @ self._queries[query]
-        score = getattr(self.runner, "_score", None) or self.runner._score_query  # a pairwise runner's scorer
-        return np.asarray(score(self.loaded, query, [self.texts[i] for i in items], self.watch), dtype=np.float64)
+        return np.asarray(self.exact.score(query, [self.texts[i] for i in items]), dtype=np.float64)
 
     def all_items(self, query: str):
         import numpy as np
@@ -113,7 +114,7 @@ class CurRetrievalRunner(Runner):
     """ANNCUR: CUR approximation of a pairwise scorer from anchor queries and items, then exact reranking."""
 
     type = "cur-retrieval"
-    version = "2"
+    version = "3"
     needs_input = False
     Params = CurParams
 

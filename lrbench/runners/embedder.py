@@ -76,15 +76,15 @@ class EmbedderRunner(NeuralRunner):
     schedule_params = frozenset({"shards"})
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
+        if inputs and self.params.shards and self.params.shards > 1:
+            raise LrbenchError("shards split a first stage's corpus encoding; a reranker (with input:) has none",
+                               key="params.shards", hint="drop shards from this system, or its input:")
         if dataset.task == "classification":  # STS and classification tasks: see embedder_tasks
             from lrbench.runners.embedder_tasks import run_embedder_task
 
             return run_embedder_task(self, dataset, ctx)
-        if inputs and self.params.shards and self.params.shards > 1:
-            raise LrbenchError("shards split a first stage's corpus encoding; a reranker (with input:) has none",
-                               key="params.shards", hint="drop shards from this system, or its input:")
         if inputs:
-            return self.rerank(dataset, inputs, ctx, self._score_query, "embedder rerank")
+            return self.rerank(dataset, inputs, ctx, self.score_pairs, "embedder rerank")
         return self._first_stage(dataset, ctx)
 
     # -- shared ----------------------------------------------------------------------------
@@ -109,7 +109,11 @@ class EmbedderRunner(NeuralRunner):
         per_doc = max(16, (loaded.max_length - 16) // max(1, len(top_texts)))
         return " ".join([query] + [truncate_tokens(loaded.tokenizer, t, per_doc) for t in top_texts])
 
-    def _score_query(self, loaded, query: str, doc_texts: list[str], watch: Stopwatch):
+    def encode_queries(self, loaded, queries: list[str], watch: Stopwatch | None = None):
+        """Query embeddings (with the query prefix), scaled for this runner's similarity."""
+        return self._encode(loaded, queries, self.params.query_prefix, watch)
+
+    def score_pairs(self, loaded, query: str, doc_texts: list[str], watch: Stopwatch):
         p: EmbedderParams = self.params
         docs = self._encode(loaded, doc_texts, p.doc_prefix, watch)
         q = self._encode(loaded, [query], p.query_prefix, watch)[0]

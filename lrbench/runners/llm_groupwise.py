@@ -91,7 +91,7 @@ class GroupwiseRunner(NeuralRunner):
         self.reset_counters()
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
-        self._grader = GenerateInteger(self)
+        self._grader = GenerateInteger(self.params)
         return self.rerank(dataset, inputs, ctx, self._score, f"llm groupwise ({self.params.mode})")
 
     def reset_counters(self) -> None:

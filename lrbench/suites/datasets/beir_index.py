@@ -9,7 +9,6 @@ each line read back is checked against the id asked for (hash collisions cost on
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -20,6 +19,7 @@ from typing import Iterable, Iterator
 
 from lrbench.errors import LrbenchError
 from lrbench.paths import cache_dir
+from lrbench.suites.datasets.files import _json_object as json_object, numbered_lines
 from lrbench.suites.fingerprints import cached_fingerprint, hash_files
 
 
@@ -34,14 +34,28 @@ def doc_text(record: dict) -> str:
     return f"{title} {text}".strip() if title else text
 
 
-def _parse(line: bytes | str, path: Path, n: int) -> dict:
-    try:
-        record = json.loads(line)
-        record["_id"] = str(record["_id"])
-        return record
-    except (ValueError, KeyError, TypeError) as exc:
-        raise LrbenchError(f"line {n}: not a BEIR corpus record ({type(exc).__name__}: {exc})", file=str(path),
-                           line=n, hint='each line is {"_id": ..., "title": ..., "text": ...}') from None
+def _parse(line: str, path: Path, n: int) -> dict:
+    record = json_object(line, path, n, required=("_id",))
+    record["_id"] = str(record["_id"])
+    return record
+
+
+class _Unique:
+    """Each document id once per corpus: the error names both lines."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.first: dict[str, int] = {}
+
+    def add(self, doc_id: str, n: int) -> None:
+        if doc_id in self.first:
+            raise LrbenchError(f"document id {doc_id} appears twice (first on line {self.first[doc_id]})",
+                               file=str(self.path), line=n, hint="give every document a unique _id")
+        self.first[doc_id] = n
+
+    def done(self) -> None:
+        if not self.first:
+            raise LrbenchError("the corpus is empty", file=str(self.path), hint="one JSON object per document")
 
 
 def parquet_records(files: list[Path], batch_rows: int = 8192) -> Iterator[dict]:
@@ -80,16 +94,23 @@ class CorpusFiles:
         return cls(parts) if parts else None
 
     def records(self) -> Iterator[dict]:
-        """Every record, streamed (never the whole corpus in memory)."""
+        """Every record, streamed (never the whole corpus in memory), checked line by line."""
+        for record, _ in self._numbered():
+            yield record
+
+    def _numbered(self) -> Iterator[tuple[dict, int]]:
+        unique = _Unique(self.files[0])
         if self.kind == "parquet":
-            yield from parquet_records(self.files)
-            return
-        path = self.files[0]
-        opener = gzip.open(path, "rb") if self.kind == "gzip" else open(path, "rb")
-        with opener as fh:
-            for n, line in enumerate(fh, 1):
+            for n, record in enumerate(parquet_records(self.files), 1):
+                unique.add(record["_id"], n)
+                yield record, n
+        else:
+            for n, line in numbered_lines(self.files[0]):
                 if line.strip():
-                    yield _parse(line, path, n)
+                    record = _parse(line, self.files[0], n)
+                    unique.add(record["_id"], n)
+                    yield record, n
+        unique.done()
 
     def fingerprint(self) -> str:
         return cached_fingerprint("beir-corpus:" + ",".join(map(str, self.files)), self.files,
@@ -135,7 +156,8 @@ class DocIndex:
                 if doc_id in found:
                     continue
                 fh.seek(offset)
-                record = _parse(fh.readline(), self.lines_file, 0)
+                record = json.loads(fh.readline())  # checked when the index was built
+                record["_id"] = str(record["_id"])
                 self.reads += 1
                 if record["_id"] == doc_id:
                     found[doc_id] = record
@@ -150,15 +172,15 @@ def _build(corpus: CorpusFiles, folder: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".idx-", dir=folder.parent))
     keys, offsets = [], []
     try:
-        if corpus.kind == "jsonl":
+        if corpus.kind == "jsonl":  # offsets into the file itself: lines are checked as records() checks them
             path = corpus.files[0]
             with open(path, "rb") as fh:
-                offset = 0
-                for n, line in enumerate(fh, 1):
-                    if line.strip():
-                        keys.append(id_key(_parse(line, path, n)["_id"]))
-                        offsets.append(offset)
-                    offset += len(line)
+                raw_offsets = [0]
+                for raw in fh:
+                    raw_offsets.append(raw_offsets[-1] + len(raw))
+            for record, n in corpus._numbered():
+                keys.append(id_key(record["_id"]))
+                offsets.append(raw_offsets[n - 1])
         else:
             with open(tmp / "corpus.jsonl", "wb") as out:
                 for record in corpus.records():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 from functools import cached_property
 from pathlib import Path
@@ -12,9 +11,10 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
     import pandas as pd
 
 from lrbench.errors import LrbenchError
+from lrbench.locks import file_lock
 from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset, Digest
 from lrbench.suites.fingerprints import cached_fingerprint, is_cached
-from lrbench.suites.mirror import dataset_folder, irds_home, seed_from_mirror
+from lrbench.suites.mirror import dataset_folder, irds_home, refuse_download_offline, seed_from_mirror
 
 
 def _text(record) -> str:
@@ -42,36 +42,6 @@ def _quiet_ir_datasets_logs() -> None:
     log.Logger._lrbench_quiet = True
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path):
-    """One process at a time reads a collection: ir_datasets builds its docstore and indexes on first
-    read, and a second process reading meanwhile finds half-built files (parallel executors, Ray workers)."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no cross-process lock
-        yield
-        return
-    if _HELD.get(lock_path):  # re-entered in this process (fingerprint -> docs)
-        _HELD[lock_path] += 1
-        try:
-            yield
-        finally:
-            _HELD[lock_path] -= 1
-        return
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        _HELD[lock_path] = 1
-        try:
-            yield
-        finally:
-            _HELD.pop(lock_path, None)
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-_HELD: dict[Path, int] = {}
-
-
 class IrdsDataset(Dataset):
     scheme = "irds"
 
@@ -83,9 +53,11 @@ class IrdsDataset(Dataset):
 
         seed_from_mirror(self.source)
         try:
-            return ir_datasets.load(self.source)
+            ds = ir_datasets.load(self.source)  # lazy: nothing is downloaded yet
         except KeyError:
             raise self._unknown_id() from None
+        refuse_download_offline(self.source)
+        return ds
 
     def _unknown_id(self) -> LrbenchError:
         import ir_datasets
@@ -98,6 +70,9 @@ class IrdsDataset(Dataset):
     def check(self) -> None:
         """The id must be registered; nothing is seeded or downloaded to know that. An id whose files are
         already fingerprinted was loaded before (and a rerun need not import ir_datasets to know it)."""
+        from lrbench.safety import safe_relative
+
+        safe_relative(self.source, what="ir_datasets id", key="datasets.id")  # '..' would leave the mirror
         if is_cached(self._fingerprint_name(), self._files()):
             return
         import ir_datasets
@@ -106,7 +81,9 @@ class IrdsDataset(Dataset):
             raise self._unknown_id()
 
     def _lock(self):
-        return _exclusive(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock")
+        # one process at a time reads a collection: ir_datasets builds its docstore and indexes on first read,
+        # and a second process reading meanwhile would find half-built files (parallel backends, Ray workers)
+        return file_lock(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock")
 
     def _guard(self, what, fn):
         try:
