@@ -54,19 +54,17 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     loaded = load_suite(suite)
     if _print_cached(loaded, out, force, only, started):
         return
+    from lrbench.api import run as run_suite
     from lrbench.cli.progress import RichReporter
-    from lrbench.executors import make_executor
 
-    engine = make_executor(executor, loaded, out, address=address, retries=retries, workers=workers,
-                           force=force, only=only, debug=STATE["debug"])
     with RichReporter(err_console) as reporter:
-        engine.reporter = reporter
-        result = engine.run()
-    _print_leaderboard(result.leaderboard, loaded.suite.baseline)
-    _keep_receipt(loaded, result)
+        result = run_suite(loaded, out, executor=executor, address=address, retries=retries, workers=workers,
+                           force=force, only=only, reporter=reporter, debug=STATE["debug"])
+    _print_leaderboard(result.leaderboard, result.baseline)
+    _keep_receipt(loaded, result.outcome)
     err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
-                      f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.out_dir}/leaderboard.md")
-    print_failures(result)
+                      f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.dir}/leaderboard.md")
+    print_failures(result.outcome)
     if result.failed:
         raise typer.Exit(1)
 
@@ -162,6 +160,10 @@ from lrbench.cli.reporting import register as _register_reporting  # noqa: E402
 _register_reporting(app)  # report, compare, gate
 from lrbench.cli.pareto import register as _register_pareto  # noqa: E402
 _register_pareto(app)  # pareto
+from lrbench.cli.tables import register as _register_tables  # noqa: E402
+_register_tables(app)  # tables, summarize
+from lrbench.cli.export import register as _register_export  # noqa: E402
+_register_export(app)  # export
 
 if __name__ == "__main__":
     app()

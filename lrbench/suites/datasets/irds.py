@@ -158,4 +158,4 @@ class IrdsDataset(Dataset):
             return cached_fingerprint(self._fingerprint_name(), self._files(), compute, files_after=self._files)
 
     def _fingerprint_name(self) -> str:
-        return "irds:" + self.source + repr(self.spec.relevance) + repr(self.spec.queries_limit)
+        return "irds:" + self.source + repr(self.relevance_map) + repr(self.spec.queries_limit)
