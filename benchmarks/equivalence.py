@@ -31,8 +31,8 @@ ROW_KEYS = ("row", "reference", "slice", "metric", "max_diff", "equal")
 COMMAND = "python benchmarks/equivalence.py --only {row}"
 
 
-def row_functions() -> dict[str, Callable[[], dict]]:
-    """Row name -> function computing that row (heavy imports happen inside each function)."""
+def row_functions() -> dict[str, Callable[[], dict | list[dict]]]:
+    """Row group name -> function computing its row(s) (heavy imports happen inside each function)."""
     from equiv.rows import ROWS
 
     return dict(ROWS)
@@ -48,7 +48,7 @@ def _llm_rows(only: list[str] | None) -> list[dict]:
         computed = equivalence_llm.rows(only=only)
     except TypeError:  # a rows() without the filter
         computed = equivalence_llm.rows()
-    return [r for r in computed if not only or r["row"] in only]
+    return [r for r in computed if not only or r["row"] in only or r.get("group") in only]
 
 
 def rows(only: list[str] | None = None) -> list[dict]:
@@ -58,9 +58,10 @@ def rows(only: list[str] | None = None) -> list[dict]:
         if only and name not in only:
             continue
         t0 = time.perf_counter()
-        row = {"command": COMMAND.format(row=name), **fn()}
-        row["seconds"] = round(time.perf_counter() - t0, 1)
-        out.append(row)
+        produced = fn()
+        seconds = round(time.perf_counter() - t0, 1)
+        for row in produced if isinstance(produced, list) else [produced]:
+            out.append({"command": COMMAND.format(row=name), **row, "seconds": seconds, "group": name})
     out += _llm_rows(only)
     for row in out:
         missing = [k for k in ROW_KEYS if k not in row]
@@ -74,7 +75,8 @@ def write_results(computed: list[dict]) -> None:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     for row in computed:
         payload = {**row, "written_at": stamp, "machine": machine()}
-        (RESULTS / f"{row['row']}.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
+        name = "".join(c if c.isalnum() or c in "-_" else "_" for c in row["row"]).strip("_")
+        (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str) + "\n")
 
 
 def _fmt(value) -> str:

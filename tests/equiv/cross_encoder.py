@@ -41,7 +41,8 @@ def dl19_pairs(queries_limit: int | None, depth: int):
                        qrels=str(DL19 / "qrels.dl19-passage.txt"), queries_limit=queries_limit)
     ds = open_dataset(spec, DL19)
     run = ds.candidates()
-    run = run[run["rank"] <= depth] if "rank" in run else run.groupby("query_id").head(depth)
+    run = run[run["query_id"].isin(set(ds.eval_queries()))]
+    run = run.sort_values(["query_id", "score"], ascending=[True, False]).groupby("query_id").head(depth)
     return ds, run.reset_index(drop=True)
 
 
