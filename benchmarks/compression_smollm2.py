@@ -29,7 +29,7 @@ TARGETS = ["*self_attn*", "*mlp*"]
 def run_suite(suite: dict, name: str):
     from lrbench.executor import SuiteExecutor
     from lrbench.results.leaderboard import load
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     path = OUT / f"{name}.yaml"
     path.write_text(yaml.safe_dump(suite, sort_keys=False))

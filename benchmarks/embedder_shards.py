@@ -42,7 +42,7 @@ def main() -> None:
 
     from lrbench.executor import SuiteExecutor
     from lrbench.executors import make_executor
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     def suite(shards: int | None) -> Path:
         params = {"model": MINILM, "k": 100, "threads": 1, "block_docs": args.block_docs}

@@ -47,7 +47,7 @@ def main() -> None:
 
     from lrbench.executor import SuiteExecutor
     from lrbench.executors import make_executor
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     suite_path = work / "suite.yaml"
     suite_path.write_text(yaml.safe_dump(SUITE, sort_keys=False))

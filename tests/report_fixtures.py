@@ -22,7 +22,7 @@ SWEEP_SUITE = {
 def run_sweep_suite(folder: Path) -> Path:
     """Run SWEEP_SUITE into folder/results and return that results folder."""
     from lrbench.executor import SuiteExecutor
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "suite.yaml"

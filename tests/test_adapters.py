@@ -41,7 +41,7 @@ def _suite(tmp_path, shared, folder, systems):
 
 def test_lora_trained_saved_loaded_through_a_suite_and_squeezed(adapter, shared, tmp_path):
     from lrbench.executor import SuiteExecutor
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     folder, trainable, losses = adapter
     assert losses[-1] < losses[0]  # the adapter learned something: it is not the zero update
@@ -126,7 +126,7 @@ def test_lora_squeeze_block_validation(tmp_path, shared):
     from lrbench.errors import LrbenchError
     from lrbench.runners.base import RunContext
     from lrbench.runners.embedder import EmbedderRunner
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     path = _suite(tmp_path, shared, None, [
         {"name": "bad", "params": {"model": MINILM}, "compress": {"method": "lora-squeeze", "target_rank": 0,

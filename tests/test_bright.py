@@ -9,7 +9,7 @@ from lrbench.executor import SuiteExecutor
 from lrbench.results.evaluate import evaluate_run
 from lrbench.suites.datasets import open_dataset
 from lrbench.suites.datasets.files import parse_id_list
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 from lrbench.suites.schema import DatasetSpec
 from tests.helpers import scores, write_suite
 

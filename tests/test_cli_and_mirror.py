@@ -47,7 +47,7 @@ def test_run_then_show_json(tmp_path):
     md = (out / "leaderboard.md").read_text()
     assert "| bm25 (baseline) |" in md
     missing = runner.invoke(app, ["show", str(tmp_path / "nothing")])
-    assert missing.exit_code == 2 and "no leaderboard.parquet" in missing.output
+    assert missing.exit_code == 2 and "not a results folder" in missing.output
 
 
 def test_data_info_and_seed(tmp_path, shared, monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from lrbench.compression import compress_model, config_problems  # noqa: E402
+from lrbench.compression import compress_model, compress_errors  # noqa: E402
 from lrbench.compression.lowrank import LowRankLinear, cheaper  # noqa: E402
 from lrbench.errors import LrbenchError  # noqa: E402
 
@@ -151,8 +151,16 @@ def test_glob_matching_nothing_is_an_error(minilm):
 
 
 def test_ratio_sweep_list_is_valid_in_a_suite_block():
-    assert not config_problems({"method": "svd", "ratio": [1.0, 0.8, 0.6]})
-    assert config_problems({"method": "svd", "ratio": [0.8, 0]})
+    from lrbench.suites.cells import expand_system
+    from lrbench.suites.schema import SystemSpec
+
+    def problems(ratio):
+        system = SystemSpec(name="e", type="embedder", compress={"method": "svd", "ratio": ratio})
+        return [e for _, _, block in expand_system(system) for e in compress_errors(block)]
+
+    assert not problems([1.0, 0.8, 0.6])
+    (problem,) = problems([0.8, 0])
+    assert problem.key == "compress.ratio" and "(0, 1]" in problem.message
 
 
 def test_compressed_weights_are_cached(minilm, tmp_path):
@@ -184,7 +192,7 @@ def test_heal_trains_only_the_factored_layers(minilm, scifact_texts):
 
 
 def test_suite_reports_compress_errors_with_file_and_line(tmp_path):
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     suite = tmp_path / "bad.yaml"
     suite.write_text("name: bad\ndatasets:\n  - id: irds:cranfield\nsystems:\n  - name: e\n    type: embedder\n"

@@ -86,3 +86,24 @@ def test_generic_pairwise_path_equals_cached_embeddings(sf):
     scorer.matrix = None  # the path any pairwise runner takes: its own scorer on the texts
     np.testing.assert_allclose(scorer(query, range(8)), cached, atol=1e-5)
     assert scorer.calls == 16
+
+
+def test_llm_pointwise_scorer_keeps_its_score_mode(sf):
+    """cur-retrieval scores through the scorer's public protocol, so an llm-pointwise scorer's score_mode is the
+    one that scores (it once always called the yes/no scorer)."""
+    from lrbench.runners.llm_score_modes import GenerateInteger, YesNo
+    from neural_helpers import SMOLLM
+
+    ds, tmp = sf
+    params = {"model": SMOLLM, "score_mode": "generate-integer", "doc_max_tokens": 24, "batch_size": 4}
+    scorer = PairScorer({"type": "llm-pointwise", "params": params}, ds, ctx(tmp))
+    query = next(iter(ds.eval_queries().values()))
+    got = scorer(query, [0, 1, 2])
+    mode = scorer.runner.mode
+    assert isinstance(mode, GenerateInteger) and scorer.calls == 3
+    expected = mode.score(scorer.loaded, query, scorer.texts[:3], None)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    assert all(0 <= g <= 10 for g in got)  # expected grades, not yes/no logit differences
+    yes_no = YesNo(scorer.runner.params)
+    yes_no.prepare(scorer.loaded)
+    assert not np.allclose(yes_no.score(scorer.loaded, query, scorer.texts[:3], None), got)  # perturbation

@@ -14,7 +14,7 @@ from lrbench.executor import SuiteExecutor
 from lrbench.results.blocks import FOLDER, plan_blocks, shard_blocks
 from lrbench.runners import registry
 from lrbench.runners.embedder import EmbedderRunner
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 from tests.helpers import write_suite
 from tests.neural_helpers import MINILM, scifact_slice
 

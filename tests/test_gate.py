@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 from lrbench.cli import app
 from lrbench.errors import LrbenchError
 from lrbench.results.gate import check_expectations
+from lrbench.results.profile import Profile
 from lrbench.results.resultsdir import ResultsDir
 from lrbench.suites.expect import DeltaExpectation, LatencyRatioExpectation, ValueExpectation, parse_expectation
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 
 SUITES = Path(__file__).resolve().parents[1] / "suites"
 GATE_SUITE = SUITES / "gate-scifact.yaml"
@@ -97,9 +98,9 @@ def test_written_baseline_catches_the_degraded_run(gate_runs):
 
 def test_latency_ratio_uses_profiles_of_the_same_run(gate_runs, tmp_path):
     results = ResultsDir(gate_runs["tmp"] / "good")
-    base = results.cell("scifact", "bm25").profile["latency_ms_p50"]
+    base = results.cell("scifact", "bm25").profile.latency_ms_p50
     other = results.cell("scifact", "bm25-robertson")
-    other.profile["latency_ms_p50"] = base * 4.0
+    other.profile = Profile.from_dict({**other.profile.raw, "latency_ms_p50": base * 4.0})
     exp = [(LatencyRatioExpectation(system="bm25-robertson", latency_p50_ratio_vs="bm25", max=3.0), "s.yaml", 3),
            (LatencyRatioExpectation(system="bm25-robertson", latency_p50_ratio_vs="bm25", max=3.0, tolerance=1.5),
             "s.yaml", 4),
@@ -107,7 +108,7 @@ def test_latency_ratio_uses_profiles_of_the_same_run(gate_runs, tmp_path):
     outcomes = [c.outcome for c in check_expectations(results, exp)]
     assert outcomes == ["FAIL", "OKISH", "OK"]
     assert check_expectations(results, exp[:1])[0].measured == pytest.approx(4.0)
-    del other.profile["latency_ms_p50"]
+    other.profile = Profile.from_dict({k: v for k, v in other.profile.raw.items() if k != "latency_ms_p50"})
     missing = check_expectations(results, exp[:1])[0]
     assert missing.outcome == "FAIL" and "no latency_ms_p50" in missing.detail
 

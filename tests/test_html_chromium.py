@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lrbench.results.report import build_report, write_report
+from lrbench.results.render import write_report
+from lrbench.results.report import build_report
 from report_fixtures import run_sweep_suite
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -69,7 +69,7 @@ def test_generate_mode_parses_grades_and_counts_tokens(ds, tmp_path):
 def test_paradigms_suite_validates(shared):
     from pathlib import Path
 
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     loaded = load_suite(Path(__file__).resolve().parents[1] / "suites" / "dl19-paradigms-ci.yaml", strict=False)
     assert not loaded.errors, [e.one_line() for e in loaded.errors]

@@ -31,12 +31,9 @@ def setup(tmp_path_factory):
 
 
 def _mode(params, loaded):
-    from lrbench.runners.llm_score_modes import score_mode_for
-
     runner = PointwiseRunner({"model": SMOLLM, "doc_max_tokens": 40, "batch_size": 2, **params})
     runner.prepare(loaded)
-    runner._mode = score_mode_for(runner)
-    return runner, runner._mode
+    return runner, runner.mode
 
 
 def test_parse_grade_is_robust():
@@ -92,7 +89,7 @@ def test_reason_then_score_is_yes_no_after_bounded_reasoning(setup):
         seq = mode.prompts(loaded, query, [doc], "<think>" + reason.rstrip() + "</think>\n<answer>")[0]
         with torch.inference_mode():
             logits = loaded.model(input_ids=torch.tensor([seq])).logits[0, -1].float()
-        ref = float(torch.logsumexp(logits[runner._yes], 0) - torch.logsumexp(logits[runner._no], 0))
+        ref = float(torch.logsumexp(logits[mode.yes_ids], 0) - torch.logsumexp(logits[mode.no_ids], 0))
         assert score == pytest.approx(ref, abs=2e-3)
 
 

@@ -39,7 +39,8 @@ def _direct_scores(ds, run, num_labels, seed):
 @pytest.mark.parametrize("num_labels", [1, 2])
 def test_fresh_head_scores_match_a_direct_forward(shared, tmp_path, num_labels):
     ds = dl19(shared, queries_limit=2)
-    params = {"model": MINILM, "num_labels": num_labels, "max_length": 256, "batch_size": 4, "threads": 1}
+    params = {"model": MINILM, "num_labels": num_labels, "max_length": 256, "batch_size": 4, "threads": 1,
+              "allow_random_head": True}
     torch.manual_seed(0)
     out = CrossEncoderRunner(params).run(ds, {"bm25": bm25_run(ds)}, ctx(tmp_path, depth=8))
     assert len(out.run) == 16
@@ -53,7 +54,7 @@ def test_fresh_head_scores_match_a_direct_forward(shared, tmp_path, num_labels):
 def test_truncation_side_and_unsorted_batching(shared, tmp_path):
     ds = dl19(shared, queries_limit=1)
     inputs = {"bm25": bm25_run(ds)}
-    base = {"model": MINILM, "num_labels": 1, "max_length": 24, "batch_size": 3}
+    base = {"model": MINILM, "num_labels": 1, "max_length": 24, "batch_size": 3, "allow_random_head": True}
     runs = {}
     for name, extra in {"right": {}, "left": {"truncation_side": "left"}, "unsorted": {"bucket": False}}.items():
         torch.manual_seed(0)
@@ -65,7 +66,7 @@ def test_truncation_side_and_unsorted_batching(shared, tmp_path):
 def test_positive_label_out_of_range(shared, tmp_path):
     ds = dl19(shared, queries_limit=1)
     with pytest.raises(LrbenchError) as exc:
-        CrossEncoderRunner({"model": MINILM, "num_labels": 2, "positive_label": 5}).run(
+        CrossEncoderRunner({"model": MINILM, "num_labels": 2, "positive_label": 5, "allow_random_head": True}).run(
             ds, {"bm25": bm25_run(ds)}, ctx(tmp_path, depth=2))
     assert exc.value.key == "params.positive_label"
 
@@ -74,3 +75,11 @@ def test_a_reranker_without_input_is_a_clear_error(shared, tmp_path):
     ds = dl19(shared, queries_limit=1)
     with pytest.raises(LrbenchError, match="reranks a first-stage run"):
         CrossEncoderRunner({"model": MINILM}).run(ds, {}, ctx(tmp_path))
+
+
+def test_a_checkpoint_without_a_head_is_refused(shared, tmp_path):
+    """MiniLM is an encoder without a classification head: scoring with a random head needs consent."""
+    ds = dl19(shared, queries_limit=1)
+    with pytest.raises(LrbenchError, match="no classification head") as exc:
+        CrossEncoderRunner({"model": MINILM, "num_labels": 1}).run(ds, {"bm25": bm25_run(ds)}, ctx(tmp_path, depth=2))
+    assert exc.value.key == "params.model" and "allow_random_head: true" in exc.value.hint

@@ -46,7 +46,7 @@ def test_pointwise_template_must_name_query_and_document():
 
 
 def test_bad_template_is_reported_by_validate_with_file_and_line(tmp_path, shared):
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     base = shared / "trec-dl-2019-passage"
     path = write_suite(tmp_path, {
@@ -143,7 +143,7 @@ def test_suite_end_to_end_with_profiles(shared, tmp_path):
     import json
 
     from lrbench.executor import SuiteExecutor
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     base = shared / "trec-dl-2019-passage"
     path = write_suite(tmp_path, {

@@ -11,7 +11,7 @@ SUITES = Path(__file__).resolve().parents[1] / "suites"
 
 @pytest.mark.parametrize("name", ["dl19-rerank.yaml", "dl19-rerank-ci.yaml"])
 def test_dl19_suites_validate(name, shared):
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     loaded = load_suite(SUITES / name, strict=False)
     assert not loaded.errors, [e.one_line() for e in loaded.errors]
@@ -21,7 +21,7 @@ def test_dl19_suites_validate(name, shared):
 
 def test_ci_subset_bi_encoder_beats_bm25(shared, tmp_path):
     from lrbench.executor import SuiteExecutor
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
     from helpers import scores
 
     result = SuiteExecutor(load_suite(SUITES / "dl19-rerank-ci.yaml"), tmp_path / "out", only=["minilm-bi"]).run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lrbench.executor import SuiteExecutor
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 from tests.helpers import scores, write_suite
 
 ANSERINI_SCIFACT_BM25_NDCG10 = 0.6789  # Anserini BEIR flat index, k1=0.9 b=0.4

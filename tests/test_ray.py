@@ -18,7 +18,7 @@ from lrbench.results.leaderboard import load
 from lrbench.runners import registry
 from lrbench.runners.base import Output, Runner, top_k
 from lrbench.runners.bm25 import BM25Runner
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 from tests.helpers import scores, write_suite
 
 ray = pytest.importorskip("ray")
@@ -173,11 +173,12 @@ def test_killed_task_is_retried_and_failures_do_not_stop_the_suite(ray_cluster, 
 
 
 def test_resources_are_validated_before_ray_starts(tmp_path):
-    from lrbench.executors.ray_executor import RayExecutor, ray_options
+    from lrbench.executors import make_executor
+    from lrbench.executors.ray_executor import ray_options
 
     bad = dict(KILL, systems=[{"name": "bm25", "type": "bm25", "resources": {"num_gpu": 1}}])
-    with pytest.raises(LrbenchError) as err:
-        RayExecutor(load_suite(write_suite(tmp_path, bad)), tmp_path / "out")
+    with pytest.raises(LrbenchError) as err:  # the plan layer reports it while loading, before Ray starts
+        make_executor("ray", load_suite(write_suite(tmp_path, bad)), tmp_path / "out")
     assert err.value.key == "systems.bm25.resources.num_gpu" and err.value.line is not None
     assert "num_gpus" in err.value.hint
     loaded = load_suite(write_suite(tmp_path, dict(KILL, systems=[

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from lrbench.cli import app
 from lrbench.executor import Reporter, SuiteExecutor
 from lrbench.results.store import TMP_PREFIX, FsspecStore, LocalStore, RemotePath, open_store
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 from tests.helpers import write_suite
 
 s3fs = pytest.importorskip("s3fs")
@@ -145,13 +145,15 @@ def test_put_uploads_meta_last(s3_server, tmp_path):
         store.put("k1", {"run": frame, "scores": pd.DataFrame({"measure": ["AP"], "value": [0.5]})}, {"key": "k1"})
         first = list(events)
         events.clear()
-        store.put("k1", {"run": frame.iloc[:1]}, {"key": "k1", "v": 2})
+        assert not store.put("k1", {"run": frame.iloc[:1]}, {"key": "k1", "v": 2})  # write-once: kept
+        assert events == []
+        assert store.put("k1", {"run": frame.iloc[:1]}, {"key": "k1", "v": 2}, replace=True)
     finally:
         del store.fs.put_file, store.fs.rm
     assert first == [("put", "run.parquet"), ("put", "scores.parquet"), ("put", "meta.json")]
     # overwriting a complete cell: meta.json goes first, then the old data, then the new data and meta.json
     assert events == [("rm", "meta.json"), ("rm", "k1"), ("put", "run.parquet"), ("put", "meta.json")]
-    assert store.meta("k1") == {"key": "k1", "v": 2}
+    assert {k: v for k, v in store.meta("k1").items() if k != "files"} == {"key": "k1", "v": 2}
     assert len(store.read_frame("k1", "run")) == 1 and store.read_frame("k1", "scores") is None
 
 

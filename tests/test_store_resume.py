@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lrbench.executor import Reporter, SuiteExecutor
 from lrbench.results.store import TMP_PREFIX
-from lrbench.suites.loader import load_suite
+from lrbench.plan import load_suite
 from tests.helpers import write_suite
 
 SWEEP_SUITE = {

@@ -170,7 +170,7 @@ def test_lm_evaluator(shared):
                                    "ci/compression-minilm-ci.yaml", "ci/perplexity-smollm2-ci.yaml",
                                    "ci/glue-zero-shot-ci.yaml"])
 def test_suites_validate(shared, suite):
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     loaded = load_suite(ROOT / "suites" / suite, strict=False)
     assert not loaded.errors, [e.one_line() for e in loaded.errors]

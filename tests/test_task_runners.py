@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 
 from lrbench.executor import SuiteExecutor  # noqa: E402
 from lrbench.results.leaderboard import load  # noqa: E402
-from lrbench.suites.loader import load_suite  # noqa: E402
+from lrbench.plan import load_suite  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -134,7 +134,7 @@ def test_glue_classifier_protocol_mechanics(shared, tmp_path):
 name: clf
 datasets: [{{id: "glue:{shared}/glue-dev/MRPC.dev.tsv", name: mrpc, queries_limit: 8}}]
 systems: [{{name: head, type: glue, params: {{model: sentence-transformers/all-MiniLM-L6-v2, protocol: classifier,
-           num_labels: 2, batch_size: 4}}}}]
+           num_labels: 2, batch_size: 4, allow_random_head: true}}}}]
 """)
     assert set(board["measure"]) == {"accuracy", "F1"}
     assert info["cells"][0]["profile"]["protocol"] == "classifier"

@@ -2,53 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from lrbench.cli.common import STATE, _set_mirror, console, err_console, friendly_errors  # noqa: F401
 from lrbench.errors import LrbenchError
 
 app = typer.Typer(help="Benchmark rerankers, embedders and low-rank-compressed transformers from one suite file.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
-STATE = {"debug": False}
-
-
-def friendly_errors(fn):
-    """Turn LrbenchError into one line on stderr and exit 2; tracebacks only with --debug."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except LrbenchError as exc:
-            if STATE["debug"]:
-                raise
-            err_console.print(f"[red]error:[/red] {escape(exc.one_line())}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2)
-        except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted: finished cells are kept; rerun to resume[/yellow]")
-            raise typer.Exit(130)
-    return wrapper
-
-
 @app.callback()
 def main(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks.")):
     STATE["debug"] = debug
-
-
-def _set_mirror(mirror: Optional[Path]) -> None:
-    if mirror is not None:
-        if not mirror.is_dir():
-            raise LrbenchError(f"--mirror {mirror} is not a folder", hint="point it at a folder laid out as an ir_datasets cache")
-        os.environ["LRBENCH_MIRROR"] = str(mirror.resolve())
 
 
 def _print_leaderboard(board, baseline) -> None:
@@ -79,37 +48,40 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     import time
 
     from lrbench.cli.progress import RichReporter
-    from lrbench.suites.loader import load_suite
+    from lrbench.executors import make_executor
+    from lrbench.plan import load_suite
 
     started = time.perf_counter()
     _set_mirror(mirror)
     loaded = load_suite(suite)
+    engine = make_executor(executor, loaded, out, address=address, retries=retries, workers=workers,
+                           force=force, only=only, debug=STATE["debug"])
     with RichReporter(err_console) as reporter:
-        from lrbench.executors import make_executor
-
-        runner = make_executor(executor, loaded, out, address=address, retries=retries, workers=workers,
-                               force=force, only=only, reporter=reporter, debug=STATE["debug"])
-        result = runner.run()
+        engine.reporter = reporter
+        result = engine.run()
     _print_leaderboard(result.leaderboard, loaded.suite.baseline)
     err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
                       f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.out_dir}/leaderboard.md")
-    for failure in result.failed:
-        err_console.print(f"[red]failed:[/red] {escape(failure.cell.system_label)} on {failure.cell.dataset_label}: "
-                          f"{escape(failure.error or '')}",
-                          highlight=False, soft_wrap=True)
+    print_failures(result)
     if result.failed:
         raise typer.Exit(1)
+
+
+def print_failures(result) -> None:
+    for failure in result.failed:
+        err_console.print(f"[red]failed:[/red] {escape(failure.cell.system_label)} on {failure.cell.dataset_label}: "
+                          f"{escape(failure.error or '')}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 @friendly_errors
 def validate(suites: List[Path] = typer.Argument(..., help="Suite YAML file(s).")):
     """Check suites without running them; print every error with file:line, key and fix."""
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     total = 0
     for path in suites:
-        loaded = load_suite(path, strict=False)
+        loaded = load_suite(path, strict=False)  # the checks `lrbench run` raises the first of
         for error in loaded.errors:
             err_console.print(f"[red]error:[/red] {escape(error.one_line())}", highlight=False, soft_wrap=True)
         total += len(loaded.errors)
@@ -140,10 +112,7 @@ def show(target: str = typer.Argument(..., metavar="RESULTS",
     from lrbench.results.leaderboard import load
     from lrbench.results.remote import local_results
 
-    results = local_results(target)
-    if not (results / "leaderboard.parquet").exists():
-        raise LrbenchError(f"{results} has no leaderboard.parquet", hint="run `lrbench run SUITE --out DIR` first")
-    board, info = load(results)
+    board, info = load(local_results(target))
     if as_json:
         sys.stdout.write(json.dumps({"suite": info["suite"], "baseline": info["baseline"],
                                      "rows": board.to_dict(orient="records")}, indent=2) + "\n")

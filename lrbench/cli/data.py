@@ -1,4 +1,4 @@
-"""`lrbench data`: inspect datasets and seed the ir_datasets cache from an offline mirror."""
+"""`lrbench data`: inspect datasets; seed the ir_datasets cache or the Hugging Face datasets cache (mteb:)."""
 
 from __future__ import annotations
 
@@ -28,20 +28,46 @@ def _mirror(mirror: Optional[Path]) -> Path:
 
 
 @data_app.command("seed")
-def seed(dataset_id: str = typer.Argument(..., help="ir_datasets id, e.g. beir/scifact/test (irds: prefix optional)."),
-         mirror: Optional[Path] = typer.Option(None, "--mirror", help="Mirror folder [env: LRBENCH_MIRROR].")):
-    """Copy a dataset's files that the ir_datasets home lacks from the mirror."""
-    from lrbench.cli import friendly_errors
-    from lrbench.suites.mirror import irds_home, seed_from_mirror
+def seed(dataset_id: str = typer.Argument(..., help="ir_datasets id, e.g. beir/scifact/test (irds: prefix optional), "
+                                                    "or an MTEB task, e.g. mteb:SciFact."),
+         mirror: Optional[Path] = typer.Option(None, "--mirror", help="Mirror folder [env: LRBENCH_MIRROR; for mteb: "
+                                                                      "LRBENCH_HF_MIRROR]."),
+         source: Optional[Path] = typer.Option(None, "--from", help="mteb: a BEIR folder, CSV/TSV folder or datasets "
+                                                                    "cache to build the task's cache entries from.")):
+    """Copy a dataset's files that the ir_datasets home lacks from the mirror; for mteb:NAME, write the task's
+    data into the Hugging Face datasets cache at the task's pinned revision."""
+    from lrbench.cli.common import friendly_errors
 
     @friendly_errors
     def go():
-        source = _mirror(mirror)
-        copied = seed_from_mirror(dataset_id.removeprefix("irds:"), source, irds_home())
+        if dataset_id.startswith("mteb:"):
+            return _seed_mteb(dataset_id.removeprefix("mteb:"), source or mirror)
+        from lrbench.suites.mirror import dataset_files, irds_home, seed_from_mirror
+
+        folder = _mirror(mirror)
+        irds_id = dataset_id.removeprefix("irds:")
+        if not dataset_files(irds_id, folder):
+            raise LrbenchError(f"the mirror {folder} has no files for irds:{irds_id}", key="DATASET_ID",
+                               hint="check the id (see `lrbench list datasets`) or copy its files into the mirror")
+        copied = seed_from_mirror(irds_id, folder, irds_home())
         for path in copied:
             console.print(f"copied {path}")
         console.print(f"{len(copied)} file(s) copied into {irds_home()}")
     go()
+
+
+def _seed_mteb(task_name: str, source: Optional[Path]) -> None:
+    from lrbench.suites.hf_cache import hf_datasets_cache, hf_mirror_dir
+    from lrbench.suites.mteb_seed import seed_mteb_task
+
+    source = source or hf_mirror_dir()
+    if source is None:
+        raise LrbenchError("no source folder given", hint="pass --from DIR or set LRBENCH_HF_MIRROR")
+    cache = hf_datasets_cache()
+    written = seed_mteb_task(task_name, source, cache)
+    for path in written:
+        console.print(f"wrote {path}")
+    console.print(f"{len(written)} cache entr{'y' if len(written) == 1 else 'ies'} for mteb:{task_name} in {cache}")
 
 
 @data_app.command("info")
@@ -51,7 +77,7 @@ def info(dataset_id: str = typer.Argument(..., help="A dataset id as a suite wri
     """Counts, relevance grades and the content fingerprint of one dataset."""
     import os
 
-    from lrbench.cli import friendly_errors
+    from lrbench.cli.common import friendly_errors
     from lrbench.suites.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 

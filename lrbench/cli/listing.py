@@ -35,12 +35,20 @@ def datasets_table() -> Table:
 def measures_table() -> Table:
     import ir_measures
 
-    table = Table(title="measures (ir-measures syntax; parameters such as rel=2, judged_only, cutoff @k)")
-    table.add_column("measure")
-    table.add_column("description")
+    from lrbench.measures import CLASSIFICATION, LANGUAGE_MODELLING
+
+    table = Table(title="measures: ranking in ir-measures syntax (parameters such as rel=2, judged_only, cutoff @k), "
+                        "mean of per-query values, higher is better")
+    for col in ("measure", "task", "better", "aggregation", "description"):
+        table.add_column(col)
     for name, measure in sorted(ir_measures.measures.registry.items()):
         doc = (getattr(measure, "__doc__", "") or "").strip().splitlines()
-        table.add_row(name, doc[0] if doc else "")
+        table.add_row(name, "ranking", "higher", "mean", doc[0] if doc else "")
+    for group in (CLASSIFICATION, LANGUAGE_MODELLING):
+        for m in dict.fromkeys(group.values()):
+            aliases = sorted(a for a, target in group.items() if target is m and a != m.name.lower())
+            table.add_row(m.name, m.task, "higher" if m.higher_is_better else "lower", m.aggregation,
+                          f"also: {', '.join(aliases)}" if aliases else "")
     return table
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from lrbench.cli import console, friendly_errors  # registered at the end of lrbench.cli
+from lrbench.cli.common import console, friendly_errors
 
 models_app = typer.Typer(help="Offline model resolution: import local folders or GGUF files under their Hub id.",
                          no_args_is_help=True)

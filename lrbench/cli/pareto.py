@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from lrbench.cli import console, friendly_errors  # registered at the end of lrbench.cli
+from lrbench.cli.common import console, friendly_errors
 
 
 def register(app: typer.Typer) -> None:
@@ -19,11 +19,8 @@ def register(app: typer.Typer) -> None:
                dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset.")):
         """Write pareto-<dataset>.png: quality vs parameters and vs latency, Pareto front marked."""
         from lrbench.results.pareto import write_pareto
-        from lrbench.errors import LrbenchError
         from lrbench.results.remote import local_results
 
         results = local_results(target)
-        if not (results / "leaderboard.parquet").exists():
-            raise LrbenchError(f"{results} has no leaderboard.parquet", hint="run `lrbench run SUITE --out DIR` first")
         for path in write_pareto(results, measure, dataset):
             console.print(f"wrote {path}", highlight=False, soft_wrap=True)

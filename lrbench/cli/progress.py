@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from lrbench.executor import Reporter
+from lrbench.executors.core import Reporter
 
 
 class RichReporter(Reporter):

@@ -21,8 +21,15 @@ def _check_test(test: str) -> str:
     return test
 
 
+def _check_alpha(alpha: float) -> float:
+    if not 0 < alpha < 1:
+        raise LrbenchError(f"--alpha must be between 0 and 1 (exclusive), not {alpha:g}", key="--alpha",
+                           hint="a significance level such as 0.05 or 0.01")
+    return alpha
+
+
 def register(app: typer.Typer) -> None:
-    from lrbench.cli import _set_mirror, console, err_console, friendly_errors
+    from lrbench.cli.common import _set_mirror, console, err_console, friendly_errors
 
     @app.command()
     @friendly_errors
@@ -36,14 +43,16 @@ def register(app: typer.Typer) -> None:
                plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw PNG plots next to the report."),
                ):
         """Write a Markdown or HTML report: CIs, significance vs the baseline, win/tie/loss, efficiency, plots."""
-        from lrbench.results.report import build_report, write_report
+        from lrbench.results.render import write_report
+        from lrbench.results.report import build_report
 
+        _check_alpha(alpha)
         if fmt not in ("md", "html"):
             raise LrbenchError(f"unknown format '{fmt}'", key="--format", hint="choose md or html")
         from lrbench.results.remote import local_results
 
         folder = local_results(results)  # results in object storage are read from a local copy
-        data = build_report(folder, baseline=baseline, test=_check_test(test), alpha=alpha)
+        data = build_report(folder, baseline=baseline, test=_check_test(test), alpha=_check_alpha(alpha))
         path = out or folder / ("report.html" if fmt == "html" else "report.md")
         written = write_report(data, path, fmt=fmt, plots=plots)
         console.print(f"wrote {path}" + (f" and {len(written) - 1} plot(s)" if len(written) > 1 else ""),
@@ -60,16 +69,19 @@ def register(app: typer.Typer) -> None:
         """Side-by-side deltas per dataset and measure with significance, for PR descriptions."""
         from lrbench.results.compare import compare_targets, rich_table, to_markdown
 
-        comparison = compare_targets(targets, test=_check_test(test), alpha=alpha)
+        comparison = compare_targets(targets, test=_check_test(test), alpha=_check_alpha(alpha))
         console.print(rich_table(comparison))
         if out:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(to_markdown(comparison), encoding="utf-8")
+            from lrbench.atomic import write_text
+
+            write_text(out, to_markdown(comparison))
             console.print(f"wrote {out}", highlight=False)
 
     @app.command()
     @friendly_errors
-    def gate(suite: Path = typer.Argument(..., help="Suite YAML file with an expect: list."),
+    def gate(target: str = typer.Argument(..., metavar="SUITE|RESULTS",
+                                          help="A suite YAML file with an expect: list (run, reusing cached cells), "
+                                               "or a results folder written by `lrbench run` (checked as it is)."),
              baseline: Optional[Path] = typer.Option(None, "--baseline", help="Also check the expectations in "
                                                      "this file (written by --write-baseline)."),
              write_baseline: Optional[Path] = typer.Option(None, "--write-baseline",
@@ -81,8 +93,13 @@ def register(app: typer.Typer) -> None:
              force: bool = typer.Option(False, "--force", help="Recompute every cell, ignoring the cache."),
              mirror: Optional[Path] = typer.Option(None, "--mirror", help="Offline ir_datasets mirror "
                                                    "[env: LRBENCH_MIRROR]."),
+             executor: str = typer.Option("local", "--executor", help="local | process | ray, as for `lrbench run`."),
+             address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to join (--executor ray)."),
+             retries: int = typer.Option(2, "--retries", help="Retries of a failed or killed cell (process, ray)."),
+             workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (process) or CPUs of "
+                                                   "the local Ray instance (ray)."),
              ):
-        """Run a suite (reusing cached cells) and check its expectations: exit 0 pass, 1 fail, 2 usage error."""
+        """Check expectations of a suite (run first) or of a results folder: exit 0 pass, 1 fail, 2 usage error."""
         from rich.markup import escape
 
         from lrbench.cli.progress import RichReporter
@@ -90,8 +107,9 @@ def register(app: typer.Typer) -> None:
 
         _set_mirror(mirror)
         with RichReporter(err_console) as reporter:
-            result = run_gate(suite, baseline=baseline, out_dir=out, reporter=reporter, force=force,
-                              write_baseline_to=write_baseline, tolerance=tolerance)
+            result = run_gate(target, baseline=baseline, out_dir=out, reporter=reporter, force=force,
+                              write_baseline_to=write_baseline, tolerance=tolerance, executor=executor,
+                              address=address, workers=workers, retries=retries)
         if result.checks:
             console.print(rich_table(result))
         for check in result.checks:
@@ -105,8 +123,9 @@ def register(app: typer.Typer) -> None:
             for line in github_annotations(result):
                 print(line, flush=True)
         if junit:
-            junit.parent.mkdir(parents=True, exist_ok=True)
-            junit.write_text(junit_xml(result), encoding="utf-8")
+            from lrbench.atomic import write_text
+
+            write_text(junit, junit_xml(result))
         if write_baseline:
             console.print(f"wrote baseline {write_baseline}", highlight=False)
         console.print(summary(result), style="green" if result.ok else "bold red", highlight=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from lrbench.compression.calibration import calibration_texts, make_calibration
-from lrbench.compression.config import METHODS, CompressConfig, config_problems, parse_config
+from lrbench.compression.config import METHODS, CompressConfig, canonical_compress, compress_errors, parse_compress
 
 
 def compress_model(model, config: dict, *, tokenizer=None, calibration=None, cache_dir: Path | None = None,
@@ -37,12 +37,5 @@ def apply_compression(model, ctx, tokenizer):
                           cache_dir=Path(ctx.cache_dir), base_dir=ctx.suite_dir)
 
 
-def summary(report: dict | None) -> dict | None:
-    """The report without per-layer detail, for tables and profiles."""
-    if report is None:
-        return None
-    return {k: v for k, v in report.items() if k != "layers"}
-
-
-__all__ = ["compress_model", "apply_compression", "make_calibration", "calibration_texts", "config_problems",
-           "parse_config", "CompressConfig", "METHODS", "summary"]
+__all__ = ["compress_model", "apply_compression", "make_calibration", "calibration_texts", "compress_errors",
+           "parse_compress", "canonical_compress", "CompressConfig", "METHODS"]

@@ -1,139 +1,165 @@
-"""The `compress:` block: parsing and validation (no torch here, so `lrbench validate` stays fast)."""
+"""The `compress:` block as typed models (no torch here, so `lrbench validate` stays fast).
+
+`parse_compress(block)` gives a `LowRankConfig` (svd, asvd, whiten, afm) or a `LoraSqueezeConfig`, defaults
+filled in, its combinations checked; its `model_dump(mode="json")` is what a cell key hashes, so a default written out or left out is
+the same cell. Numbers are strict: `ratio: true` or `ratio: "0.5"` are errors, not 1.0 and 0.5.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import difflib
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lrbench.errors import LrbenchError
 
 METHODS = ("svd", "asvd", "whiten", "afm")
 NEEDS_CALIBRATION = ("asvd", "whiten", "afm")
 ALLOCATIONS = ("uniform", "heavy-tail")
-KEYS = ("method", "ratio", "energy", "allocation", "targets", "calibration", "heal", "rank_multiple", "alpha",
-        "exclude")
-CALIBRATION_KEYS = ("dataset", "samples", "offset", "max_length", "batch_size", "split")
-HEAL_KEYS = ("steps", "lr", "batch_size")
 
 
-@dataclass
-class CompressConfig:
-    method: str
-    ratio: float | None = None
-    energy: float | None = None
-    allocation: str = "uniform"
-    targets: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    calibration: dict[str, Any] | None = None
-    heal: dict[str, Any] | None = None
-    rank_multiple: int = 8
-    alpha: float = 0.5  # ASVD's activation-scaling exponent
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CalibrationSpec(_Block):
+    dataset: str = Field(description="any lrbench dataset id; ranking datasets give documents")
+    samples: int = Field(256, ge=1)
+    offset: int = Field(0, ge=0, description="skip this many texts first")
+    max_length: int = Field(256, ge=1, description="tokens per calibration text")
+    batch_size: int = Field(8, ge=1)
+    split: str | None = None
+
+
+class HealSpec(_Block):
+    steps: int = Field(200, ge=1)
+    lr: float = Field(1e-4, gt=0, strict=False)  # YAML reads 1e-4 (no dot) as text: accept it as a number
+    batch_size: int = Field(8, ge=1)
+
+
+class LowRankConfig(_Block):
+    method: Literal["svd", "asvd", "whiten", "afm"] = "svd"
+    ratio: float | None = Field(None, gt=0, le=1, description="fraction of each target layer's parameters kept")
+    energy: float | None = Field(None, gt=0, le=1, description="fraction of each layer's spectral energy kept")
+    allocation: Literal["uniform", "heavy-tail"] = "uniform"
+    targets: list[str] = Field(default_factory=list, description="module-name globs; default: every Linear "
+                                                                 "but output heads")
+    exclude: list[str] = Field(default_factory=list)
+    calibration: CalibrationSpec | None = None
+    heal: HealSpec | None = None
+    rank_multiple: int = Field(8, ge=1)
+    alpha: float = Field(0.5, description="ASVD's activation-scaling exponent")
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_given(cls, value):
+        if not value:
+            raise ValueError("targets must be a non-empty list of module-name globs, or left out")
+        return value
 
     def canonical(self) -> dict[str, Any]:
-        return {"method": self.method, "ratio": self.ratio, "energy": self.energy, "allocation": self.allocation,
-                "targets": self.targets, "exclude": self.exclude, "calibration": self.calibration,
-                "heal": self.heal, "rank_multiple": self.rank_multiple, "alpha": self.alpha}
+        return self.model_dump(mode="json")
 
 
-def _err(message: str, key: str, hint: str | None = None) -> LrbenchError:
-    return LrbenchError(message, key=f"compress.{key}" if key else "compress", hint=hint)
+class LoraSqueezeConfig(_Block):
+    """LoRA-Squeeze (lrbench.compression.lora_squeeze): compress a loaded LoRA adapter to a lower rank."""
+
+    method: Literal["lora-squeeze"]
+    target_rank: int = Field(ge=1)
+    oversample: int = Field(8, ge=0)
+    niter: int = Field(4, ge=0)
+    seed: int = 0
+
+    def canonical(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
 
 
-def config_problems(block: Any, *, sweep_ok: bool = True) -> list[LrbenchError]:
-    """Every problem with a `compress:` block (a ratio list is a sweep when sweep_ok)."""
-    if isinstance(block, dict) and block.get("method") == "lora-squeeze":  # compresses an adapter, own keys
-        from lrbench.compression.lora_squeeze import lora_squeeze_problems
+CompressConfig = Union[LowRankConfig, LoraSqueezeConfig]
 
-        return lora_squeeze_problems(block, sweep_ok=sweep_ok)
+_HINTS = {
+    "ratio": "a number in (0, 1]: 1.0 keeps every layer dense; 0.5 keeps half of each target layer's parameters",
+    "energy": "a number in (0, 1], e.g. energy: 0.95",
+    "method": f"use one of {', '.join(METHODS)} or lora-squeeze",
+    "allocation": f"use {' or '.join(ALLOCATIONS)}",
+    "targets": 'e.g. targets: ["*attention*", "*mlp*"]',
+    "calibration": "e.g. calibration: {dataset: irds:beir/scifact/test, samples: 256}",
+    "heal": "e.g. heal: {steps: 200, lr: 1e-4}",
+    "target_rank": "a positive integer; sweep ranks with sweep: {compress.target_rank: [1, 2, 4]}",
+}
+
+
+#: what a number field must be, in the words of the error message
+_RULES = {"ratio": "a number in (0, 1]", "energy": "a number in (0, 1]", "target_rank": "a positive integer",
+          "rank_multiple": "a positive integer", "samples": "a positive integer", "steps": "a positive integer",
+          "batch_size": "a positive integer", "max_length": "a positive integer"}
+
+
+def _model_for(block: dict) -> type[_Block]:
+    return LoraSqueezeConfig if block.get("method") == "lora-squeeze" else LowRankConfig
+
+
+def compress_errors(block: Any) -> list[LrbenchError]:
+    """Every problem with one sweep point's `compress:` block, each keyed compress.<field>."""
     if not isinstance(block, dict):
-        return [_err("compress must be a mapping", "", "e.g. compress: {method: svd, ratio: 0.6}")]
-    problems = []
-    for key in block:
-        if key not in KEYS:
-            import difflib
-
-            near = difflib.get_close_matches(str(key), KEYS, n=1)
-            problems.append(_err(f"unknown key '{key}'", str(key),
-                                 (f"did you mean '{near[0]}'? " if near else "") + f"allowed: {', '.join(KEYS)}"))
-    method = block.get("method", "svd")
-    if method not in METHODS:
-        problems.append(_err(f"unknown method '{method}'", "method", f"use one of {', '.join(METHODS)}"))
-    ratio, energy = block.get("ratio"), block.get("energy")
-    if ratio is None and energy is None:
-        problems.append(_err("give ratio (fraction of each layer's parameters kept) or energy",
-                             "ratio", "e.g. ratio: 0.6, or energy: 0.95"))
-    if ratio is not None and energy is not None:
-        problems.append(_err("ratio and energy are alternatives", "energy", "keep one of them"))
-    ratios = ratio if isinstance(ratio, list) and sweep_ok else [ratio] if ratio is not None else []
-    for r in ratios:
-        if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 < r <= 1:
-            problems.append(_err(f"ratio must be a number in (0, 1], got {r!r}", "ratio",
-                                 "1.0 keeps every layer dense; 0.5 keeps half of each target layer's parameters"))
-    if energy is not None and (isinstance(energy, bool) or not isinstance(energy, (int, float))
-                               or not 0 < energy <= 1):
-        problems.append(_err(f"energy must be a number in (0, 1], got {energy!r}", "energy", "e.g. energy: 0.95"))
-    allocation = block.get("allocation", "uniform")
-    if allocation not in ALLOCATIONS:
-        problems.append(_err(f"unknown allocation '{allocation}'", "allocation", f"use {' or '.join(ALLOCATIONS)}"))
-    elif allocation == "heavy-tail" and ratio is None:
-        problems.append(_err("allocation: heavy-tail spreads a global parameter budget", "allocation",
-                             "add ratio: the fraction of the targets' parameters kept overall"))
-    for name in ("targets", "exclude"):
-        globs = block.get(name)
-        if globs is not None and (not isinstance(globs, list) or not all(isinstance(g, str) for g in globs)
-                                  or (name == "targets" and not globs)):
-            problems.append(_err(f"{name} must be a non-empty list of module-name globs", name,
-                                 'e.g. targets: ["*attention*", "*mlp*"]'))
-    calibration = block.get("calibration")
-    if method in NEEDS_CALIBRATION and not calibration:
-        problems.append(_err(f"method {method} needs calibration data", "calibration",
-                             "add calibration: {dataset: irds:beir/scifact/test, samples: 256}"))
-    if calibration is not None:
-        if not isinstance(calibration, dict) or "dataset" not in calibration:
-            problems.append(_err("calibration must be a mapping with a dataset", "calibration",
-                                 "e.g. calibration: {dataset: irds:beir/scifact/test, samples: 256}"))
-        else:
-            for key in calibration:
-                if key not in CALIBRATION_KEYS:
-                    problems.append(_err(f"unknown key '{key}'", f"calibration.{key}",
-                                         f"allowed: {', '.join(CALIBRATION_KEYS)}"))
-            samples = calibration.get("samples", 256)
-            if not isinstance(samples, int) or samples < 1:
-                problems.append(_err("samples must be a positive integer", "calibration.samples"))
-    heal = block.get("heal")
-    if heal is not None:
-        if not isinstance(heal, dict):
-            problems.append(_err("heal must be a mapping", "heal", "e.g. heal: {steps: 200, lr: 1e-4}"))
-        else:
-            for key in heal:
-                if key not in HEAL_KEYS:
-                    problems.append(_err(f"unknown key '{key}'", f"heal.{key}", f"allowed: {', '.join(HEAL_KEYS)}"))
-            if not calibration:
-                problems.append(_err("heal distils on the calibration texts", "heal",
-                                     "add calibration: {dataset: ..., samples: N}"))
-            steps = heal.get("steps", 200)
-            if not isinstance(steps, int) or steps < 1:
-                problems.append(_err("heal.steps must be a positive integer", "heal.steps"))
-    multiple = block.get("rank_multiple", 8)
-    if not isinstance(multiple, int) or multiple < 1:
-        problems.append(_err("rank_multiple must be a positive integer", "rank_multiple"))
-    return problems
+        return [LrbenchError("compress must be a mapping", key="compress",
+                             hint="e.g. compress: {method: svd, ratio: 0.6}")]
+    model = _model_for(block)
+    try:
+        cfg = model(**block)
+    except ValidationError as exc:
+        return [_error(err, model) for err in exc.errors()]
+    return [LrbenchError(message, key=f"compress.{field}", hint=_HINTS.get(field))
+            for field, message in (_inconsistencies(cfg) if isinstance(cfg, LowRankConfig) else [])]
 
 
-def parse_config(block: dict[str, Any]) -> CompressConfig:
-    """One sweep point's block -> CompressConfig, or the first problem as an LrbenchError."""
-    problems = config_problems(block, sweep_ok=False)
+def _inconsistencies(cfg: LowRankConfig) -> list[tuple[str, str]]:
+    """(field, message) for combinations the fields' own types cannot rule out."""
+    out = []
+    if cfg.ratio is None and cfg.energy is None:
+        out.append(("ratio", "give ratio (fraction of each layer's parameters kept) or energy"))
+    if cfg.ratio is not None and cfg.energy is not None:
+        out.append(("energy", "ratio and energy are alternatives: keep one of them"))
+    if cfg.allocation == "heavy-tail" and cfg.ratio is None:
+        out.append(("allocation", "allocation: heavy-tail spreads a global parameter budget: add ratio"))
+    if cfg.method in NEEDS_CALIBRATION and cfg.calibration is None:
+        out.append(("calibration", f"method {cfg.method} needs calibration data"))
+    if cfg.heal is not None and cfg.calibration is None:
+        out.append(("heal", "heal distils on the calibration texts: add calibration: {dataset: ..., samples: N}"))
+    return out
+
+
+def _error(err: dict, model: type[_Block]) -> LrbenchError:
+    loc = [str(p) for p in err["loc"]]
+    field = loc[0] if loc else ""
+    key = "compress" + "".join(f".{p}" for p in loc)
+    if err["type"] == "extra_forbidden":
+        sub = {"calibration": CalibrationSpec, "heal": HealSpec}.get(field) if len(loc) > 1 else None
+        allowed = list((sub or model).model_fields)
+        near = difflib.get_close_matches(loc[-1], allowed, n=1)
+        extra = " for method lora-squeeze" if model is LoraSqueezeConfig else ""
+        return LrbenchError(f"unknown key '{loc[-1]}'{extra}" + (f" (did you mean '{near[0]}'?)" if near else ""),
+                            key=key, hint=f"allowed: {', '.join(allowed)}")
+    message = err["msg"].removeprefix("Value error, ")
+    if loc[-1] in _RULES and err["type"] != "value_error":
+        return LrbenchError(f"{loc[-1]} must be {_RULES[loc[-1]]}, got {err.get('input')!r}", key=key,
+                            hint=_HINTS.get(field))
+    if field and err["type"] not in ("value_error",):
+        message = f"{message[:1].lower()}{message[1:]}, got {err.get('input')!r}"
+    return LrbenchError(message, key=key, hint=_HINTS.get(field))
+
+
+def parse_compress(block: dict[str, Any]) -> CompressConfig:
+    """One sweep point's block -> its typed config (defaults filled), or the first problem as an LrbenchError."""
+    problems = compress_errors(block)
     if problems:
         raise problems[0]
-    return CompressConfig(
-        method=block.get("method", "svd"),
-        ratio=float(block["ratio"]) if block.get("ratio") is not None else None,
-        energy=float(block["energy"]) if block.get("energy") is not None else None,
-        allocation=block.get("allocation", "uniform"),
-        targets=list(block.get("targets") or []),
-        exclude=list(block.get("exclude") or []),
-        calibration=dict(block["calibration"]) if block.get("calibration") else None,
-        heal=dict(block["heal"]) if block.get("heal") else None,
-        rank_multiple=int(block.get("rank_multiple", 8)),
-        alpha=float(block.get("alpha", 0.5)),
-    )
+    return _model_for(block)(**block)
+
+
+def canonical_compress(block: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a cell key hashes for a compress block: the typed config with every default written out."""
+    return None if block is None else parse_compress(block).model_dump(mode="json")
+
+
+parse_config = parse_compress  # the name the compression code calls it by

@@ -11,10 +11,10 @@ import time
 
 import torch
 
+from lrbench.compression.layers import LowRankLinear, _batches, _model_device
+
 
 def heal(student, teacher, tokenizer, texts: list[str], spec: dict, *, max_length: int = 256) -> dict:
-    from lrbench.compression.lowrank import LowRankLinear, _batches, _model_device
-
     steps = int(spec.get("steps", 200))
     lr = float(spec.get("lr", 1e-4))
     batch_size = int(spec.get("batch_size", 8))

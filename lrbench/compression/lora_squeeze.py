@@ -16,34 +16,6 @@ import time
 
 from lrbench.errors import LrbenchError
 
-KEYS = ("method", "target_rank", "oversample", "niter", "seed")
-
-
-def _err(message: str, key: str, hint: str | None = None) -> LrbenchError:
-    return LrbenchError(message, key=f"compress.{key}" if key else "compress", hint=hint)
-
-
-def lora_squeeze_problems(block: dict, *, sweep_ok: bool = True) -> list[LrbenchError]:
-    """Every problem with a lora-squeeze block; target_rank may come from a sweep when sweep_ok."""
-    problems = []
-    for key in block:
-        if key not in KEYS:
-            problems.append(_err(f"unknown key '{key}' for method lora-squeeze", str(key), f"allowed: {', '.join(KEYS)}"))
-    rank = block.get("target_rank")
-    if rank is None and not sweep_ok:
-        problems.append(_err("lora-squeeze needs target_rank", "target_rank", "e.g. target_rank: 4"))
-    ranks = rank if isinstance(rank, list) and sweep_ok else [rank] if rank is not None else []
-    for r in ranks:
-        if isinstance(r, bool) or not isinstance(r, int) or r < 1:
-            problems.append(_err(f"target_rank must be a positive integer, got {r!r}", "target_rank",
-                                 "sweep ranks with sweep: {compress.target_rank: [1, 2, 4]}"))
-    for key, low in (("oversample", 0), ("niter", 0)):
-        value = block.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
-            problems.append(_err(f"{key} must be an integer >= {low}", key))
-    return problems
-
-
 def lora_layers(model) -> list[tuple[str, object]]:
     """(name, module) of every peft LoRA layer (modules with lora_A / lora_B dicts)."""
     return [(n, m) for n, m in model.named_modules()
@@ -72,11 +44,11 @@ def squeeze_model(model, config: dict):
     import torch
     from torch import nn
 
-    problems = lora_squeeze_problems(config, sweep_ok=False)
-    if problems:
-        raise problems[0]
+    from lrbench.compression.config import parse_compress
+
+    cfg = parse_compress(config)
     started = time.perf_counter()
-    target = int(config["target_rank"])
+    target = cfg.target_rank
     layers = lora_layers(model)
     if not layers:
         raise LrbenchError("lora-squeeze compresses a LoRA adapter, and this model has none", key="compress.method",
@@ -93,8 +65,7 @@ def squeeze_model(model, config: dict):
                 if r <= target:
                     after += A.numel() + B.numel()
                     continue
-                A2, B2 = squeeze_pair(A, B, target, int(config.get("oversample", 8)), int(config.get("niter", 4)),
-                                      int(config.get("seed", 0)))
+                A2, B2 = squeeze_pair(A, B, target, cfg.oversample, cfg.niter, cfg.seed)
                 new_a = nn.Linear(A.shape[1], A2.shape[0], bias=False, dtype=A.dtype, device=A.device)
                 new_b = nn.Linear(B2.shape[1], B.shape[0], bias=False, dtype=B.dtype, device=B.device)
                 new_a.weight.copy_(A2)

@@ -30,30 +30,14 @@ import torch
 from torch import nn
 
 from lrbench.compression.calibration import texts_hash
-from lrbench.compression.config import NEEDS_CALIBRATION, CompressConfig, parse_config
+from lrbench.compression.layers import LowRankLinear, _batches, _model_device
+from lrbench.compression.config import NEEDS_CALIBRATION, LowRankConfig, parse_compress
 from lrbench.errors import LrbenchError
 
 VERSION = "1"
 
 #: the last full decomposition (model, method, calibration) -> (factors, spectra), reused across ratios
 _DECOMPOSITIONS: dict = {}
-
-
-class LowRankLinear(nn.Module):
-    """Two Linears in sequence: in -> rank (no bias) -> out (with the original bias)."""
-
-    def __init__(self, in_features: int, out_features: int, rank: int, bias: bool,
-                 dtype: torch.dtype | None = None, device=None):
-        super().__init__()
-        self.in_features, self.out_features, self.rank = in_features, out_features, rank
-        self.first = nn.Linear(in_features, rank, bias=False, dtype=dtype, device=device)
-        self.second = nn.Linear(rank, out_features, bias=bias, dtype=dtype, device=device)
-
-    def forward(self, x):
-        return self.second(self.first(x))
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, rank={self.rank}"
 
 
 # -- module selection -------------------------------------------------------------------
@@ -87,27 +71,6 @@ def select_targets(model: nn.Module, targets: list[str], exclude: list[str] | No
 
 
 # -- calibration statistics -------------------------------------------------------------
-
-def _prepare_tokenizer(tokenizer):
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-    return tokenizer
-
-
-def _batches(tokenizer, texts: list[str], batch_size: int, max_length: int, device):
-    tokenizer = _prepare_tokenizer(tokenizer)
-    for start in range(0, len(texts), batch_size):
-        enc = tokenizer(texts[start: start + batch_size], padding=True, truncation=True,
-                        max_length=max_length, return_tensors="pt")
-        yield {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-
-
-def _model_device(model: nn.Module):
-    try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
-
 
 @torch.no_grad()
 def collect_statistics(model: nn.Module, modules: dict[str, nn.Linear], method: str, tokenizer,
@@ -253,7 +216,7 @@ def cheaper(rank: int, n_in: int, n_out: int) -> tuple[bool, bool]:
 
 
 def choose_ranks(shapes: dict[str, tuple[int, int]], spectra: dict[str, torch.Tensor],
-                 cfg: CompressConfig) -> dict[str, int]:
+                 cfg: LowRankConfig) -> dict[str, int]:
     """Rank per layer (before the is-it-cheaper check), rounded to multiples of cfg.rank_multiple."""
     m = cfg.rank_multiple
     ranks = {}
@@ -328,6 +291,15 @@ def model_fingerprint(model: nn.Module, modules: dict[str, nn.Linear]) -> str:
     return h.hexdigest()[:20]
 
 
+def _cached_report(report_path: Path) -> dict | None:
+    """The cached factorisation's report, or None when absent or damaged (then it is recomputed)."""
+    try:
+        report = json.loads(report_path.read_text())
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) and isinstance(report.get("layers"), list) else None
+
+
 def _cache_paths(cache_dir: Path | None, key: str):
     if cache_dir is None:
         return None, None
@@ -337,7 +309,7 @@ def _cache_paths(cache_dir: Path | None, key: str):
 
 # -- entry point ------------------------------------------------------------------------
 
-def _dense_report(model: nn.Module, cfg: CompressConfig, modules: dict[str, nn.Linear], started: float) -> dict:
+def _dense_report(model: nn.Module, cfg: LowRankConfig, modules: dict[str, nn.Linear], started: float) -> dict:
     """ratio 1.0: the factored form is never cheaper at full rank, so every layer stays dense (no calibration)."""
     params, flops = count_params(model), linear_flops_per_token(model)
     layers = [{"name": n, "in": m.in_features, "out": m.out_features, "rank": min(m.in_features, m.out_features),
@@ -353,15 +325,15 @@ def _dense_report(model: nn.Module, cfg: CompressConfig, modules: dict[str, nn.L
             "wall_seconds": time.perf_counter() - started}
 
 
-def _calibration_source(calibration, cfg: CompressConfig, base_dir: Path | None):
+def _calibration_source(calibration, cfg: LowRankConfig, base_dir: Path | None):
     """A callable giving the calibration texts: the block's calibration dataset wins over texts a runner
     passes as a list (a callable passed in is used as is)."""
     if callable(calibration):
         return calibration
-    if cfg.calibration and cfg.calibration.get("dataset"):
+    if cfg.calibration is not None:
         from lrbench.compression.calibration import calibration_texts
 
-        return lambda: calibration_texts(cfg.calibration, Path(base_dir or Path.cwd()))
+        return lambda: calibration_texts(cfg.calibration.model_dump(), Path(base_dir or Path.cwd()))
     if calibration is not None:
         texts = list(calibration)
         return lambda: texts
@@ -379,7 +351,7 @@ def compress_model(model: nn.Module, config: dict, *, tokenizer=None, calibratio
     cache_dir keyed by model + method + ratio/energy/allocation + targets + calibration hash + heal.
     """
     started = time.perf_counter()
-    cfg = parse_config(config)
+    cfg = parse_compress(config)
     if cfg.ratio is not None and cfg.ratio >= 1.0:
         return model, _dense_report(model, cfg, select_targets(model, cfg.targets, cfg.exclude), started)
     needs_texts = cfg.method in NEEDS_CALIBRATION or cfg.heal
@@ -403,8 +375,8 @@ def compress_model(model: nn.Module, config: dict, *, tokenizer=None, calibratio
     dtype = next(iter(modules.values())).weight.dtype
     device = next(iter(modules.values())).weight.device
 
-    if weights_path is not None and weights_path.exists() and report_path.exists():
-        report = json.loads(report_path.read_text())
+    report = _cached_report(report_path) if weights_path is not None and weights_path.exists() else None
+    if report is not None:
         state = torch.load(weights_path, map_location=device, weights_only=True)
         for layer in report["layers"]:
             if layer["factored"]:
@@ -418,8 +390,8 @@ def compress_model(model: nn.Module, config: dict, *, tokenizer=None, calibratio
         return model, report
 
     teacher = copy.deepcopy(model) if cfg.heal else None
-    max_length = int((cfg.calibration or {}).get("max_length", 256))
-    batch_size = int((cfg.calibration or {}).get("batch_size", 8))
+    max_length = cfg.calibration.max_length if cfg.calibration else 256
+    batch_size = cfg.calibration.batch_size if cfg.calibration else 8
     # The full decomposition does not depend on the ratio: a sweep over ratios reuses it (one in memory).
     memo_key = (model_key, cfg.method, cfg.alpha, calib_hash if cfg.method in NEEDS_CALIBRATION else None,
                 max_length, batch_size)
@@ -471,7 +443,7 @@ def compress_model(model: nn.Module, config: dict, *, tokenizer=None, calibratio
     if cfg.heal:
         from lrbench.compression.heal import heal
 
-        heal_report = heal(model, teacher, tokenizer, texts, cfg.heal, max_length=max_length)
+        heal_report = heal(model, teacher, tokenizer, texts, cfg.heal.model_dump(), max_length=max_length)
         del teacher
 
     params_after, flops_after = count_params(model), linear_flops_per_token(model)
@@ -480,7 +452,7 @@ def compress_model(model: nn.Module, config: dict, *, tokenizer=None, calibratio
     report = {
         "method": cfg.method, "ratio": cfg.ratio, "energy": cfg.energy, "allocation": cfg.allocation,
         "targets": cfg.targets, "rank_multiple": cfg.rank_multiple,
-        "calibration": {"spec": cfg.calibration, "texts": len(texts), "hash": calib_hash} if texts else None,
+        "calibration": {"spec": cfg.calibration.model_dump() if cfg.calibration else None, "texts": len(texts), "hash": calib_hash} if texts else None,
         "params_before": params_before, "params_after": params_after,
         "target_params_before": target_before, "target_params_after": target_after,
         "linear_flops_per_token_before": flops_before, "linear_flops_per_token_after": flops_after,
@@ -497,8 +469,8 @@ def compress_model(model: nn.Module, config: dict, *, tokenizer=None, calibratio
             if layer["factored"]:
                 for k, v in model.get_submodule(layer["name"]).state_dict().items():
                     state[f"{layer['name']}.{k}"] = v.detach().cpu()
-        tmp = weights_path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        tmp.replace(weights_path)
-        report_path.write_text(json.dumps(report, indent=1, default=str))
+        from lrbench.atomic import write_text, write_with
+
+        write_with(weights_path, lambda tmp: torch.save(state, tmp))
+        write_text(report_path, json.dumps(report, indent=1, default=str))  # last: it marks the entry complete
     return model, report

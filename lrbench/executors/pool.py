@@ -12,7 +12,7 @@ import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from lrbench.executors.parallel import DEFAULT_RETRIES, ParallelExecutor
+from lrbench.executors.core import DEFAULT_RETRIES
 from lrbench.executors.task import CellTask, run_task
 
 
@@ -25,24 +25,28 @@ class _Handle:
         self.future = None
 
 
-class ProcessPoolSuiteExecutor(ParallelExecutor):
+class ProcessPoolBackend:
     kind = "process"
+    runs_shards = True
+    capacity = None  # the pool queues tasks itself
 
-    def __init__(self, loaded, out_dir=None, *, workers: int | None = None, retries: int = DEFAULT_RETRIES,
-                 **kwargs):
-        super().__init__(loaded, out_dir, retries=retries, **kwargs)
+    def __init__(self, *, workers: int | None = None, retries: int = DEFAULT_RETRIES):
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self.retries = retries
         self._pool = None
+
+    def infeasible(self, cell) -> str | None:
+        return None
 
     def _new_pool(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
 
-    def _open(self, cells) -> None:
+    def open(self, engine) -> None:
         self._new_pool()
 
-    def _close(self) -> None:
+    def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
@@ -51,12 +55,12 @@ class ProcessPoolSuiteExecutor(ParallelExecutor):
         handle.attempts += 1
         handle.future = self._pool.submit(run_task, handle.task)
 
-    def _submit(self, task: CellTask):
+    def submit(self, task: CellTask):
         handle = _Handle(task)
         self._start(handle)
         return handle
 
-    def _wait(self, handles: list) -> list:
+    def wait(self, handles: list) -> list:
         while True:
             by_future = {h.future: h for h in handles}
             done, _ = wait(list(by_future), return_when=FIRST_COMPLETED)

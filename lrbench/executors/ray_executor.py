@@ -15,53 +15,18 @@ import logging
 import re
 
 from lrbench.errors import LrbenchError
-from lrbench.executors.parallel import DEFAULT_RETRIES, ParallelExecutor
+from lrbench.executors.core import DEFAULT_RETRIES
 from lrbench.executors.task import CellTask, ShardTask, run_task
-
-RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory", "custom")
-_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
-          "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
-def _bytes(value) -> int:
-    if isinstance(value, (int, float)) and value >= 0:
-        return int(value)
-    match = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", str(value))
-    if not match or match.group(2).lower() not in _UNITS:
-        raise ValueError(f"'{value}' is not a size")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-
+from lrbench.plan.resources import HINT, ResourceProblem, parse_resources
 
 def ray_options(system, loaded=None) -> dict:
-    """A system's `resources:` block as Ray task options (one CPU by default)."""
-    spec = dict(system.resources or {})
-    index = next((i for i, s in enumerate(loaded.suite.systems) if s.name == system.name), None) if loaded else None
-
-    def error(message, sub=None, hint=None):
-        loc = ("systems", index, "resources") + ((sub,) if sub else ())
-        line = loaded.located.line_of(loc) if loaded is not None and index is not None else None
-        return LrbenchError(message, file=str(loaded.path) if loaded else None, line=line,
-                            key=f"systems.{system.name}.resources" + (f".{sub}" if sub else ""), hint=hint)
-
-    hint = "resources take num_cpus, num_gpus, memory (bytes or '8GB') and custom: {NAME: amount}"
-    options = {"num_cpus": 1}
-    for name, value in spec.items():
-        if name not in RESOURCE_KEYS:
-            raise error(f"unknown resource '{name}'", name, hint)
-        if name == "custom":
-            if not isinstance(value, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in value.values()):
-                raise error("custom resources must map names to amounts", name, hint)
-            options["resources"] = dict(value)
-        elif name == "memory":
-            try:
-                options["memory"] = _bytes(value)
-            except ValueError as exc:
-                raise error(str(exc), name, hint) from None
-        else:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise error(f"{name} must be a number >= 0, not {value!r}", name, hint)
-            options[name] = value
-    return options
+    """A system's `resources:` block as Ray task options (one CPU by default); the plan layer has already
+    reported any problem with file:line, so this only converts."""
+    try:
+        return parse_resources(system.resources)
+    except ResourceProblem as problem:
+        key = f"systems.{system.name}.resources" + (f".{problem.sub}" if problem.sub else "")
+        raise LrbenchError(str(problem), key=key, hint=HINT) from None
 
 
 def _demands(options: dict) -> dict[str, float]:
@@ -86,19 +51,23 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
                                 "or leave --address out to run a local Ray instance") from None
 
 
-class RayExecutor(ParallelExecutor):
+class RayBackend:
     kind = "ray"
+    runs_shards = True
+    capacity = None  # Ray queues tasks until the cluster has room
 
-    def __init__(self, loaded, out_dir=None, *, address: str | None = None, retries: int = DEFAULT_RETRIES,
-                 num_cpus: int | None = None, **kwargs):
-        super().__init__(loaded, out_dir, retries=retries, **kwargs)
+    def __init__(self, *, address: str | None = None, retries: int = DEFAULT_RETRIES, num_cpus: int | None = None,
+                 debug: bool = False):
         self.address = address
         self.num_cpus = num_cpus
+        self.retries = retries
+        self.debug = debug
         self._started = False
-        self._options = {s.name: ray_options(s, loaded) for s in self.suite.systems}  # errors before Ray starts
         self._warned: set[str] = set()
 
-    def _open(self, cells) -> None:
+    def open(self, engine) -> None:
+        self.reporter = engine.reporter
+        self._options = {s.name: ray_options(s) for s in engine.suite.systems}
         try:
             import ray
         except ImportError:
@@ -126,12 +95,12 @@ class RayExecutor(ParallelExecutor):
         self._remote = ray.remote(run_task)
         self._totals = ray.cluster_resources()
 
-    def _close(self) -> None:
+    def close(self) -> None:
         if self._started:
             self._ray.shutdown()
             self._started = False
 
-    def _infeasible(self, cell) -> str | None:
+    def infeasible(self, cell) -> str | None:
         for resource, amount in _demands(self._options[cell.system.name]).items():
             have = self._totals.get(resource, 0)
             if amount > have:
@@ -144,12 +113,12 @@ class RayExecutor(ParallelExecutor):
                     self.reporter.warn(f"{cell.system_label}: {message}; waiting for the autoscaler")
         return None
 
-    def _submit(self, task: CellTask | ShardTask):
+    def submit(self, task: CellTask | ShardTask):
         options = dict(self._options[task.cell.system.name])
         return self._remote.options(
             max_retries=self.retries, retry_exceptions=True, name=task.title, **options).remote(task)
 
-    def _wait(self, handles: list) -> list:
+    def wait(self, handles: list) -> list:
         ray = self._ray
         ready, _ = ray.wait(handles, num_returns=1)
         more, _ = ray.wait([h for h in handles if h not in ready], num_returns=len(handles) - len(ready),

@@ -1,14 +1,17 @@
-"""One cell as a self-contained task: what a worker process or a Ray task receives and returns.
+"""One cell as a self-contained task, and `compute_cell`: what every backend runs, in-process or in a worker.
 
-The task carries everything the worker needs (cell, runner class, key, measures, the input run as a
+The task carries everything a worker needs (cell, runner class, key, config, measures, the input run as a
 frame) and returns the frames and meta.json to store; the driver writes them, so the store's
 write-data-then-meta guarantee holds wherever the worker ran and whatever filesystem holds the results.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import platform
+import resource
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -18,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-from lrbench.suites.cells import Cell
+from lrbench.suites.cells import Cell, canonical_json
 
 
 @dataclass
@@ -70,19 +73,89 @@ class TaskResult:
     worker: str = ""
 
 
-def run_task(task: CellTask | ShardTask) -> TaskResult:
-    """Open the dataset in this process, run the cell's runner (or one of its shards), evaluate. A
-    LrbenchError becomes an error result; other exceptions propagate (and are retried by the executor);
-    a killed worker is retried the same way."""
-    from lrbench.executor import cell_context, compute_cell
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from lrbench import __version__
+
+    out = {"lrbench": __version__, "python": platform.python_version()}
+    for pkg in ("ir-measures", "ir-datasets", "bm25s", "pandas", "pyarrow", "torch", "transformers"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _peak_rss_mb() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return usage / (1024 * 1024) if sys.platform == "darwin" else usage / 1024
+
+
+def cell_context(cell: Cell, suite_dir: Path, *, progress=None, debug: bool = False, store=None):
+    from lrbench.paths import cache_dir
+    from lrbench.runners.base import RunContext
+
+    kwargs = {"progress": progress} if progress is not None else {}
+    return RunContext(cache_dir=cache_dir(), suite_dir=suite_dir, depth=cell.system.depth, compress=cell.compress,
+                      debug=debug, store=store, **kwargs)
+
+
+def compute_cell(cell: Cell, key: str, config: dict, dataset, runner_cls, inputs: dict[str, pd.DataFrame],
+                 measures: list[str], *, suite_name: str, suite_dir: Path, progress=None,
+                 debug: bool = False, store=None) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Run one cell and evaluate it: (frames to store, meta.json). It writes no cell to the store (the
+    driver does, data first and meta.json last); `store` only serves the runner's intermediate artifacts."""
+    from lrbench.results.environment import environment
+    from lrbench.results.evaluators import evaluator_for
+
+    runner = runner_cls(cell.params)
+    ctx = cell_context(cell, suite_dir, progress=progress, debug=debug, store=store)
+    started_at = dt.datetime.now(dt.timezone.utc).isoformat()
+    t0 = time.perf_counter()
+    output = runner.run(dataset, inputs, ctx)
+    wall = time.perf_counter() - t0
+    evaluator = evaluator_for(dataset.task)
+    frame = output.frame(evaluator.frame)
+    perquery, scores = evaluator.evaluate(frame, dataset, measures)
+    profile = {"wall_seconds": wall, "peak_rss_mb_process": _peak_rss_mb(), **output.profile}
+    meta = {
+        "key": key, "config": config, "suite": suite_name,
+        "dataset": {"id": cell.dataset.id, "label": cell.dataset_label, "fingerprint": config["dataset"]},
+        "system": {"name": cell.system.name, "label": cell.system_label, "type": cell.system.type,
+                   "point": cell.point, "input": cell.input_system},
+        "task": dataset.task, "measures": measures, "versions": versions(), "profile": profile,
+        "started_at": started_at, "host": platform.node(), "environment": environment(),
+        "config_json": canonical_json(config),
+    }
+    return {evaluator.frame: frame, "perquery": perquery, "scores": scores}, meta
+
+
+def describe_error(exc: BaseException, cell: Cell | None = None, debug: bool = False) -> str:
+    """One line for a failed cell (a traceback with --debug); a suite error names the cell it happened in."""
+    if debug:
+        return "".join(traceback.format_exception(exc))
+    if isinstance(exc, LrbenchError):
+        if cell is not None and exc.key and not exc.key.startswith(("systems", "datasets")):
+            exc.key = f"{cell.system_label} on {cell.dataset_label}: {exc.key}"
+        return exc.one_line()
+    first = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {first[0] if first else ''}"
+
+
+def execute(task: CellTask | ShardTask, *, dataset=None, store=None, progress=None) -> TaskResult:
+    """Run a task here. A LrbenchError becomes an error result (retrying cannot help); other exceptions
+    propagate, for the backend to retry or report."""
     from lrbench.results.store import open_store
     from lrbench.suites.datasets import open_dataset
 
     started = time.perf_counter()
     worker = f"{platform.node()}:{os.getpid()}"
-    store = open_store(task.store_uri) if task.store_uri else None
+    if store is None and task.store_uri:
+        store = open_store(task.store_uri)
     try:
-        dataset = open_dataset(task.cell.dataset, task.suite_dir)
+        if dataset is None:
+            dataset = open_dataset(task.cell.dataset, task.suite_dir)
         if isinstance(task, ShardTask):
             ctx = cell_context(task.cell, task.suite_dir, debug=task.debug, store=store)
             summary = task.runner_cls(task.cell.params).run_shard(dataset, ctx, task.shard)
@@ -90,11 +163,14 @@ def run_task(task: CellTask | ShardTask) -> TaskResult:
                               seconds=time.perf_counter() - started, worker=worker)
         frames, meta = compute_cell(task.cell, task.key, task.config, dataset, task.runner_cls, task.inputs,
                                     task.measures, suite_name=task.suite_name, suite_dir=task.suite_dir,
-                                    debug=task.debug, store=store)
+                                    progress=progress, debug=task.debug, store=store)
     except LrbenchError as exc:
-        if exc.key and not exc.key.startswith(("systems", "datasets")):
-            exc.key = f"{task.cell.system_label} on {task.cell.dataset_label}: {exc.key}"
-        detail = traceback.format_exc() if task.debug else exc.one_line()
-        return TaskResult(task.index, "error", seconds=time.perf_counter() - started, error=detail, worker=worker)
+        return TaskResult(task.index, "error", seconds=time.perf_counter() - started,
+                          error=describe_error(exc, task.cell, task.debug), worker=worker)
     meta["worker"] = worker
     return TaskResult(task.index, "ok", frames, meta, time.perf_counter() - started, worker=worker)
+
+
+def run_task(task: CellTask | ShardTask) -> TaskResult:
+    """The entry point of a worker process or Ray task: open the dataset and store here, then execute."""
+    return execute(task)

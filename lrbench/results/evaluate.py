@@ -31,12 +31,22 @@ def drop_excluded(run: pd.DataFrame, excluded: dict[str, set[str]]) -> pd.DataFr
     return run[mask]
 
 
+def check_run(run: pd.DataFrame) -> None:
+    """A run with no rows or with NaN scores is a broken system, not a score of 0 (the cell fails)."""
+    if not len(run):
+        raise ValueError("the system returned no ranked documents")
+    bad = int(run["score"].isna().sum())
+    if bad:
+        raise ValueError(f"{bad} of {len(run)} scores are NaN (first for query {run.loc[run['score'].isna(), 'query_id'].iloc[0]})")
+
+
 def evaluate_run(run: pd.DataFrame, qrels: pd.DataFrame, measures: list[str],
                  excluded: dict[str, set[str]] | None = None) -> pd.DataFrame:
     """Per-query values for each measure, trec_eval -c style: a judged query with no results scores 0."""
     import ir_measures
 
     parsed = [parse_measure(m) for m in measures]
+    check_run(run)
     run = drop_excluded(run, excluded or {})
     run = run[run["query_id"].isin(set(qrels["query_id"]))]
     rows = []

@@ -1,55 +1,17 @@
-"""Evaluators, one per task kind: they turn a cell's output frame into per-item values and aggregate scores.
+"""Evaluators, one per task kind (lrbench/results/tasks/): the dataset's task kind picks one.
 
-The dataset's task kind picks the evaluator. Ranking uses ir-measures; classification, language
-modelling and others register their own here.
+Measure names, directions and aggregations live in lrbench.measures; an evaluator computes them.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from lrbench.results.tasks.base import SCORE_COLUMNS, Evaluator
+from lrbench.results.tasks.classification import ClassificationEvaluator
+from lrbench.results.tasks.lm import LanguageModelEvaluator
+from lrbench.results.tasks.ranking import RankingEvaluator
 
-import pandas as pd
-
-from lrbench.results.evaluate import aggregate, evaluate_run, parse_measure
-
-SCORE_COLUMNS = ["measure", "value"]
-
-
-class Evaluator:
-    task: ClassVar[str]
-    #: the name of the frame a runner's output stores for this task
-    frame: ClassVar[str]
-    default_measures: ClassVar[list[str]] = []
-
-    def canonical(self, measure: str) -> str:
-        return measure
-
-    def validate(self, measure: str) -> None:
-        """Raise LrbenchError when the measure is not supported."""
-
-    def evaluate(self, frame: pd.DataFrame, dataset, measures: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Return (per-item values [measure, query_id, value], scores [measure, value])."""
-        raise NotImplementedError
-
-
-class RankingEvaluator(Evaluator):
-    task = "ranking"
-    frame = "run"
-    default_measures = ["nDCG@10"]
-
-    def canonical(self, measure: str) -> str:
-        return str(parse_measure(measure))
-
-    def validate(self, measure: str) -> None:
-        parse_measure(measure)
-
-    def evaluate(self, frame, dataset, measures):
-        perquery = evaluate_run(frame, dataset.judged_qrels, measures, dataset.excluded())
-        scores = pd.DataFrame(sorted(aggregate(perquery).items()), columns=SCORE_COLUMNS)
-        return perquery, scores
-
-
-EVALUATORS: dict[str, type[Evaluator]] = {"ranking": RankingEvaluator}
+EVALUATORS: dict[str, type[Evaluator]] = {cls.task: cls for cls in
+                                          (RankingEvaluator, ClassificationEvaluator, LanguageModelEvaluator)}
 
 
 def register_evaluator(cls: type[Evaluator]) -> type[Evaluator]:
@@ -60,5 +22,5 @@ def register_evaluator(cls: type[Evaluator]) -> type[Evaluator]:
 def evaluator_for(task: str) -> Evaluator:
     return EVALUATORS[task]()
 
-# Classification and language-modelling evaluators register themselves on import.
-from lrbench.results import tasks as _tasks  # noqa: E402,F401
+
+__all__ = ["EVALUATORS", "Evaluator", "SCORE_COLUMNS", "evaluator_for", "register_evaluator"]

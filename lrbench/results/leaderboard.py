@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
-from lrbench.results.evaluators import evaluator_for
+from lrbench.measures import canonical, higher_is_better
+from lrbench.results import manifest
 from lrbench.results.store import LocalStore
 
 COLUMNS = ["dataset", "system", "measure", "value"]
 
 
 def _display_names(measures: list[str], task: str) -> dict[str, str]:
-    evaluator = evaluator_for(task)
-    return {evaluator.canonical(m): m for m in measures}
+    return {canonical(m, task): m for m in measures}
 
 
 def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
@@ -26,9 +25,9 @@ def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
         scores = store.read_frame(cell.key, "scores").set_index("measure")["value"]
         perquery = store.read_frame(cell.key, "perquery")
         counts = perquery.groupby("measure")["query_id"].nunique()
-        for canonical, display in names.items():
-            if canonical in scores:
-                rows.append((cell.dataset_label, cell.system_label, display, float(scores[canonical])))
+        for canon, display in names.items():
+            if canon in scores:
+                rows.append((cell.dataset_label, cell.system_label, display, float(scores[canon])))
         index.append({"dataset": cell.dataset_label, "system": cell.system_label, "system_name": cell.system.name,
                       "type": cell.system.type, "key": cell.key,
                       "queries": int(counts.max()) if len(counts) else 0,
@@ -36,14 +35,13 @@ def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
     return pd.DataFrame(rows, columns=COLUMNS), index
 
 
-def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells) -> pd.DataFrame:
+def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells, failed=()) -> pd.DataFrame:
+    """`failed`: CellResults of the cells that failed, recorded so a later `lrbench gate RESULTS` sees them."""
     board, index = collect(store, cells)
-    info = {"suite": suite.name, "baseline": suite.baseline, "cells": index,
-            "suite_config": suite.model_dump(mode="json")}
-    store.write_json(out_dir / "cells.json", info)
-    store._write_atomic(out_dir / "leaderboard.parquet", lambda p: board.to_parquet(p, index=False))
-    markdown = to_markdown(board, suite.baseline, title=suite.name)
-    store._write_atomic(out_dir / "leaderboard.md", lambda p: p.write_text(markdown, encoding="utf-8"))
+    failures = [{"dataset": f.cell.dataset_label, "system": f.cell.system_label,
+                 "system_name": f.cell.system.name, "error": f.error} for f in failed]
+    board = manifest.commit(store, out_dir, suite, board, index,
+                            lambda merged: to_markdown(merged, suite.baseline, title=suite.name), failed=failures)
     if any(cell.compress for cell in cells) and isinstance(store, LocalStore):
         _write_pareto_plots(Path(out_dir))
     return board
@@ -61,10 +59,7 @@ def _write_pareto_plots(out_dir: Path) -> None:
 
 
 def load(out_dir: Path) -> tuple[pd.DataFrame, dict]:
-    out_dir = Path(out_dir)
-    board = pd.read_parquet(out_dir / "leaderboard.parquet")
-    info = json.loads((out_dir / "cells.json").read_text())
-    return board, info
+    return manifest.load(out_dir)
 
 
 def tables(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -80,8 +75,6 @@ def tables(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def best_values(table: pd.DataFrame) -> pd.Series:
     """The best value per measure column: the largest, or the smallest for perplexity-like measures."""
-    from lrbench.results.resultsdir import higher_is_better
-
     return pd.Series({m: (table[m].max() if higher_is_better(m) else table[m].min()) for m in table.columns})
 
 
@@ -102,12 +95,23 @@ def formatted_rows(table: pd.DataFrame, baseline: str | None, bold: str, mark: s
         yield name, texts
 
 
+def md_cell(text) -> str:
+    """Text safe inside a Markdown table cell: a '|' in a name must not open a column."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def dataset_title(board: pd.DataFrame, dataset: str) -> str:
+    """The dataset's name and, when known, how many queries its numbers average over."""
+    count = board.attrs.get("queries", {}).get(dataset)
+    return f"{dataset} ({count} queries)" if count else str(dataset)
+
+
 def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> str:
     lines = [f"# {title}", ""] if title else []
     for dataset, table in tables(board).items():
-        lines += [f"## {dataset}", "", "| system | " + " | ".join(table.columns) + " |",
+        lines += [f"## {md_cell(dataset_title(board, dataset))}", "", "| system | " + " | ".join(md_cell(m) for m in table.columns) + " |",
                   "|---|" + "---:|" * len(table.columns)]
-        for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)"):
+        for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)", md_cell):
             lines.append(f"| {name} | " + " | ".join(texts) + " |")
         lines.append("")
     return "\n".join(lines)
@@ -119,7 +123,7 @@ def rich_tables(board: pd.DataFrame, baseline: str | None):
 
     out = []
     for dataset, table in tables(board).items():
-        rt = Table(title=escape(dataset), title_justify="left")
+        rt = Table(title=escape(dataset_title(board, dataset)), title_justify="left")
         rt.add_column("system")
         for measure in table.columns:
             rt.add_column(escape(measure), justify="right")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from lrbench.results.plots import pareto_front
-from lrbench.results.resultsdir import higher_is_better
+from lrbench.measures import higher_is_better
 
 
 def plot_pareto(rows: list[dict], path: Path, quality: str, costs: list[tuple[str, str]], title: str = "") -> Path:
@@ -56,11 +55,10 @@ def write_pareto(results_dir: Path, measure: str | None = None, dataset: str | N
     Parameters come from each cell's profile (`params`), latency from its profile's throughput
     (`texts_per_second`, `tokens_per_second`, `examples_per_second`) or its wall time.
     """
-    import pandas as pd
+    from lrbench.results.manifest import load
 
     results_dir = Path(results_dir)
-    board = pd.read_parquet(results_dir / "leaderboard.parquet")
-    info = json.loads((results_dir / "cells.json").read_text())
+    board, info = load(results_dir)
     written = []
     for name in ([dataset] if dataset else list(dict.fromkeys(board["dataset"]))):
         part = board[board["dataset"] == name]

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lrbench.results.report import Plot, Report, paired_values, profile_value, slug
-from lrbench.results.resultsdir import higher_is_better
+from lrbench.results.report import Plot, Report, paired_values, slug
+from lrbench.measures import higher_is_better
 
 MAX_DELTA_PANELS = 6
-COST_KEYS = [("parameters", ("params", "parameters", "n_params", "num_parameters"), False),
-             ("p50 latency (ms)", ("latency_ms_p50",), True)]
+#: (axis label, Profile field, log scale)
+COST_KEYS = [("parameters", "params", False), ("p50 latency (ms)", "latency_ms_p50", True)]
 
 
 def _pyplot():
@@ -82,7 +82,7 @@ def delta_plot(report: Report, dataset: str, out: Path) -> Plot | None:
 def quality_latency_plot(report: Report, out: Path) -> Plot | None:
     data = report.data
     datasets = [d for d in data.datasets()
-                if any(profile_value(c.profile, ("latency_ms_p50",)) for c in data.cells_of(d))]
+                if any(c.profile.latency_ms_p50 for c in data.cells_of(d))]
     if not datasets:
         return None
     plt = _pyplot()
@@ -93,7 +93,7 @@ def quality_latency_plot(report: Report, out: Path) -> Plot | None:
         display, canon = data.measures(dataset)[0]
         xs = []
         for cell in data.cells_of(dataset):
-            latency = profile_value(cell.profile, ("latency_ms_p50",))
+            latency = cell.profile.latency_ms_p50
             score = cell.score(canon)
             if latency is None or score is None:
                 continue
@@ -140,10 +140,10 @@ def pareto_plot(report: Report, dataset: str, out: Path) -> Plot | None:
         return None
     display, canon = data.measures(dataset)[0]
     label, log = None, False
-    for name, keys, is_log in COST_KEYS:
-        if all(profile_value(c.profile, keys) is not None for c in cells if c.point):
+    for name, attr, is_log in COST_KEYS:
+        if all(getattr(c.profile, attr) is not None for c in cells if c.point):
             label, log = name, is_log
-            cost = lambda c, keys=keys: profile_value(c.profile, keys)  # noqa: E731
+            cost = lambda c, attr=attr: getattr(c.profile, attr)  # noqa: E731
             break
     if label is None:
         key = next(iter(next(c for c in cells if c.point).point))

@@ -12,10 +12,12 @@ import hashlib
 import json
 from pathlib import Path
 
+from lrbench.atomic import write_text, write_with
 from lrbench.errors import LrbenchError
 from lrbench.paths import cache_dir
 from lrbench.results.blocks import FOLDER as BLOCKS_FOLDER
 from lrbench.results.store import META, TMP_PREFIX, is_remote, open_store
+from lrbench.safety import inside
 
 MANIFEST = ".remote.json"
 
@@ -48,16 +50,18 @@ def local_results(target: str | Path) -> Path:
     files = {rel: info for rel, info in files.items()
              if not rel.startswith("cells/") or rel.split("/")[1] in complete}
     manifest_path = local / MANIFEST
-    seen = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    try:
+        seen = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    except ValueError:
+        seen = {}  # a damaged copy record: download everything again
     for rel, info in files.items():
         stamp = [info.get("size"), _version(info)]
-        target_path = local / rel
+        target_path = inside(local, rel, what=f"object key under {uri}")  # a key cannot write outside the copy
         if seen.get(rel) == stamp and target_path.exists():
             continue
-        target_path.parent.mkdir(parents=True, exist_ok=True)
-        store.fs.get_file(str(store.root / rel), str(target_path))
+        write_with(target_path, lambda tmp: store.fs.get_file(str(store.root / rel), str(tmp)))
         seen[rel] = stamp
     local.mkdir(parents=True, exist_ok=True)
-    manifest_path.write_text(json.dumps(seen))
+    write_text(manifest_path, json.dumps(seen))
     return local
 

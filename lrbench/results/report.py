@@ -2,7 +2,7 @@
 win/tie/loss, efficiency from the stored profiles, plots and a reproducibility block.
 
 The report is built once as plain tables (`Table`) and rendered as Markdown here or as one
-self-contained HTML file by lrbench.results.html.
+self-contained HTML file by lrbench.results.html; lrbench.results.render writes either (with plots).
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from lrbench.errors import LrbenchError
 from lrbench.results import stats
-from lrbench.results.resultsdir import CellInfo, ResultsDir, higher_is_better
+from lrbench.measures import higher_is_better
+from lrbench.results.resultsdir import CellInfo, ResultsDir
 
 UP, DOWN = "▲", "▼"
 
@@ -161,52 +162,37 @@ def _human(n: float) -> str:
     return f"{n:.0f}"
 
 
-#: (column, profile keys in order of preference, formatter)
-EFFICIENCY: list[tuple[str, tuple[str, ...], Callable[[float], str]]] = [
-    ("load s", ("load_seconds",), lambda v: f"{v:.2f}"),
-    ("index s", ("index_seconds",), lambda v: f"{v:.2f}"),
-    ("p50 ms", ("latency_ms_p50",), lambda v: f"{v:.2f}"),
-    ("p95 ms", ("latency_ms_p95",), lambda v: f"{v:.2f}"),
-    ("p99 ms", ("latency_ms_p99",), lambda v: f"{v:.2f}"),
-    ("queries/s", ("throughput_qps", "queries_per_second"), lambda v: f"{v:,.1f}"),
-    ("docs/s", ("docs_per_second",), lambda v: f"{v:,.1f}"),
-    ("peak RSS MB", ("peak_rss_mb", "peak_rss_mb_process"), lambda v: f"{v:,.0f}"),
-    ("peak GPU MB", ("peak_cuda_mb", "peak_gpu_mb", "gpu_peak_mb", "peak_vram_mb"), lambda v: f"{v:,.0f}"),
-    ("params", ("params", "parameters", "n_params", "num_parameters"), _human),
-    ("wall s", ("wall_seconds",), lambda v: f"{v:.2f}"),
+#: (column, Profile field, formatter)
+EFFICIENCY: list[tuple[str, str, Callable[[float], str]]] = [
+    ("load s", "load_seconds", lambda v: f"{v:.2f}"),
+    ("index s", "index_seconds", lambda v: f"{v:.2f}"),
+    ("p50 ms", "latency_ms_p50", lambda v: f"{v:.2f}"),
+    ("p95 ms", "latency_ms_p95", lambda v: f"{v:.2f}"),
+    ("p99 ms", "latency_ms_p99", lambda v: f"{v:.2f}"),
+    ("queries/s", "throughput_qps", lambda v: f"{v:,.1f}"),
+    ("docs/s", "docs_per_second", lambda v: f"{v:,.1f}"),
+    ("peak RSS MB", "peak_rss_mb", lambda v: f"{v:,.0f}"),
+    ("peak GPU MB", "peak_cuda_mb", lambda v: f"{v:,.0f}"),
+    ("params", "params", _human),
+    ("wall s", "wall_seconds", lambda v: f"{v:.2f}"),
 ]
 
 
-def profile_value(profile: dict[str, Any], keys: tuple[str, ...]) -> float | None:
-    for key in keys:
-        value = profile.get(key)
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, (int, float)) and not math.isnan(float(value)):
-            return float(value)
-        if isinstance(value, dict):  # e.g. params: {total: .., after: ..}
-            for sub in ("after", "total", "compressed"):
-                if isinstance(value.get(sub), (int, float)):
-                    return float(value[sub])
-    return None
-
-
 def efficiency_table(data: ResultsDir) -> Table | None:
-    used = [(col, keys, f) for col, keys, f in EFFICIENCY
-            if any(profile_value(c.profile, keys) is not None for c in data.cells)]
+    used = [(col, name, f) for col, name, f in EFFICIENCY
+            if any(getattr(c.profile, name) is not None for c in data.cells)]
     if not used:
         return None
     table = Table("Efficiency (from the stored profiles)", ["dataset", "system"] + [c for c, _, _ in used],
                   align=["l", "l"] + ["r"] * len(used))
     for cell in data.cells:
         row = [Cell(cell.dataset), Cell(cell.system)]
-        for _, keys, f in used:
-            value = profile_value(cell.profile, keys)
+        for _, name, f in used:
+            value = getattr(cell.profile, name)
             row.append(Cell(f(value) if value is not None else "–", sort=value))
         table.rows.append(row)
-    keys = {k for c in data.cells for k in c.profile}
     table.note = ("Missing entries: the runner did not report that number. peak RSS is the process's when the "
-                  "runner reports no own figure." if "peak_rss_mb_process" in keys else
+                  "runner reports no own figure." if any(c.profile.rss_is_process for c in data.cells) else
                   "Missing entries: the runner did not report that number.")
     return table
 
@@ -317,7 +303,7 @@ def reproducibility(data: ResultsDir) -> tuple[list[tuple[str, str]], Table]:
         ("run host(s)", values(lambda c: c.meta.get("host"))),
         ("CPU", cpu if cpu != "–" else f"{environment.cpu_model()} (report host)"),
         ("GPU", gpus if gpus != "–" else values(lambda c: c.profile.get("gpu") or c.profile.get("device_name"))),
-        ("devices", values(lambda c: c.profile.get("device") or c.params.get("device"))),
+        ("devices", values(lambda c: c.profile.device or c.params.get("device"))),
         ("run started", _time_range([c.meta.get("started_at") for c in data.cells])),
     ]
     if items[10][1] == "–":
@@ -325,7 +311,7 @@ def reproducibility(data: ResultsDir) -> tuple[list[tuple[str, str]], Table]:
     table = Table("Cells", ["dataset", "system", "cell key", "dataset fingerprint", "dtype", "batch size", "seed",
                             "runner", "params"])
     for c in data.cells:
-        get = lambda key: c.profile.get(key, c.params.get(key))  # noqa: E731
+        get = lambda key: c.profile.get(key, c.params.get(key))  # noqa: E731  (dtype, batch_size, seed)
         params = ", ".join(f"{k}={v}" for k, v in sorted(c.params.items())
                            if k not in ("dtype", "batch_size", "seed")) or "–"
         table.rows.append([Cell(c.dataset), Cell(c.system), Cell(c.key), Cell(c.fingerprint or "–"),
@@ -419,29 +405,3 @@ def to_markdown(report: Report) -> str:
     if report.repro_table:
         lines += table_markdown(report.repro_table)
     return "\n".join(lines)
-
-
-def write_report(report: Report, path: str | Path, *, fmt: str = "md", plots: bool = True) -> list[Path]:
-    """Write the report (and its PNG plots next to it for Markdown, embedded for HTML); return the files."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "html":
-        import tempfile
-
-        from lrbench.results.html import to_html
-
-        with tempfile.TemporaryDirectory() as tmp:  # plots are embedded: no files left behind
-            if plots:
-                from lrbench.results.plots import draw_plots
-
-                report.plots = draw_plots(report, Path(tmp), prefix="")
-            path.write_text(to_html(report), encoding="utf-8")
-        return [path]
-    written: list[Path] = []
-    if plots:
-        from lrbench.results.plots import draw_plots
-
-        report.plots = draw_plots(report, path.parent, prefix=path.stem + "-")
-        written = [p.path for p in report.plots]
-    path.write_text(to_markdown(report), encoding="utf-8")
-    return [path] + written

@@ -6,7 +6,6 @@ perquery/scores.parquet) and shown with the suite's display string.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,24 +14,8 @@ from typing import Any
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-
-
-def canonical(measure: str, task: str = "ranking") -> str:
-    try:
-        from lrbench.results.evaluators import evaluator_for
-
-        return evaluator_for(task).canonical(measure)
-    except (LrbenchError, KeyError):
-        return measure
-
-
-#: measures where a smaller value is better (all others: larger is better)
-LOWER_IS_BETTER = {"perplexity", "word_perplexity", "bits_per_byte", "nll", "abs_error", "mae", "mse", "rmse", "loss"}
-
-
-def higher_is_better(measure: str) -> bool:
-    name = measure.strip().lower()
-    return name not in LOWER_IS_BETTER and "perplexity" not in name
+from lrbench.measures import canonical
+from lrbench.results.profile import Profile
 
 
 @dataclass
@@ -43,7 +26,7 @@ class CellInfo:
     type: str
     key: str
     queries: int
-    profile: dict[str, Any]
+    profile: Profile
     root: Path
     _meta: dict | None = field(default=None, repr=False)
 
@@ -54,11 +37,26 @@ class CellInfo:
     @property
     def meta(self) -> dict[str, Any]:
         if self._meta is None:
-            try:
-                self._meta = json.loads((self.dir / "meta.json").read_text())
-            except (OSError, ValueError):
-                self._meta = {}
+            self._meta = self._verified(lambda store: store.meta(self.key))
         return self._meta
+
+    def _verified(self, read):
+        """Read through the store, which checks every file against meta.json's checksums."""
+        from lrbench.results.store import CorruptCell, LocalStore
+
+        try:
+            return read(LocalStore(self.root))
+        except CorruptCell as exc:
+            raise LrbenchError(f"cell {self.key} ({self.system} on {self.dataset}) is damaged: {exc}",
+                               file=str(self.dir), hint="rerun `lrbench run` on the suite: damaged cells are "
+                               "recomputed") from None
+
+    def _frame(self, name: str, columns: list[str]) -> pd.DataFrame | None:
+        frame = self._verified(lambda store: store.read_frame(self.key, name))
+        if frame is not None and not set(columns) <= set(frame.columns):
+            raise LrbenchError(f"{name}.parquet lacks columns {', '.join(sorted(set(columns) - set(frame.columns)))}",
+                               file=str(self.dir / f"{name}.parquet"), hint="rerun `lrbench run` to recompute the cell")
+        return frame
 
     @property
     def task(self) -> str:
@@ -86,19 +84,17 @@ class CellInfo:
 
     @cached_property
     def perquery(self) -> pd.DataFrame:
-        path = self.dir / "perquery.parquet"
-        if not path.exists():
+        frame = self._frame("perquery", ["measure", "query_id", "value"])
+        if frame is None:
             return pd.DataFrame(columns=["measure", "query_id", "value"])
-        frame = pd.read_parquet(path)
         frame["query_id"] = frame["query_id"].astype(str)
         return frame
 
     @cached_property
     def scores(self) -> dict[str, float]:
-        path = self.dir / "scores.parquet"
-        if not path.exists():
+        frame = self._frame("scores", ["measure", "value"])
+        if frame is None:
             return {}
-        frame = pd.read_parquet(path)
         return {str(m): float(v) for m, v in zip(frame["measure"], frame["value"])}
 
     def values(self, measure: str) -> pd.Series:
@@ -117,20 +113,12 @@ class ResultsDir:
     def __init__(self, root: str | Path):
         from lrbench.results.remote import local_results
 
+        from lrbench.results.manifest import load
+
         self.root = local_results(root)  # a folder, or a local copy of s3://... results
-        if not (self.root / "cells.json").exists():
-            raise LrbenchError(f"{self.root} is not a results folder (no cells.json)",
-                               hint="run `lrbench run SUITE --out DIR` first and pass DIR")
-        try:
-            self.info = json.loads((self.root / "cells.json").read_text())
-        except ValueError as exc:
-            raise LrbenchError(f"{self.root / 'cells.json'} is not valid JSON ({exc})",
-                               hint="rerun `lrbench run` to rewrite it") from None
-        board_path = self.root / "leaderboard.parquet"
-        self.board = pd.read_parquet(board_path) if board_path.exists() else \
-            pd.DataFrame(columns=["dataset", "system", "measure", "value"])
+        self.board, self.info = load(self.root)  # only what the manifest commits
         self.cells = [CellInfo(c["dataset"], c["system"], c.get("system_name", c["system"]), c.get("type", "?"),
-                               c["key"], int(c.get("queries", 0)), c.get("profile") or {}, self.root)
+                               c["key"], int(c.get("queries", 0)), Profile.from_dict(c.get("profile")), self.root)
                       for c in self.info.get("cells", [])]
 
     @property

@@ -7,12 +7,19 @@ A cell is complete only once its meta.json exists, and meta.json is always writt
 - on an object store (S3, GCS, Azure) there is no rename, but a single PUT (or a completed multipart
   upload) is atomic per object, so the data files are uploaded first and meta.json last.
 A cell without meta.json is absent: `has()` is false, `keys()` skips it, `clean_incomplete()` removes it.
+
+meta.json names every data file of its cell with the file's SHA-256 (`files`); a cell whose files do not
+match (edited, swapped, truncated) or whose meta.json lacks them is corrupt, and is recomputed.
+Two runs may write one folder at once: on a local filesystem each cell is written under a lock
+(ROOT/.locks/<key>.lock) and a cell found complete is kept (write-once), so the second run shares it;
+on object stores a complete cell is kept too, and the checksums catch any interleaving.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import os
 import posixpath
 import re
 import shutil
@@ -23,8 +30,13 @@ from typing import Any, Callable
 
 import pandas as pd
 
-TMP_PREFIX = ".tmp-"
+from lrbench.atomic import TMP_PREFIX, sha256_bytes, sha256_file
+from lrbench.atomic import write_with as write_local_atomic
+from lrbench.errors import LrbenchError
 META = "meta.json"
+LOCKS = ".locks"
+#: the lock name of a folder's leaderboard manifest (results/manifest.py)
+BOARD_LOCK = "leaderboard"
 #: Filesystems without rename where one PUT is atomic per object: upload straight to the final name.
 OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss", "memory"}
 _URI = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]+)://")
@@ -100,7 +112,21 @@ def open_store(uri: str | Path | RemotePath, **storage_options) -> "FsspecStore"
         return LocalStore(Path(text[len("file://"):]))
     if not is_remote(text):
         return LocalStore(Path(text))
+    _check_protocol(text)
     return FsspecStore(text, **storage_options)
+
+
+def _check_protocol(uri: str) -> None:
+    import fsspec
+
+    protocol = _URI.match(uri).group(1)
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except (ValueError, ImportError) as exc:
+        known = sorted(p for p in fsspec.available_protocols() if len(p) > 1)[:12]
+        reason = "needs a package that is not installed" if isinstance(exc, ImportError) else "is unknown"
+        raise LrbenchError(f"filesystem protocol '{protocol}://' {reason} ({str(exc).splitlines()[0]})",
+                           key="--out", hint=f"use a folder, or a URI such as {', '.join(known)}://...") from None
 
 
 class FsspecStore:
@@ -158,12 +184,14 @@ class FsspecStore:
         return self.fs.exists(self._p(path))
 
     # -- writing ----------------------------------------------------------------------
-    def _write_atomic(self, path, write: Callable[[Path], Any]) -> None:
-        """`write(local_tmp_path)` produces the file; it then appears at `path` in one step."""
+    def _write_atomic(self, path, write: Callable[[Path], Any]) -> str:
+        """`write(local_tmp_path)` produces the file; it then appears at `path` in one step. Returns its SHA-256."""
         with tempfile.TemporaryDirectory(prefix="lrbench-store-") as tmpdir:
             local = Path(tmpdir) / path.name
             write(local)
+            digest = sha256_file(local)
             self._upload(local, path)
+        return digest
 
     def _upload(self, local: Path, path) -> None:
         parent = self._p(path.parent)
@@ -181,31 +209,74 @@ class FsspecStore:
                     self.fs.rm(self._p(tmp))
         self._fresh(path)
 
-    def write_frame(self, key: str, name: str, frame: pd.DataFrame) -> None:
-        self._write_atomic(self.cell_dir(key) / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False))
+    def write_frame(self, key: str, name: str, frame: pd.DataFrame) -> str:
+        return self._write_atomic(self.cell_dir(key) / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False))
 
-    def write_json(self, path, data: Any) -> None:
-        self._write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True, default=str)))
+    def write_json(self, path, data: Any) -> str:
+        return self._write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True, default=str)))
 
-    def put(self, key: str, frames: dict[str, pd.DataFrame], meta: dict[str, Any]) -> None:
-        """Write the frames first and meta.json last: a reader never sees a cell without its data."""
-        self.discard(key)
-        for name, frame in frames.items():
-            self.write_frame(key, name, frame)
-        self.write_json(self.cell_dir(key) / META, meta)
+    def lock(self, key: str, *, blocking: bool = True):
+        """An exclusive lock on one cell (or any name) of this folder; a no-op on object stores."""
+        return contextlib.nullcontext(True)
+
+    def put(self, key: str, frames: dict[str, pd.DataFrame], meta: dict[str, Any], *, replace: bool = False) -> bool:
+        """Write the frames first and meta.json last (with the frames' checksums): a reader never sees a
+        cell without its data. A complete, intact cell is kept unless `replace` (another run stored it
+        first: write-once). Returns whether this call wrote the cell."""
+        with self.lock(key):
+            if self.has(key):
+                if not replace and self.intact(key, tuple(frames)):
+                    return False
+                self.discard(key)
+            digests = {f"{name}.parquet": self.write_frame(key, name, frame) for name, frame in frames.items()}
+            self.write_json(self.cell_dir(key) / META, {**meta, "files": digests})
+        return True
+
+    def update(self, key: str, frames: dict[str, pd.DataFrame], **meta_fields) -> None:
+        """Replace some frames of a complete cell (re-scored measures), its meta.json's checksums and
+        the given meta.json fields."""
+        with self.lock(key):
+            meta = self.meta(key)
+            files = dict(meta.get("files") or {})
+            for name, frame in frames.items():
+                files[f"{name}.parquet"] = self.write_frame(key, name, frame)
+            self.write_json(self.cell_dir(key) / META, {**meta, **meta_fields, "files": files})
+
+    def intact(self, key: str, names=("run",)) -> bool:
+        try:
+            self.check(key, names)
+            return True
+        except CorruptCell:
+            return False
 
     def check(self, key: str, names=("run",)) -> None:
-        """Cheap integrity check: meta parses and each Parquet footer reads."""
-        import pyarrow.parquet as pq
+        """Integrity check: meta.json is this cell's, names its files, and each file (of `names`, or every
+        listed one when names is None) matches its checksum."""
+        files = self._files_of(key)
+        for filename in (files if names is None else [f"{name}.parquet" for name in names]):
+            self._verified_bytes(key, filename, files)
 
-        self.meta(key)
-        for name in names:
-            path = self.cell_dir(key) / f"{name}.parquet"
-            try:
-                with self.fs.open(self._p(path), "rb") as fh:
-                    pq.read_metadata(fh)
-            except Exception as exc:
-                raise CorruptCell(f"{path.name}: {type(exc).__name__}: {exc}") from None
+    def _files_of(self, key: str) -> dict[str, str]:
+        meta = self.meta(key)
+        files = meta.get("files") if isinstance(meta, dict) else None
+        if not isinstance(files, dict) or not files or meta.get("key", key) != key:
+            raise CorruptCell("meta.json does not describe this cell (no checksums)")
+        return files
+
+    def _verified_bytes(self, key: str, filename: str, files: dict[str, str] | None = None) -> bytes:
+        files = self._files_of(key) if files is None else files
+        if filename not in files:
+            raise CorruptCell(f"{filename} is not listed in meta.json")
+        try:
+            data = self._read_bytes(self.cell_dir(key) / filename)
+        except (OSError, ValueError) as exc:
+            raise CorruptCell(f"{filename}: {type(exc).__name__}: {exc}") from None
+        if sha256_bytes(data) != files[filename]:
+            raise CorruptCell(f"{filename} does not match its checksum in meta.json (edited or swapped)")
+        return data
+
+    def _read_bytes(self, path) -> bytes:
+        return self.fs.cat_file(self._p(path))
 
     def discard(self, key: str) -> None:
         """Remove a cell, meta.json first so that it is absent before its data goes."""
@@ -233,14 +304,16 @@ class FsspecStore:
             raise CorruptCell(f"meta.json: {exc}") from None
 
     def read_frame(self, key: str, name: str) -> pd.DataFrame | None:
-        path = self.cell_dir(key) / f"{name}.parquet"
-        try:
-            with self.fs.open(self._p(path), "rb") as fh:
-                return pd.read_parquet(fh)
-        except FileNotFoundError:
+        """A frame of a complete cell, verified against its checksum; None when the cell has no such frame."""
+        filename = f"{name}.parquet"
+        files = self._files_of(key)
+        if filename not in files:
             return None
+        data = self._verified_bytes(key, filename, files)
+        try:
+            return pd.read_parquet(io.BytesIO(data))
         except Exception as exc:  # pyarrow raises several types for damaged files
-            raise CorruptCell(f"{path.name}: {type(exc).__name__}: {exc}") from None
+            raise CorruptCell(f"{filename}: {type(exc).__name__}: {exc}") from None
 
     def get_run(self, key: str) -> pd.DataFrame:
         run = self.read_frame(key, "run")
@@ -278,6 +351,8 @@ class FsspecStore:
                 cells.add(parts[1])
                 if len(parts) == 3 and parts[2] == META:
                     complete.add(parts[1])
+        if self.object_store:
+            return removed  # a cell without meta.json may be another run's upload in progress: put overwrites it
         for key in sorted(cells - complete):
             self._rm_tree(self.cell_dir(key))
             removed.append(self.cell_dir(key))
@@ -296,34 +371,35 @@ class LocalStore(FsspecStore):
     """The store in a local folder: every file is written beside its target, fsynced and renamed into place."""
 
     def __init__(self, root: str | Path):
-        super().__init__(Path(str(root).removeprefix("file://")))
+        root = Path(str(root).removeprefix("file://"))
+        for folder in (root, *root.parents):
+            if folder.exists():
+                if not folder.is_dir():
+                    raise LrbenchError(f"{folder} is a file, not a folder", key="--out",
+                                       hint="point --out at a folder (it is created if missing)")
+                break
+        super().__init__(root)
 
     def has(self, key: str) -> bool:
         return (self.cell_dir(key) / META).exists()
 
-    def _write_atomic(self, path: Path, write) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex[:8]}-{path.name}")
-        try:
+    def _write_atomic(self, path: Path, write) -> str:
+        digest = {}
+
+        def write_and_hash(tmp: Path) -> None:
             write(tmp)
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+            digest["sha"] = sha256_file(tmp)
 
-    def check(self, key: str, names=("run",)) -> None:
-        import pyarrow.parquet as pq
+        write_local_atomic(Path(path), write_and_hash)
+        return digest["sha"]
 
-        self.meta(key)
-        for name in names:
-            path = self.cell_dir(key) / f"{name}.parquet"
-            try:
-                pq.read_metadata(path)
-            except Exception as exc:
-                raise CorruptCell(f"{path.name}: {type(exc).__name__}: {exc}") from None
+    def _read_bytes(self, path) -> bytes:
+        return Path(path).read_bytes()
+
+    def lock(self, key: str, *, blocking: bool = True):
+        from lrbench.locks import file_lock
+
+        return file_lock(self.root / LOCKS / f"{key}.lock", blocking=blocking)
 
     def discard(self, key: str) -> None:
         cell = self.cell_dir(key)
@@ -332,32 +408,32 @@ class LocalStore(FsspecStore):
 
     def meta(self, key: str) -> dict[str, Any]:
         try:
-            return json.loads((self.cell_dir(key) / META).read_text())
+            meta = json.loads((self.cell_dir(key) / META).read_text())
         except (OSError, ValueError) as exc:
             raise CorruptCell(f"meta.json: {exc}") from None
-
-    def read_frame(self, key: str, name: str) -> pd.DataFrame | None:
-        path = self.cell_dir(key) / f"{name}.parquet"
-        if not path.exists():
-            return None
-        try:
-            return pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several types for damaged files
-            raise CorruptCell(f"{path.name}: {type(exc).__name__}: {exc}") from None
+        if not isinstance(meta, dict):
+            raise CorruptCell("meta.json is not an object")
+        return meta
 
     def clean_incomplete(self) -> list[Path]:
-        """Remove temp files and cell folders without meta.json (left by a killed run)."""
+        """Remove temp files and cell folders without meta.json left by a killed run. What another live
+        run holds locked (a cell it is writing, the leaderboard it is committing) is left alone."""
         removed = []
         if not self.root.exists():
             return removed
-        for tmp in self.root.rglob(f"{TMP_PREFIX}*"):
-            tmp.unlink(missing_ok=True)
-            removed.append(tmp)
+        for tmp in sorted(self.root.rglob(f"{TMP_PREFIX}*")):
+            owner = tmp.parent.name if tmp.parent.parent == self.cells else BOARD_LOCK
+            with self.lock(owner, blocking=False) as free:
+                if free and tmp.exists():
+                    tmp.unlink(missing_ok=True)
+                    removed.append(tmp)
         if self.cells.exists():
-            for cell in self.cells.iterdir():
+            for cell in sorted(self.cells.iterdir()):
                 if cell.is_dir() and not (cell / META).exists():
-                    shutil.rmtree(cell, ignore_errors=True)
-                    removed.append(cell)
+                    with self.lock(cell.name, blocking=False) as free:
+                        if free and not (cell / META).exists():
+                            shutil.rmtree(cell, ignore_errors=True)
+                            removed.append(cell)
         return removed
 
     def keys(self) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, TypeVar
@@ -70,8 +69,10 @@ class Runner:
     task_kinds: ClassVar[tuple[str, ...]] = ("ranking",)
     needs_input: ClassVar[bool] = False  # rerankers need `input:`
     Params: ClassVar[type[RunnerParams]] = RunnerParams
-    #: params that decide how the work is spread, never the output: left out of the cell key
+    #: params that decide how the work is spread, never the output (bit for bit): left out of the cell key
     schedule_params: ClassVar[frozenset[str]] = frozenset()
+    #: the runner loads a model, so a `compress:` block applies to it
+    loads_model: ClassVar[bool] = False
 
     def __init__(self, params: dict[str, Any]):
         self.params = self.parse_params(params)
@@ -103,6 +104,11 @@ class Runner:
         raise NotImplementedError(f"{self.type} has no shards")
 
     @classmethod
+    def check(cls, params: RunnerParams, suite_dir: Path) -> None:
+        """What `lrbench validate` can check beyond the params' types without running (files params name);
+        raise LrbenchError keyed by the param."""
+
+    @classmethod
     def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
         """Extra content for the cell key, e.g. the hash of a file a param points to."""
         return ""
@@ -116,12 +122,3 @@ def top_k(run: pd.DataFrame, k: int | None) -> pd.DataFrame:
     """Keep each query's k best-scored documents (ties broken by doc id, as trec_eval does)."""
     ordered = run.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, False])
     return ordered.groupby("query_id", sort=False).head(k) if k else ordered
-
-
-class Timer:
-    def __enter__(self):
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.start

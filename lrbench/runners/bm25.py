@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+from pydantic import Field
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
@@ -21,13 +22,13 @@ from lrbench.suites.datasets.base import RUN_COLUMNS, digest
 
 class BM25Params(RunnerParams):
     backend: Literal["bm25s", "pyserini"] = "bm25s"
-    k1: float = 0.9
-    b: float = 0.4
+    k1: float = Field(0.9, ge=0, description="term-frequency saturation")
+    b: float = Field(0.4, ge=0, le=1, description="document-length normalisation")
     k: int = 1000
     method: Literal["lucene", "robertson", "atire", "bm25l", "bm25+"] = "lucene"
     stemmer: str | None = "english"   # a PyStemmer algorithm; None to disable
     stopwords: str | None = "en"
-    threads: int = 1
+    threads: int = Field(1, ge=1, description="queries are split over threads; each query's scores are the same")
 
 
 class BM25Runner(Runner):
@@ -36,6 +37,7 @@ class BM25Runner(Runner):
     type = "bm25"
     version = "1"
     Params = BM25Params
+    schedule_params = frozenset({"threads"})
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         p: BM25Params = self.params

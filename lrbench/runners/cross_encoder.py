@@ -21,6 +21,7 @@ class CrossEncoderParams(NeuralParams):
     truncation_side: Literal["right", "left"] = "right"
     positive_label: int = Field(1, ge=0, description="class index scored for multi-label heads")
     num_labels: int | None = Field(None, ge=1, description="only for heads that are not in the checkpoint")
+    allow_random_head: bool = Field(False, description="run a checkpoint without a trained head (mechanics tests)")
 
 
 class CrossEncoderRunner(NeuralRunner):
@@ -33,7 +34,7 @@ class CrossEncoderRunner(NeuralRunner):
     Params = CrossEncoderParams
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
-        return self.rerank(dataset, inputs, ctx, self._score, "cross-encoder rerank")
+        return self.rerank(dataset, inputs, ctx, self.score_pairs, "cross-encoder rerank")
 
     def prepare(self, loaded) -> None:
         loaded.tokenizer.truncation_side = self.params.truncation_side
@@ -44,7 +45,7 @@ class CrossEncoderRunner(NeuralRunner):
             raise LrbenchError(f"positive_label {self.params.positive_label} is out of range for a "
                                f"{labels}-label head", key="params.positive_label", hint=f"0..{labels - 1}")
 
-    def _score(self, loaded, query: str, docs: list[str], watch):
+    def score_pairs(self, loaded, query: str, docs: list[str], watch):
         import torch
 
         enc = loaded.tokenizer([query] * len(docs), docs, truncation=True, max_length=loaded.max_length,

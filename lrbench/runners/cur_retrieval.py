@@ -11,8 +11,10 @@ Anchor queries: a dataset with only test queries (BEIR SciFact) has none to spar
 in two folds (seeded) and each fold's queries are answered with anchors drawn from the other fold: no query is
 ever its own anchor, every query gets a ranking, and the index costs 2 x k_q x N scorer calls.
 
-scorer: {type: embedder | llm-pointwise | cross-encoder, params: {...}} — any pairwise runner; the embedder's
-corpus embeddings are cached (a pair's score is then a dot product, still counted as one scorer call).
+scorer: {type: embedder | llm-pointwise | cross-encoder, params: {...}} — any pairwise runner, called through
+its public scorer (`runner.pair_scorer(loaded).score(query, docs)`), so an llm-pointwise scorer keeps its
+`score_mode` and `recipe`. The embedder's corpus embeddings are cached (a pair's score is then a dot product,
+still counted as one scorer call).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from typing import Any
 
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams
@@ -42,6 +44,24 @@ class CurParams(RunnerParams):
     rcond: float = Field(1e-2, gt=0, description="pseudo-inverse cut-off relative to the largest singular value; "
                                                  "1e-6 collapses when anchor_items == anchor_queries (SciFact: "
                                                  "recall@10 0.11 vs 0.89 at 1e-2)")
+
+    @model_validator(mode="after")
+    def _pairwise_scorer(self):
+        kind = self.scorer.get("type") if isinstance(self.scorer, dict) else None
+        if kind not in PAIRWISE:
+            raise LrbenchError(f"scorer type {kind!r} is not a pairwise scorer", key="params.scorer.type",
+                               hint=f"use one of {', '.join(PAIRWISE)}, e.g. scorer: {{type: embedder, params: "
+                                    "{model: sentence-transformers/all-MiniLM-L6-v2}}")
+        unknown = set(self.scorer) - {"type", "params"}
+        if unknown:
+            raise LrbenchError(f"unknown scorer key(s) {', '.join(sorted(unknown))}", key="params.scorer",
+                               hint="scorer takes type and params")
+        from lrbench.runners.registry import get_runner
+
+        # the scorer's own params, checked now and written out in full, so its defaults are part of the cell key
+        params = get_runner(kind).parse_params(dict(self.scorer.get("params") or {})).model_dump(mode="json")
+        self.scorer = {"type": kind, "params": params}
+        return self
 
 
 def cur_operator(anchor_rows, anchor_items, rcond: float = 1e-6):
@@ -71,6 +91,7 @@ class PairScorer:
         if self.type == "embedder":
             _, self.matrix, *_ = self.runner.corpus_embeddings(self.loaded, dataset, ctx)
         self.watch = Stopwatch()
+        self.exact = self.runner.pair_scorer(self.loaded, self.watch)
 
     def __call__(self, query: str, items) -> Any:
         import numpy as np
@@ -79,11 +100,9 @@ class PairScorer:
         self.calls += len(items)
         if self.matrix is not None:
             if query not in self._queries:
-                self._queries[query] = self.runner._encode(self.loaded, [query], self.runner.params.query_prefix,
-                                                           self.watch)[0]
+                self._queries[query] = self.runner.encode_queries(self.loaded, [query], self.watch)[0]
             return self.matrix[items] @ self._queries[query]
-        score = getattr(self.runner, "_score", None) or self.runner._score_query  # a pairwise runner's scorer
-        return np.asarray(score(self.loaded, query, [self.texts[i] for i in items], self.watch), dtype=np.float64)
+        return np.asarray(self.exact.score(query, [self.texts[i] for i in items]), dtype=np.float64)
 
     def all_items(self, query: str):
         import numpy as np
@@ -95,26 +114,9 @@ class CurRetrievalRunner(Runner):
     """ANNCUR: CUR approximation of a pairwise scorer from anchor queries and items, then exact reranking."""
 
     type = "cur-retrieval"
-    version = "2"
+    version = "3"
     needs_input = False
     Params = CurParams
-
-    @classmethod
-    def parse_params(cls, params):
-        p = super().parse_params(params)
-        kind = p.scorer.get("type") if isinstance(p.scorer, dict) else None
-        if kind not in PAIRWISE:
-            raise LrbenchError(f"scorer type {kind!r} is not a pairwise scorer", key="params.scorer.type",
-                               hint=f"use one of {', '.join(PAIRWISE)}, e.g. scorer: {{type: embedder, params: "
-                                    "{model: sentence-transformers/all-MiniLM-L6-v2}}")
-        unknown = set(p.scorer) - {"type", "params"}
-        if unknown:
-            raise LrbenchError(f"unknown scorer key(s) {', '.join(sorted(unknown))}", key="params.scorer",
-                               hint="scorer takes type and params")
-        from lrbench.runners.registry import get_runner
-
-        get_runner(kind).parse_params(dict(p.scorer.get("params") or {}))  # the scorer's own params, checked now
-        return p
 
     @classmethod
     def key_extra(cls, params, suite_dir):

@@ -8,6 +8,7 @@ compression and the corpus fingerprint, so a second system on the same corpus do
 enhanced query and rescores the candidates by cosine with it.
 `shards: N` splits the corpus encoding into N shards of whole blocks (`block_docs` rows each) kept in the run
 store (lrbench.results.blocks): parallel executors encode them on N workers before the cell merges them.
+On a classification dataset the system scores STS pairs (cosine) or runs MTEB classification (embedder_tasks).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import Field
@@ -44,6 +45,8 @@ class EmbedderParams(NeuralParams):
     prf: int | None = Field(None, ge=1, description="re-embed the query with its top-k candidate texts")
     block_docs: int = Field(8192, ge=1, description="corpus rows per encoding call (bucketing sorts within one); "
                                                     "the unit of shards and of their resume")
+    classification: dict[str, Any] = Field(default_factory=dict, description="MTEB classification tasks: protocol "
+                                           "params of mteb-classification (n_experiments, samples_per_label, seed, max_iter)")
     shards: int | None = Field(None, ge=1, description="first stage: split the corpus encoding into N shards of "
                                                        "whole blocks, kept in the run store; parallel executors run "
                                                        "them on N workers; the output equals the unsharded run's")
@@ -55,6 +58,7 @@ class EmbedderRunner(NeuralRunner):
     type = "embedder"
     version = "2"
     model_kind = "embedder"
+    task_kinds = ("ranking", "classification")  # classification: STS pairs and MTEB classification
     needs_input = False  # first stage without input, reranker with one
     Params = EmbedderParams
     schedule_params = frozenset({"shards"})
@@ -63,8 +67,12 @@ class EmbedderRunner(NeuralRunner):
         if inputs and self.params.shards and self.params.shards > 1:
             raise LrbenchError("shards split a first stage's corpus encoding; a reranker (with input:) has none",
                                key="params.shards", hint="drop shards from this system, or its input:")
+        if dataset.task == "classification":  # STS and classification tasks: see embedder_tasks
+            from lrbench.runners.embedder_tasks import run_embedder_task
+
+            return run_embedder_task(self, dataset, ctx)
         if inputs:
-            return self.rerank(dataset, inputs, ctx, self._score_query, "embedder rerank")
+            return self.rerank(dataset, inputs, ctx, self.score_pairs, "embedder rerank")
         return self._first_stage(dataset, ctx)
 
     # -- shared ----------------------------------------------------------------------------
@@ -89,7 +97,11 @@ class EmbedderRunner(NeuralRunner):
         per_doc = max(16, (loaded.max_length - 16) // max(1, len(top_texts)))
         return " ".join([query] + [truncate_tokens(loaded.tokenizer, t, per_doc) for t in top_texts])
 
-    def _score_query(self, loaded, query: str, doc_texts: list[str], watch: Stopwatch):
+    def encode_queries(self, loaded, queries: list[str], watch: Stopwatch | None = None):
+        """Query embeddings (with the query prefix), scaled for this runner's similarity."""
+        return self._encode(loaded, queries, self.params.query_prefix, watch)
+
+    def score_pairs(self, loaded, query: str, doc_texts: list[str], watch: Stopwatch):
         p: EmbedderParams = self.params
         docs = self._encode(loaded, doc_texts, p.doc_prefix, watch)
         q = self._encode(loaded, [query], p.query_prefix, watch)[0]

@@ -28,13 +28,16 @@ class GivenRunner(Runner):
         path = suite_dir / run if run else None
         return hash_files([path]) if path and path.exists() else ""
 
+    @classmethod
+    def check(cls, params: GivenParams, suite_dir: Path) -> None:
+        if params.run and not (suite_dir / params.run).exists():
+            raise LrbenchError(f"run file not found: {suite_dir / params.run}", key="params.run",
+                               hint="paths resolve against the suite file's folder")
+
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         if self.params.run:
-            path = ctx.suite_dir / self.params.run
-            if not path.exists():
-                raise LrbenchError(f"run file not found: {path}", key="params.run",
-                                   hint="paths resolve against the suite file's folder")
-            run = read_trec_run(path)
+            self.check(self.params, ctx.suite_dir)
+            run = read_trec_run(ctx.suite_dir / self.params.run)
         else:
             run = dataset.candidates()
             if run is None:

@@ -40,6 +40,7 @@ class GlueParams(ModelParams):
     choices: list[str] | None = Field(None, description="zero-shot-lm continuations, one per label id")
     label_map: dict[int, int] | None = Field(None, description="classifier: checkpoint label id -> task label id")
     num_labels: int | None = Field(None, ge=1)
+    allow_random_head: bool = False  # classifier protocol on a checkpoint without a trained head
 
 
 def choice_logprobs(model, tokenizer, contexts: list[str], choices: list[str], batch_size: int, device):

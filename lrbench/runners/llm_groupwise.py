@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
@@ -43,6 +43,13 @@ class GroupwiseParams(NeuralParams):
     chat: bool = True
     batch_size: int = Field(8, ge=1)
     bucket: bool = True
+
+    @model_validator(mode="after")
+    def _overlap_fits(self):
+        if self.overlap >= self.group_size:
+            raise LrbenchError(f"overlap ({self.overlap}) must be smaller than group_size ({self.group_size})",
+                               key="params.overlap", hint="e.g. group_size: 5, overlap: 1")
+        return self
 
 
 def group_spans(n: int, size: int, overlap: int) -> list[tuple[int, int]]:
@@ -79,20 +86,12 @@ class GroupwiseRunner(NeuralRunner):
     needs_input = True
     Params = GroupwiseParams
 
-    @classmethod
-    def parse_params(cls, params):
-        p = super().parse_params(params)
-        if p.overlap >= p.group_size:
-            raise LrbenchError(f"overlap ({p.overlap}) must be smaller than group_size ({p.group_size})",
-                               key="params.overlap", hint="e.g. group_size: 5, overlap: 1")
-        return p
-
     def __init__(self, params):
         super().__init__(params)
         self.reset_counters()
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
-        self._grader = GenerateInteger(self)
+        self._grader = GenerateInteger(self.params)
         return self.rerank(dataset, inputs, ctx, self._score, f"llm groupwise ({self.params.mode})")
 
     def reset_counters(self) -> None:

@@ -1,76 +1,64 @@
-"""`llm-pointwise`: a causal LM judges each (query, document) pair; score = logit(yes) - logit(no).
+"""`llm-pointwise`: a causal LM judges each (query, document) pair on its own.
 
-The monoT5 / RankLLaMA family of ideas with an instruction-tuned LM: the prompt (a template with
-{query} and {document}) goes into the user turn of the chat template, and the score is the difference
-of the next-token logits for "yes" and "no" (log-sum-exp over their single-token spellings: yes, Yes,
-" yes", ...). Documents are cut to `doc_max_tokens`; batches are left-padded and bucketed by length.
+The monoT5 / RankLLaMA family of ideas with an instruction-tuned LM: the prompt (a template with {query} and
+{document}) goes into the user turn of the chat template. How the answer becomes a score is the `score_mode`
+(see llm_score_modes): the yes/no logit difference by default, an expected integer grade, or a bounded reasoning
+span followed by the yes/no answer. `recipe:` fills the template and mode from a published preset (see recipes).
+Documents are cut to `doc_max_tokens`; batches are left-padded and bucketed by length.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from lrbench.runners.base import Output, RunContext
-from lrbench.runners.neural.base import NeuralParams, NeuralRunner, check_template, truncate_tokens
-from lrbench.runners.neural.llm import next_token_logits, prompt_ids, single_token_ids
 from lrbench.runners.llm_score_modes import ScoreModeParams, score_mode_for
+from lrbench.runners.neural.base import NeuralParams, NeuralRunner, check_template
+from lrbench.runners.recipes import RecipeParams, fill_recipe
 
-DEFAULT_TEMPLATE = ("Judge whether the passage answers the query.\n\nQuery: {query}\n\nPassage: {document}\n\n"
-                    "Does the passage answer the query? Answer only yes or no.")
 
-
-class PointwiseParams(NeuralParams, ScoreModeParams):  # score modes: see llm_score_modes
-    template: str = DEFAULT_TEMPLATE
-    system: str | None = None
-    chat: bool = Field(True, description="wrap the prompt in the tokenizer's chat template when it has one")
-    yes: str = "yes"
-    no: str = "no"
-    variants: bool = Field(True, description="pool the case/space spellings of yes and no")
+class PointwiseParams(NeuralParams, ScoreModeParams, RecipeParams):  # score modes: see llm_score_modes
     doc_max_tokens: int | None = Field(256, ge=1)
     batch_size: int = Field(16, ge=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe(cls, data):
+        return fill_recipe("llm-pointwise", data)
+
+    @model_validator(mode="after")
+    def _template_fields(self):
+        if self.template is not None:
+            check_template(self.template, ("query", "document"), allowed=("max_grade",))
+        return self
+
 
 class PointwiseRunner(NeuralRunner):
-    """LLM pointwise reranker: logit(yes) - logit(no) for the next token after a relevance prompt."""
+    """LLM pointwise reranker: a relevance prompt per pair, scored by yes/no logits, a grade or reasoning."""
 
     type = "llm-pointwise"
-    version = "2"
+    version = "3"
     model_kind = "causal-lm"
     needs_input = True
     Params = PointwiseParams
 
-    @classmethod
-    def parse_params(cls, params):
-        parsed = super().parse_params(params)
-        check_template(parsed.template, ("query", "document"), allowed=("max_grade",))
-        return parsed
+    def __init__(self, params):
+        super().__init__(params)
+        self.mode = score_mode_for(self.params)
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
-        self._mode = score_mode_for(self)
-        scorer = self._mode.score if self._mode else self._score
-        return self.rerank(dataset, inputs, ctx, scorer, f"llm pointwise ({self.params.score_mode})")
-
-    def reset_counters(self) -> None:
-        if self._mode:
-            self._mode.reset()
+        return self.rerank(dataset, inputs, ctx, self.score_pairs, f"llm pointwise ({self.params.score_mode})")
 
     def prepare(self, loaded) -> None:
-        tok = loaded.tokenizer
-        self._yes = single_token_ids(tok, self.params.yes, self.params.variants, "params.yes")
-        self._no = single_token_ids(tok, self.params.no, self.params.variants, "params.no")
+        self.mode.prepare(loaded)
 
-    def _score(self, loaded, query: str, docs: list[str], watch):
-        import torch
+    def reset_counters(self) -> None:
+        self.mode.reset()
 
-        p: PointwiseParams = self.params
-        seqs = [prompt_ids(loaded, p.template.format(query=query,
-                                                     document=truncate_tokens(loaded.tokenizer, d, p.doc_max_tokens)),
-                           p.system, p.chat) for d in docs]
-        logits = next_token_logits(loaded, seqs, p.batch_size, p.bucket, watch)
-        yes = torch.logsumexp(logits[:, self._yes], dim=-1)
-        no = torch.logsumexp(logits[:, self._no], dim=-1)
-        return (yes - no).tolist()
+    def score_pairs(self, loaded, query: str, docs: list[str], watch) -> list[float]:
+        return self.mode.score(loaded, query, docs, watch)
 
     def extra_profile(self) -> dict:
-        return {"yes_token_ids": self._yes, "no_token_ids": self._no, "score_mode": self.params.score_mode,
-                **(self._mode.profile() if self._mode else {})}
+        from lrbench.runners.recipes import recipe_profile
+
+        return {**self.mode.profile(), **recipe_profile(self.params)}

@@ -1,4 +1,7 @@
-"""Score modes of `llm-pointwise` beyond the yes/no logit difference.
+"""Score modes of `llm-pointwise`: how a (query, passage) prompt becomes a score.
+
+score_mode: yes-no (default): logit(yes) - logit(no) of the next token (log-sum-exp over the single-token
+  spellings of each word when `variants` is on).
 
 score_mode: generate-integer (fine-grained relevance grades, as in ERank / ProRank): the model is asked for an
   integer grade 0..max_grade. With `expectation: true` (default) the score is the expected grade under the
@@ -13,8 +16,8 @@ score_mode: reason-then-score (Rank-R1 style): the model first generates a bound
   is logit(yes) - logit(no) of the next token. The generated tokens per query are in the profile
   (`generated_tokens_per_query`): that is where this mode's cost goes.
 
-`ScoreModeParams` holds the fields; `score_mode_for(runner)` returns the mode object that `llm-pointwise`
-calls (None for the default yes-no mode).
+`ScoreModeParams` holds the fields; `score_mode_for(params)` returns the mode object that `llm-pointwise`
+calls. A mode's prompt is the `template` param, or the mode's own default when it is unset (None).
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from lrbench.runners.neural.base import truncate_tokens
 from lrbench.runners.neural.batching import length_batches, pad_batch
 from lrbench.runners.neural.llm import next_token_logits, prompt_ids, single_token_ids
 
-SCORE_MODES = ("yes-no", "generate-integer", "reason-then-score")
-
+YES_NO_TEMPLATE = ("Judge whether the passage answers the query.\n\nQuery: {query}\n\nPassage: {document}\n\n"
+                   "Does the passage answer the query? Answer only yes or no.")
 INTEGER_TEMPLATE = ("Rate how relevant the passage is to the query, from 0 (not relevant at all) to {max_grade} "
                     "(perfectly relevant).\n\nQuery: {query}\n\nPassage: {document}\n\n"
                     "Answer with a single integer from 0 to {max_grade}.")
@@ -45,6 +48,12 @@ class ScoreModeParams(RunnerParams):
     """The llm-pointwise fields of the extra score modes (mixed into its params)."""
 
     score_mode: Literal["yes-no", "generate-integer", "reason-then-score"] = "yes-no"
+    template: str | None = Field(None, description="prompt with {query} and {document}; default: the mode's own")
+    system: str | None = None
+    chat: bool = Field(True, description="wrap the prompt in the tokenizer's chat template when it has one")
+    yes: str = "yes"
+    no: str = "no"
+    variants: bool = Field(True, description="pool the case/space spellings of yes and no")
     max_grade: int = Field(10, ge=1, le=100, description="generate-integer: grades 0..max_grade")
     expectation: bool = Field(True, description="generate-integer: expected grade from token probabilities "
                                                 "(false: generate and parse)")
@@ -92,13 +101,12 @@ def generate(loaded, prompts: list[list[int]], max_new: int, batch_size: int, wa
 
 
 class ScoreMode:
-    """Shared parts: prompts from the runner's template (or the mode's default), counters."""
+    """Shared parts: prompts from the template param (or the mode's default), counters, yes/no token ids."""
 
     default_template = ""
 
-    def __init__(self, runner):
-        self.runner = runner
-        self.p = runner.params
+    def __init__(self, p):
+        self.p = p
         self.reset()
 
     def reset(self) -> None:
@@ -107,22 +115,34 @@ class ScoreMode:
         self.unparsed = 0
         self.queries = 0
 
+    def prepare(self, loaded) -> None:
+        """Token ids this mode reads the answer from (per model, after loading)."""
+        self.yes_ids = single_token_ids(loaded.tokenizer, self.p.yes, self.p.variants, "params.yes")
+        self.no_ids = single_token_ids(loaded.tokenizer, self.p.no, self.p.variants, "params.no")
+
     def template(self) -> str:
-        from lrbench.runners.llm_pointwise import DEFAULT_TEMPLATE
+        return self.default_template if self.p.template is None else self.p.template
 
-        if self.p.template == DEFAULT_TEMPLATE:
-            return self.default_template
-        return self.p.template
-
-    def prompts(self, loaded, query: str, docs: list[str], assistant_prefix: str = "") -> list[list[int]]:
+    def prompt_text(self, query: str, document: str) -> str:
+        """The user message for one pair (the document already cut to `doc_max_tokens`)."""
         template = self.template()
         extra = {"max_grade": self.p.max_grade} if "{max_grade}" in template else {}
-        return [prompt_ids(loaded, template.format(query=query, document=truncate_tokens(
-            loaded.tokenizer, d, self.p.doc_max_tokens), **extra), self.p.system, self.p.chat, assistant_prefix)
-            for d in docs]
+        return template.format(query=query, document=document, **extra)
+
+    def prompts(self, loaded, query: str, docs: list[str], assistant_prefix: str = "") -> list[list[int]]:
+        return [prompt_ids(loaded, self.prompt_text(query, truncate_tokens(loaded.tokenizer, d, self.p.doc_max_tokens)),
+                           self.p.system, self.p.chat, assistant_prefix) for d in docs]
+
+    def yes_minus_no(self, logits) -> list[float]:
+        import torch
+
+        yes = torch.logsumexp(logits[:, self.yes_ids], dim=-1)
+        no = torch.logsumexp(logits[:, self.no_ids], dim=-1)
+        return (yes - no).tolist()
 
     def profile(self) -> dict:
-        return {"score_mode": self.p.score_mode, "generated_tokens": self.generated,
+        return {"score_mode": self.p.score_mode, "yes_token_ids": self.yes_ids, "no_token_ids": self.no_ids,
+                "generated_tokens": self.generated,
                 "generated_tokens_per_query": self.generated / max(1, self.queries),
                 "generated_tokens_per_passage": self.generated / max(1, self.passages)}
 
@@ -130,6 +150,14 @@ class ScoreMode:
         self.queries += 1
         self.passages += len(docs)
         return self._score(loaded, query, docs, watch)
+
+
+class YesNo(ScoreMode):
+    default_template = YES_NO_TEMPLATE
+
+    def _score(self, loaded, query, docs, watch):
+        logits = next_token_logits(loaded, self.prompts(loaded, query, docs), self.p.batch_size, self.p.bucket, watch)
+        return self.yes_minus_no(logits)
 
 
 class GenerateInteger(ScoreMode):
@@ -206,10 +234,7 @@ class ReasonThenScore(ScoreMode):
         self.closed = 0
 
     def _score(self, loaded, query, docs, watch):
-        import torch
-
         p = self.p
-        runner = self.runner
         first = self.prompts(loaded, query, docs, p.think_open)
         outs = generate(loaded, first, p.reason_tokens, p.batch_size, watch, min_new_tokens=min(
             p.reason_min_tokens, p.reason_tokens), stop_strings=[p.think_close, p.answer_open], tokenizer=loaded.tokenizer)
@@ -223,20 +248,16 @@ class ReasonThenScore(ScoreMode):
         seqs = [self.prompts(loaded, query, [d], p.think_open + r.rstrip() + p.think_close + "\n" + p.answer_open)[0]
                 for d, r in zip(docs, reasons)]
         logits = next_token_logits(loaded, seqs, p.batch_size, p.bucket, watch)
-        yes = torch.logsumexp(logits[:, runner._yes], dim=-1)
-        no = torch.logsumexp(logits[:, runner._no], dim=-1)
         self.last_reasons = reasons
-        return (yes - no).tolist()
+        return self.yes_minus_no(logits)
 
     def profile(self) -> dict:
         return {**super().profile(), "reason_tokens": self.p.reason_tokens, "reasoning_closed": self.closed}
 
 
-def score_mode_for(runner) -> ScoreMode | None:
-    """The mode object for an llm-pointwise runner; None for yes-no (the runner's own scorer)."""
-    mode = runner.params.score_mode
-    if mode == "generate-integer":
-        return GenerateInteger(runner)
-    if mode == "reason-then-score":
-        return ReasonThenScore(runner)
-    return None
+MODES = {"yes-no": YesNo, "generate-integer": GenerateInteger, "reason-then-score": ReasonThenScore}
+
+
+def score_mode_for(params) -> ScoreMode:
+    """The mode object for llm-pointwise params (anything with the ScoreModeParams fields)."""
+    return MODES[params.score_mode](params)

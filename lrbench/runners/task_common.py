@@ -15,6 +15,7 @@ class TaskModelRunner(Runner):
 
     model_kind = "causal-lm"
     Params = ModelParams
+    loads_model = True
 
     @classmethod
     def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:

@@ -1,8 +1,7 @@
-"""Expand a suite into cells (dataset x system x sweep point) and give each a stable key."""
+"""Expand a suite into cells (dataset x system x sweep point); their keys are computed by lrbench.plan.keys."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ class Cell:
     params: dict[str, Any]
     compress: dict[str, Any] | None
     input_system: str | None = None
-    #: filled by the executor once the dataset fingerprint and input key are known
+    #: filled by the plan layer once the dataset fingerprint and input key are known
     key: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     measures: list[str] = field(default_factory=list)
@@ -91,20 +90,3 @@ def expand_cells(suite: Suite) -> list[Cell]:
             for point, params, compress in expand_system(system):
                 cells.append(Cell(dataset, system, point, params, compress, system.input))
     return cells
-
-
-def cell_key(cell: Cell, runner_version: str, dataset_fingerprint: str, input_key: str | None,
-             extra: str = "", schedule_params: frozenset[str] = frozenset()) -> tuple[str, dict]:
-    """Content hash of what determines the cell's output (never its display name, nor the params in
-    `schedule_params`, which only decide how the work is spread)."""
-    config = {
-        "type": cell.system.type,
-        "runner_version": runner_version,
-        "params": {k: v for k, v in cell.params.items() if k not in schedule_params},
-        "compress": cell.compress,
-        "depth": cell.system.depth,
-        "input": input_key,
-        "dataset": dataset_fingerprint,
-        "extra": extra,
-    }
-    return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:20], config

@@ -117,54 +117,5 @@ def parse_expectation(raw: Any, index: int, *, file: str | None = None, line_of=
         raise LrbenchError(message, file=file, line=line(where), key=key, hint=hint) from None
 
 
-def _canonical(measure: str) -> str:
-    try:
-        from lrbench.results.evaluate import parse_measure
-
-        return str(parse_measure(measure))
-    except LrbenchError:
-        return measure
-
-
-def expectation_errors(suite) -> list[tuple[str, tuple, str | None]]:
-    """Check a suite's `expect:` list: (message, location, hint) per problem, for the loader."""
-    from lrbench.suites.cells import expand_cells
-
-    problems: list[tuple[str, tuple, str | None]] = []
-    names = [s.name for s in suite.systems]
-    labels = list(dict.fromkeys(c.system_label for c in expand_cells(suite)))
-    known = set(names) | set(labels)
-    datasets = {d.id: d for d in suite.datasets} | {d.label: d for d in suite.datasets}
-    for i, raw in enumerate(suite.expect):
-        try:
-            exp = parse_expectation(raw, i)
-        except LrbenchError as e:
-            field = e.key.split(".", 1)[1] if e.key and "." in e.key else None
-            problems.append((e.message, ("expect", i, field) if field else ("expect", i), e.hint))
-            continue
-        fields = ["system"] + (["min_delta_vs"] if exp.kind == "delta" else []) + \
-            (["latency_p50_ratio_vs"] if exp.kind == "latency" else [])
-        for field, name in zip(fields, exp.references()):
-            if name not in known:
-                near = difflib.get_close_matches(name, sorted(known), n=1)
-                problems.append((f"names unknown system '{name}'", ("expect", i, field),
-                                 f"did you mean '{near[0]}'?" if near else f"systems: {', '.join(names)}"))
-        if exp.dataset is not None and exp.dataset not in datasets:
-            near = difflib.get_close_matches(exp.dataset, list(datasets), n=1)
-            problems.append((f"names unknown dataset '{exp.dataset}'", ("expect", i, "dataset"),
-                             f"did you mean '{near[0]}'?" if near else f"datasets: {', '.join(datasets)}"))
-            continue
-        if exp.kind in ("value", "delta"):
-            specs = [datasets[exp.dataset]] if exp.dataset else list(suite.datasets)
-            for spec in specs:
-                measures = spec.measures if spec.measures is not None else suite.measures
-                if measures and _canonical(exp.measure) not in {_canonical(m) for m in measures}:
-                    problems.append((f"measure '{exp.measure}' is not evaluated on dataset '{spec.label}'",
-                                     ("expect", i, "measure"),
-                                     f"add it to the measures of '{spec.label}' (evaluated: {', '.join(measures)})"))
-                    break
-    return problems
-
-
 def load_expectations(raw: list, *, file: str | None = None, line_of=None) -> list[Expectation]:
     return [parse_expectation(item, i, file=file, line_of=line_of) for i, item in enumerate(raw)]

@@ -1,10 +1,15 @@
-"""Load a suite file and check everything that can be checked without running it."""
+"""Parse a suite (a YAML file, or a dict and a base folder) into the typed model, every error with file:line.
+
+This is the schema half of validation only: what needs runners, datasets or measures is checked by the plan
+layer (`lrbench.plan.load_suite`), which is what `lrbench validate` and `lrbench run` both call.
+"""
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -12,20 +17,37 @@ from lrbench.errors import LrbenchError
 from lrbench.suites.schema import DatasetSpec, Suite, SystemSpec
 from lrbench.suites.yamlsrc import LocatedYaml, load_yaml
 
+DICT_SOURCE = "<suite dict>"
+
 
 @dataclass
 class LoadedSuite:
     suite: Suite
-    path: Path
+    path: Path | None
     located: LocatedYaml
     errors: list[LrbenchError] = field(default_factory=list)
+    #: relative paths in the suite resolve against this folder (the suite file's folder by default)
+    root: Path | None = None
+    #: set once the plan layer's semantic checks have run on this suite
+    checked: bool = False
 
     @property
     def base_dir(self) -> Path:
-        return self.path.parent.resolve()
+        if self.root is not None:
+            return Path(self.root).resolve()
+        return self.path.parent.resolve() if self.path else Path.cwd()
+
+    @property
+    def file(self) -> str:
+        return self.located.file
+
+    def error(self, message: str, loc: tuple, hint: str | None = None, key: str | None = None) -> LrbenchError:
+        """An error located at a key path of the suite (file:line where the suite came from a file)."""
+        return LrbenchError(message, file=self.file, line=self.located.line_of(loc), key=key or key_path(loc),
+                            hint=hint)
 
 
-def _key_path(loc) -> str:
+def key_path(loc) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -43,102 +65,37 @@ def _model_for(loc) -> type[BaseModel]:
 
 
 def _pydantic_errors(exc: ValidationError, located: LocatedYaml) -> list[LrbenchError]:
+    raw = exc.errors()
+    unknown = {(tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in raw if e["type"] == "extra_forbidden"}
     errors = []
-    for err in exc.errors():
+    for err in sorted(raw, key=lambda e: e["type"] != "extra_forbidden"):  # a typo first, then what it hides
         loc = tuple(err["loc"])
         line = located.line_of(loc)
         if err["type"] == "extra_forbidden":
             allowed = list(_model_for(loc).model_fields)
             near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            hint = (f"did you mean '{near[0]}'? " if near else "") + f"allowed keys: {', '.join(allowed)}"
-            errors.append(LrbenchError(f"unknown key '{loc[-1]}'", file=located.file, line=line,
-                                       key=_key_path(loc), hint=hint))
+            message = f"unknown key '{loc[-1]}'" + (f" (did you mean '{near[0]}'?)" if near else "")
+            errors.append(LrbenchError(message, file=located.file, line=line, key=key_path(loc),
+                                       hint=f"allowed keys: {', '.join(allowed)}"))
         elif err["type"] == "missing":
+            # 'systems is missing' next to an unknown key 'systemz' is the same mistake: report it once
+            if any(parent == loc[:-1] and difflib.get_close_matches(str(loc[-1]), [name], n=1)
+                   for parent, name in unknown):
+                continue
             errors.append(LrbenchError("required key is missing", file=located.file, line=line,
-                                       key=_key_path(loc), hint=f"add '{loc[-1]}:'"))
+                                       key=key_path(loc), hint=f"add '{loc[-1]}:'"))
         else:
-            errors.append(LrbenchError(err["msg"], file=located.file, line=line, key=_key_path(loc),
-                                       hint="see the suite reference in README.md"))
+            message = err["msg"].removeprefix("Value error, ")
+            errors.append(LrbenchError(message, file=located.file, line=line, key=key_path(loc),
+                                       hint="see the suite reference in docs/"))
     return errors
 
 
-def _semantic_errors(suite: Suite, located: LocatedYaml, base_dir: Path) -> list[LrbenchError]:
-    from lrbench.results.evaluators import evaluator_for
-    from lrbench.runners.registry import get_runner
-    from lrbench.suites.cells import expand_system
-    from lrbench.suites.datasets import open_dataset
-
-    errors: list[LrbenchError] = []
-
-    def err(message, loc, hint=None):
-        errors.append(LrbenchError(message, file=located.file, line=located.line_of(loc),
-                                   key=_key_path(loc), hint=hint))
-
-    names = [s.name for s in suite.systems]
-    for i, system in enumerate(suite.systems):
-        if names.count(system.name) > 1 and names.index(system.name) != i:
-            err(f"duplicate system name '{system.name}'", ("systems", i, "name"), "give each system a unique name")
-        try:
-            runner = get_runner(system.type)
-        except LrbenchError as e:
-            err(e.message, ("systems", i, "type"), e.hint)
-            runner = None
-        if runner is not None:
-            for _, params, _ in expand_system(system):
-                try:
-                    runner.parse_params(params)
-                except LrbenchError as e:
-                    err(e.message, ("systems", i) + tuple(e.key.split(".")), e.hint)
-                    break
-            if runner.needs_input and not system.input:
-                err(f"a {system.type} system reranks another system's run", ("systems", i),
-                    "add input: <first-stage system name> and depth: N")
-        if system.compress is not None:
-            from lrbench.compression.config import config_problems
-
-            for problem in config_problems(system.compress):
-                err(problem.message, ("systems", i) + tuple(problem.key.split(".")), problem.hint)
-        if system.input is not None:
-            if system.input not in names:
-                near = difflib.get_close_matches(system.input, names, n=1)
-                err(f"input names unknown system '{system.input}'", ("systems", i, "input"),
-                    f"did you mean '{near[0]}'?" if near else f"systems: {', '.join(names)}")
-            elif system.input == system.name:
-                err("a system cannot be its own input", ("systems", i, "input"))
-            elif suite.system(system.input).sweep:
-                err(f"input '{system.input}' is a sweep", ("systems", i, "input"),
-                    "rerank a single configuration: add a system without sweep for it")
-    if suite.baseline and suite.baseline not in names:
-        near = difflib.get_close_matches(suite.baseline, names, n=1)
-        err(f"baseline names unknown system '{suite.baseline}'", ("baseline",),
-            f"did you mean '{near[0]}'?" if near else f"systems: {', '.join(names)}")
-    for i, spec in enumerate(suite.datasets):
-        try:
-            dataset = open_dataset(spec, base_dir)
-            dataset.source_files()  # resolves and checks local paths without reading them
-        except LrbenchError as e:
-            err(e.message, ("datasets", i) + (tuple(e.key.split(".")[1:]) if e.key else ()), e.hint)
-            continue
-        evaluator = evaluator_for(dataset.task)
-        own = spec.measures is not None
-        for j, measure in enumerate(spec.measures if own else suite.measures):
-            try:
-                evaluator.validate(measure)
-            except LrbenchError as e:
-                err(e.message, ("datasets", i, "measures", j) if own else ("measures", j), e.hint)
-    from lrbench.suites.expect import expectation_errors
-
-    for message, loc, hint in expectation_errors(suite):
-        err(message, loc, hint)
-    return errors
-
-
-def load_suite(path: str | Path, *, strict: bool = True) -> LoadedSuite:
-    """Parse and validate. strict: raise the first error; otherwise collect them all in `.errors`."""
-    path = Path(path)
-    located = load_yaml(path)
+def parse_located(located: LocatedYaml, *, path: Path | None = None, base_dir: Path | None = None,
+                  strict: bool = True) -> LoadedSuite:
+    """Typed suite from parsed data. strict: raise the first error; otherwise collect them in `.errors`."""
     if not isinstance(located.data, dict):
-        raise LrbenchError("a suite must be a YAML mapping with name, datasets, systems", file=str(path), line=1,
+        raise LrbenchError("a suite must be a mapping with name, datasets, systems", file=located.file, line=1,
                            hint="see suites/quickstart.yaml")
     try:
         suite = Suite(**located.data)
@@ -146,10 +103,20 @@ def load_suite(path: str | Path, *, strict: bool = True) -> LoadedSuite:
         errors = _pydantic_errors(exc, located)
         if strict or not errors:
             raise errors[0] from None
-        return LoadedSuite(Suite.model_construct(name=str(located.data.get("name", path.stem)),
-                                                 datasets=[], systems=[]), path, located, errors)
-    loaded = LoadedSuite(suite, path, located)
-    loaded.errors = _semantic_errors(suite, located, loaded.base_dir)
-    if strict and loaded.errors:
-        raise loaded.errors[0]
-    return loaded
+        name = located.data.get("name")
+        empty = Suite.model_construct(name=str(name or (path.stem if path else "suite")), datasets=[], systems=[],
+                                      measures=[], expect=[], baseline=None, description="")
+        return LoadedSuite(empty, path, located, errors, root=base_dir)
+    return LoadedSuite(suite, path, located, root=base_dir)
+
+
+def parse_suite(path: str | Path, *, strict: bool = True) -> LoadedSuite:
+    """Parse a suite file (schema checks only; see `lrbench.plan.load_suite` for the full validation)."""
+    path = Path(path)
+    return parse_located(load_yaml(path), path=path, strict=strict)
+
+
+def parse_suite_data(data: dict[str, Any], base_dir: str | Path, *, strict: bool = True,
+                     file: str = DICT_SOURCE) -> LoadedSuite:
+    """Parse a suite given as a dict (the Python API); relative paths resolve against `base_dir`."""
+    return parse_located(LocatedYaml(data, {}, file), base_dir=Path(base_dir), strict=strict)

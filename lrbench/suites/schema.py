@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import math
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+#: a sweep larger than this is almost always a typo (and would take minutes just to expand)
+MAX_SWEEP_POINTS = 10_000
 
 
 class _Strict(BaseModel):
@@ -40,12 +45,20 @@ class SystemSpec(_Strict):
 
     @field_validator("sweep")
     @classmethod
-    def _non_empty_sweep(cls, value):
-        if value is not None:
-            for key, values in value.items():
-                if not values:
-                    raise ValueError(f"sweep value list for '{key}' is empty")
+    def _bounded_sweep(cls, value, info: ValidationInfo):
+        for key, values in (value or {}).items():
+            if not values:
+                raise ValueError(f"sweep value list for '{key}' is empty")
+        axes = [len(v) for v in (value or {}).values()]
+        ratio = (info.data.get("compress") or {}).get("ratio")
+        if isinstance(ratio, list):
+            axes.append(len(ratio))
+        points = math.prod(axes) if axes else 1
+        if points > MAX_SWEEP_POINTS:
+            raise ValueError(f"the sweep has {points:,} points, more than {MAX_SWEEP_POINTS:,}: "
+                             "split it into smaller sweeps")
         return value
+
 
 
 class Suite(_Strict):

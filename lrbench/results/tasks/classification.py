@@ -11,27 +11,13 @@ import numpy as np
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-from lrbench.results.evaluators import SCORE_COLUMNS, Evaluator, register_evaluator
+from lrbench.results.tasks.base import SCORE_COLUMNS, Evaluator
 from lrbench.results.tasks.metrics import METRICS
 
-_CANONICAL = {name.lower(): name for name in METRICS}
-_CANONICAL.update({"acc": "accuracy", "f1_macro": "macro-F1", "macro_f1": "macro-F1", "matthews": "MCC",
-                   "pearsonr": "Pearson", "spearmanr": "Spearman"})
 
-
-@register_evaluator
 class ClassificationEvaluator(Evaluator):
     task = "classification"
     frame = "predictions"
-    default_measures = ["accuracy"]
-
-    def canonical(self, measure: str) -> str:
-        return _CANONICAL.get(measure.strip().lower(), measure)
-
-    def validate(self, measure: str) -> None:
-        if self.canonical(measure) not in METRICS:
-            raise LrbenchError(f"unknown classification measure '{measure}'",
-                               hint=f"use {', '.join(METRICS)}")
 
     def evaluate(self, frame: pd.DataFrame, dataset, measures: list[str]):
         gold = dataset.examples().set_index("id")["label"]

@@ -12,27 +12,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from lrbench.errors import LrbenchError
-from lrbench.results.evaluators import SCORE_COLUMNS, Evaluator, register_evaluator
-
-MEASURES = ("perplexity", "word_perplexity", "bits_per_byte", "nll")
-_CANONICAL = {m.lower(): m for m in MEASURES}
-_CANONICAL.update({"ppl": "perplexity", "token_perplexity": "perplexity", "word_ppl": "word_perplexity",
-                   "word-perplexity": "word_perplexity", "bpb": "bits_per_byte", "bits-per-byte": "bits_per_byte"})
+from lrbench.results.tasks.base import SCORE_COLUMNS, Evaluator
 
 
-@register_evaluator
 class LanguageModelEvaluator(Evaluator):
     task = "lm"
     frame = "nll"
-    default_measures = ["perplexity", "word_perplexity", "bits_per_byte"]
-
-    def canonical(self, measure: str) -> str:
-        return _CANONICAL.get(measure.strip().lower(), measure)
-
-    def validate(self, measure: str) -> None:
-        if self.canonical(measure) not in MEASURES:
-            raise LrbenchError(f"unknown language-modelling measure '{measure}'", hint=f"use {', '.join(MEASURES)}")
 
     def evaluate(self, frame: pd.DataFrame, dataset, measures: list[str]):
         total_nll = float(frame["nll"].sum())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import string
 import time
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Protocol
 
 import pandas as pd
 from pydantic import Field
@@ -65,6 +66,7 @@ class NeuralRunner(Runner):
 
     model_kind: ClassVar[str] = "embedder"
     Params = NeuralParams
+    loads_model = True
 
     @classmethod
     def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
@@ -149,11 +151,35 @@ class NeuralRunner(Runner):
     def prepare(self, loaded: LoadedModel) -> None:
         """Hook: per-model setup after loading (token ids, prompt pieces)."""
 
+    def score_pairs(self, loaded: LoadedModel, query: str, docs: list[str], watch: Stopwatch | None) -> list[float]:
+        """The pairwise scorer of runners that score each (query, document) on its own; others have none."""
+        raise NotImplementedError(f"{self.type} does not score (query, document) pairs on their own")
+
+    def pair_scorer(self, loaded: LoadedModel, watch: Stopwatch | None = None) -> "PairwiseScorer":
+        """This runner's pairwise scorer bound to a loaded (and prepared) model: `.score(query, docs)`."""
+        return BoundScorer(self, loaded, watch if watch is not None else Stopwatch())
+
     def reset_counters(self) -> None:
         """Hook: forget what the warm-up call counted."""
 
     def extra_profile(self) -> dict:
         return {}
+
+
+class PairwiseScorer(Protocol):
+    """What first stages over any pairwise scorer (cur-retrieval) call: exact scores of `docs` for `query`."""
+
+    def score(self, query: str, docs: list[str]) -> list[float]: ...
+
+
+@dataclass
+class BoundScorer:
+    runner: NeuralRunner
+    loaded: LoadedModel
+    watch: Stopwatch
+
+    def score(self, query: str, docs: list[str]) -> list[float]:
+        return self.runner.score_pairs(self.loaded, query, docs, self.watch)
 
 
 def check_template(template: str, required: tuple[str, ...], key: str = "params.template",

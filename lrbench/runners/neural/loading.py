@@ -154,6 +154,17 @@ def apply_compression(model, tokenizer, compress: dict, calibration, cache_dir):
     return compress_model(model, compress, tokenizer=tokenizer, calibration=calibration, cache_dir=cache_dir)
 
 
+def _refuse_random_head(model_id: str, info: dict, allowed: bool) -> None:
+    """A checkpoint without a classification head gets a freshly initialised one: its scores are noise."""
+    missing = [k for k in info.get("missing_keys", []) if k.split(".")[0] in ("classifier", "score", "pre_classifier")
+               or ".classifier." in k or k.startswith(("classifier", "score"))]
+    if missing and not allowed:
+        raise LrbenchError(f"model '{model_id}' has no classification head ({missing[0]} is not in the checkpoint): "
+                           "it would score with random weights", key="params.model",
+                           hint="use a trained cross-encoder checkpoint, or set allow_random_head: true "
+                                "to test mechanics only")
+
+
 def load_model(kind: str, model_id: str, params=None, *, compress: dict | None = None,
                calibration: list[str] | None = None, cache_dir: Path | None = None,
                attn_implementation: str | None = None) -> LoadedModel:
@@ -189,7 +200,9 @@ def load_model(kind: str, model_id: str, params=None, *, compress: dict | None =
             num_labels = _param(params, "num_labels")
             if num_labels:
                 kwargs["num_labels"] = num_labels
-            model = transformers.AutoModelForSequenceClassification.from_pretrained(resolved.path, **kwargs)
+            model, info = transformers.AutoModelForSequenceClassification.from_pretrained(
+                resolved.path, output_loading_info=True, **kwargs)
+            _refuse_random_head(model_id, info, bool(_param(params, "allow_random_head", False)))
         else:
             model = transformers.AutoModelForCausalLM.from_pretrained(resolved.path, **kwargs)
     except OSError as exc:

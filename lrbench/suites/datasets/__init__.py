@@ -1,4 +1,5 @@
-"""Dataset adapters behind schemes: irds:, beir:, candidates:, trec:, bright: (more register here)."""
+"""Dataset adapters behind schemes: irds:, beir:, candidates:, trec:, bright:, glue:, wikitext:, mteb-classification:,
+mteb: (a third party adds one with register_scheme)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,14 @@ from lrbench.suites.datasets.base import Dataset
 from lrbench.suites.datasets.catalogue import CATALOGUE, resolve_catalogue
 from lrbench.suites.datasets.files import BeirDataset, BrightDataset, CandidatesDataset, TrecDataset
 from lrbench.suites.datasets.irds import IrdsDataset
+from lrbench.suites.datasets.mteb_tasks import MtebDataset
+from lrbench.suites.datasets.schemes import SCHEMES, register_scheme
+from lrbench.suites.datasets.tasks import GlueDataset, MtebClassificationDataset, WikitextDataset
 from lrbench.suites.schema import DatasetSpec
 
-SCHEMES: dict[str, type[Dataset]] = {cls.scheme: cls for cls in
-                                     [IrdsDataset, BeirDataset, CandidatesDataset, TrecDataset, BrightDataset]}
-
-
-def register_scheme(cls: type[Dataset]) -> type[Dataset]:
-    SCHEMES[cls.scheme] = cls
-    return cls
+for _cls in (IrdsDataset, BeirDataset, CandidatesDataset, TrecDataset, BrightDataset, GlueDataset,
+             MtebClassificationDataset, WikitextDataset, MtebDataset):
+    register_scheme(_cls)
 
 
 def open_dataset(spec: DatasetSpec, base_dir: Path) -> Dataset:
@@ -37,6 +37,3 @@ def open_dataset(spec: DatasetSpec, base_dir: Path) -> Dataset:
 
 
 __all__ = ["Dataset", "open_dataset", "register_scheme", "SCHEMES", "CATALOGUE"]
-
-# Task datasets (glue:, wikitext:, mteb-classification:) register themselves on import.
-from lrbench.suites.datasets import tasks as _tasks  # noqa: E402,F401

@@ -22,6 +22,8 @@ class Dataset:
 
     scheme: ClassVar[str]
     task: ClassVar[str] = "ranking"
+    #: the keys its `options:` may hold (anything else is a typo, reported by `lrbench validate`)
+    option_keys: ClassVar[tuple[str, ...]] = ()
     #: binary measures on graded qrels: the minimum grade that counts as relevant
     default_rel: int = 1
 
@@ -69,6 +71,10 @@ class Dataset:
     def source_files(self) -> list[Path]:
         return []
 
+    def check(self) -> None:
+        """What can be checked without reading any data (local paths, ids); `lrbench validate` calls it."""
+        self.source_files()
+
     # -- identity ------------------------------------------------------------------
     def fingerprint(self) -> str:
         """Content hash of the data, cached against the files' size and mtime."""
@@ -83,10 +89,24 @@ class Dataset:
         if self.spec.relevance:
             mapping = self.spec.relevance
             qrels = qrels.assign(relevance=qrels["relevance"].map(lambda g: mapping.get(int(g), int(g))))
+        qrels = self._within_topics(qrels)
         if self.spec.queries_limit:
             keep = list(dict.fromkeys(qrels["query_id"]))[: self.spec.queries_limit]
             qrels = qrels[qrels["query_id"].isin(set(keep))]
         return qrels.reset_index(drop=True)
+
+    def _within_topics(self, qrels: pd.DataFrame) -> pd.DataFrame:
+        """Judgements of this dataset's own queries only: qrels shared by a larger collection (the full
+        DL19 qrels beside a 6-query candidate file) must not count queries the dataset never asks."""
+        if type(self).queries is Dataset.queries:
+            return qrels  # no topics of its own (qrels-only scoring): every judged query counts
+        topics = set(self.queries())
+        inside = qrels[qrels["query_id"].isin(topics)]
+        if len(qrels) and not len(inside):
+            raise LrbenchError(f"{self.spec.id}: none of the {qrels['query_id'].nunique()} judged queries is "
+                               f"among its {len(topics)} queries", key="datasets.qrels",
+                               hint="the qrels belong to other topics: check the qrels file and the query ids")
+        return inside
 
     def judged_query_ids(self) -> set[str]:
         return set(self.judged_qrels["query_id"])

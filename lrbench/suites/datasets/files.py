@@ -14,59 +14,127 @@ from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import QRELS_COLUMNS, RUN_COLUMNS, Dataset
 
 
-def _open_text(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8-sig")
+def numbered_lines(path: Path):
+    """(line number, text) of a UTF-8 text file (optionally gzipped); bytes that are not UTF-8 or a
+    file that is not text are one error naming the file and line."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    n = 0
+    try:
+        with opener(path, "rb") as fh:
+            for n, raw in enumerate(fh, 1):
+                if n == 1:
+                    raw = raw.removeprefix(b"\xef\xbb\xbf")
+                if b"\x00" in raw:
+                    raise LrbenchError("binary data, not a text file", file=str(path), line=n,
+                                       hint="give a UTF-8 text file")
+                try:
+                    yield n, raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise LrbenchError("not UTF-8 text", file=str(path), line=n, hint="save the file as UTF-8") from None
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile, truncated archives
+        raise LrbenchError(f"cannot read ({type(exc).__name__}: {exc})", file=str(path), line=n + 1 if n else None,
+                           hint="check that the file is complete and in the expected format") from None
+
+
+def _number(text: str, path: Path, n: int, what: str, integer: bool) -> float:
+    try:
+        value = int(text) if integer else float(text)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise LrbenchError(f"{what} {text!r} is not {kind}", file=str(path), line=n,
+                           hint="relevance grades are integers (0, 1, 2 ...)" if integer else
+                           "scores are numbers") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise LrbenchError(f"{what} {text!r} is not a finite number", file=str(path), line=n,
+                           hint="remove or fix the NaN/inf score")
+    return value
+
+
+_HEADER_WORDS = {"score", "rel", "relevance", "label", "grade", "corpus-id", "query-id", "qid", "docid"}
 
 
 def read_trec_qrels(path: Path) -> pd.DataFrame:
     """TREC qrels (`qid iter docid rel`), or BEIR TSV with a `query-id corpus-id score` header."""
-    rows = []
-    with _open_text(path) as fh:
-        for n, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) == 4:
-                qid, _, docid, rel = parts
-            elif len(parts) == 3:
-                qid, docid, rel = parts
-            else:
-                raise LrbenchError(f"line {n}: expected 'qid 0 docid rel', got {line.strip()!r}", file=str(path))
-            if n == 1 and not rel.lstrip("-").isdigit():
-                continue  # header row
-            rows.append((qid, docid, int(rel)))
+    rows, seen = [], {}
+    for n, line in numbered_lines(path):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) == 4:
+            qid, _, docid, rel = parts
+        elif len(parts) == 3:
+            qid, docid, rel = parts
+        else:
+            raise LrbenchError(f"expected 'qid 0 docid rel', got {line.strip()[:80]!r}", file=str(path), line=n,
+                               hint="qrels have 4 columns (TREC) or 3 (BEIR TSV with a header)")
+        if not rows and not seen and rel.lower() in _HEADER_WORDS:
+            seen[None] = n
+            continue  # a header row: its last column names the grade
+        grade = _number(rel, path, n, "grade", integer=True)
+        if (qid, docid) in seen:
+            raise LrbenchError(f"query {qid} judges document {docid} twice (first on line {seen[(qid, docid)]})",
+                               file=str(path), line=n, hint="keep one judgement per query and document")
+        seen[(qid, docid)] = n
+        rows.append((qid, docid, grade))
+    if not rows:
+        raise LrbenchError("no judgements in the qrels file", file=str(path), hint="give a non-empty qrels file")
     return pd.DataFrame(rows, columns=QRELS_COLUMNS)
+
+
+def _json_object(line: str, path: Path, n: int, required: tuple[str, ...] = ()) -> dict:
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        raise LrbenchError(f"not a JSON line ({exc.msg})", file=str(path), line=n,
+                           hint="one JSON object per line") from None
+    if not isinstance(record, dict):
+        raise LrbenchError(f"a JSON {type(record).__name__}, not an object", file=str(path), line=n,
+                           hint='one JSON object per line, e.g. {"_id": "1", "text": "..."}')
+    for key in required:
+        if key not in record:
+            raise LrbenchError(f"the record lacks '{key}'", file=str(path), line=n, key=key,
+                               hint=f"every line needs {', '.join(repr(k) for k in required)}")
+    return record
 
 
 def read_trec_topics(path: Path) -> dict[str, str]:
     """Topics as `qid<TAB>text` (optionally gzipped), or BEIR queries.jsonl."""
     topics = {}
-    with _open_text(path) as fh:
-        if path.name.endswith((".jsonl", ".jsonl.gz")):
-            for line in fh:
-                if line.strip():
-                    record = json.loads(line)
-                    topics[str(record.get("_id", record.get("id")))] = record.get("text", record.get("query", ""))
-            return topics
-        for line in fh:
-            if "\t" in line:
-                qid, text = line.rstrip("\n").split("\t", 1)
-                topics[qid] = text
+    jsonl = path.name.endswith((".jsonl", ".jsonl.gz"))
+    for n, line in numbered_lines(path):
+        if jsonl:
+            if line.strip():
+                record = _json_object(line, path, n)
+                if "_id" not in record and "id" not in record:
+                    raise LrbenchError("the record lacks '_id'", file=str(path), line=n, key="_id",
+                                       hint="every query line needs '_id' and 'text'")
+                topics[str(record.get("_id", record.get("id")))] = record.get("text", record.get("query", ""))
+        elif "\t" in line:
+            qid, text = line.rstrip("\n").split("\t", 1)
+            topics[qid] = text
+    if not topics:
+        raise LrbenchError("no topics in the file", file=str(path),
+                           hint="topics are 'qid<TAB>text' lines, or JSON lines with _id and text")
     return topics
 
 
 def read_trec_run(path: Path) -> pd.DataFrame:
-    rows = []
-    with _open_text(path) as fh:
-        for n, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) < 6:
-                raise LrbenchError(f"line {n}: expected 'qid Q0 docid rank score tag'", file=str(path))
-            rows.append((parts[0], parts[2], float(parts[4])))
+    rows, seen = [], {}
+    for n, line in numbered_lines(path):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) < 6:
+            raise LrbenchError("expected 'qid Q0 docid rank score tag'", file=str(path), line=n,
+                               hint="a TREC run has 6 columns")
+        if (parts[0], parts[2]) in seen:
+            raise LrbenchError(f"query {parts[0]} ranks document {parts[2]} twice (first on line "
+                               f"{seen[(parts[0], parts[2])]})", file=str(path), line=n,
+                               hint="each document once per query")
+        seen[(parts[0], parts[2])] = n
+        rows.append((parts[0], parts[2], _number(parts[4], path, n, "score", integer=False)))
+    if not rows:
+        raise LrbenchError("the run is empty", file=str(path), hint="give a run with at least one ranked document")
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
@@ -102,13 +170,20 @@ class BeirDataset(Dataset):
 
     @cached_property
     def _docs(self) -> list[tuple[str, str]]:
-        docs = []
-        with open(self._file("corpus.jsonl"), encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    d = json.loads(line)
-                    title = d.get("title") or ""
-                    docs.append((str(d["_id"]), f"{title} {d.get('text', '')}".strip() if title else d.get("text", "")))
+        docs, seen = [], {}
+        path = self._file("corpus.jsonl")
+        for n, line in numbered_lines(path):
+            if line.strip():
+                d = _json_object(line, path, n, required=("_id",))
+                doc_id = str(d["_id"])
+                if doc_id in seen:
+                    raise LrbenchError(f"document id {doc_id} appears twice (first on line {seen[doc_id]})",
+                                       file=str(path), line=n, hint="give every document a unique _id")
+                seen[doc_id] = n
+                title = d.get("title") or ""
+                docs.append((doc_id, f"{title} {d.get('text', '')}".strip() if title else d.get("text", "")))
+        if not docs:
+            raise LrbenchError("the corpus is empty", file=str(path), hint="one JSON object per document")
         return docs
 
     def queries(self) -> dict[str, str]:
@@ -138,16 +213,26 @@ class CandidatesDataset(Dataset):
         try:
             with open(self.path, encoding="utf-8") as fh:
                 data = json.load(fh)
+            if not isinstance(data, list):
+                raise TypeError("the top level is not a list")
             queries, run, texts = {}, [], {}
-            for entry in data:
+            for n, entry in enumerate(data):
                 hits = entry["hits"]
                 if not hits:
                     continue
                 qid = str(hits[0]["qid"])
                 queries[qid] = entry["query"]
+                ranked = set()
                 for hit in hits:
-                    run.append((qid, str(hit["docid"]), float(hit["score"])))
-                    texts[str(hit["docid"])] = hit.get("content", "")
+                    docid, score = str(hit["docid"]), float(hit["score"])
+                    if score != score or docid in ranked:
+                        raise ValueError(f"entry {n} (query {qid}): " + (f"score of {docid} is NaN" if score != score
+                                                                        else f"document {docid} listed twice"))
+                    ranked.add(docid)
+                    run.append((qid, docid, score))
+                    texts[docid] = hit.get("content", "")
+            if not run:
+                raise ValueError("no candidates in the file")
         except (ValueError, KeyError, TypeError) as exc:
             raise LrbenchError(f"not a RankLLM candidate list ({type(exc).__name__}: {exc})", file=str(self.path),
                                hint='expected [{"query": ..., "hits": [{"qid", "docid", "score", "content"}]}]') from None
@@ -179,6 +264,7 @@ class TrecDataset(Dataset):
     """`trec:TOPICS`: a TREC topics file with `qrels:` and optionally a run to score (`options.run`)."""
 
     scheme = "trec"
+    option_keys = ("run",)
 
     def source_files(self) -> list[Path]:
         files = [self.resolve(self.source, "datasets.id")]
@@ -212,6 +298,7 @@ class BrightDataset(Dataset):
     """`bright:DIR/SUBSET`: BRIGHT topics and qrels; each query's `excluded_ids` are dropped before scoring."""
 
     scheme = "bright"
+    option_keys = ("run",)
 
     @cached_property
     def folder_and_subset(self) -> tuple[Path, str]:
@@ -235,8 +322,8 @@ class BrightDataset(Dataset):
 
     @cached_property
     def _examples(self) -> list[dict]:
-        with _open_text(self._file("topics.bright-{subset}-original.jsonl.gz")) as fh:
-            return [json.loads(line) for line in fh if line.strip()]
+        path = self._file("topics.bright-{subset}-original.jsonl.gz")
+        return [_json_object(line, path, n, required=("id", "query")) for n, line in numbered_lines(path) if line.strip()]
 
     def queries(self) -> dict[str, str]:
         return {str(e["id"]): e["query"] for e in self._examples}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 from functools import cached_property
 from pathlib import Path
@@ -10,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from lrbench.errors import LrbenchError
+from lrbench.locks import file_lock
 from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset, digest
 from lrbench.suites.fingerprints import cached_fingerprint
-from lrbench.suites.mirror import dataset_folder, irds_home, seed_from_mirror
+from lrbench.suites.mirror import dataset_folder, irds_home, refuse_download_offline, seed_from_mirror
 
 
 def _text(record) -> str:
@@ -40,36 +40,6 @@ def _quiet_ir_datasets_logs() -> None:
     log.Logger._lrbench_quiet = True
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path):
-    """One process at a time reads a collection: ir_datasets builds its docstore and indexes on first
-    read, and a second process reading meanwhile finds half-built files (parallel executors, Ray workers)."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no cross-process lock
-        yield
-        return
-    if _HELD.get(lock_path):  # re-entered in this process (fingerprint -> docs)
-        _HELD[lock_path] += 1
-        try:
-            yield
-        finally:
-            _HELD[lock_path] -= 1
-        return
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        _HELD[lock_path] = 1
-        try:
-            yield
-        finally:
-            _HELD.pop(lock_path, None)
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-_HELD: dict[Path, int] = {}
-
-
 class IrdsDataset(Dataset):
     scheme = "irds"
 
@@ -81,16 +51,35 @@ class IrdsDataset(Dataset):
 
         seed_from_mirror(self.source)
         try:
-            return ir_datasets.load(self.source)
+            ds = ir_datasets.load(self.source)  # lazy: nothing is downloaded yet
         except KeyError:
-            known = list(ir_datasets.registry._registered.keys())
-            near = difflib.get_close_matches(self.source, known, n=3)
-            raise LrbenchError(f"unknown ir_datasets id '{self.source}'", key="datasets.id",
-                               hint=f"did you mean {', '.join(near)}?" if near else
-                               "see https://ir-datasets.com for ids") from None
+            raise self._unknown_id() from None
+        refuse_download_offline(self.source)
+        return ds
+
+    def _unknown_id(self) -> LrbenchError:
+        import ir_datasets
+
+        known = list(ir_datasets.registry._registered.keys())
+        near = difflib.get_close_matches(self.source, known, n=3)
+        return LrbenchError(f"unknown ir_datasets id '{self.source}'", key="datasets.id",
+                            hint=f"did you mean {', '.join(near)}?" if near else "see https://ir-datasets.com for ids")
+
+    def check(self) -> None:
+        """The id must be registered; nothing is seeded or downloaded to know that."""
+        import ir_datasets
+
+        from lrbench.safety import safe_relative
+
+        safe_relative(self.source, what="ir_datasets id", key="datasets.id")  # '..' would leave the mirror
+
+        if self.source not in ir_datasets.registry:
+            raise self._unknown_id()
 
     def _lock(self):
-        return _exclusive(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock")
+        # one process at a time reads a collection: ir_datasets builds its docstore and indexes on first read,
+        # and a second process reading meanwhile would find half-built files (parallel backends, Ray workers)
+        return file_lock(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock")
 
     def _guard(self, what, fn):
         try:

@@ -20,7 +20,6 @@ from pathlib import Path
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-from lrbench.suites.datasets import register_scheme
 from lrbench.suites.datasets.base import Dataset
 from lrbench.suites.fingerprints import cached_fingerprint, hash_files
 
@@ -170,11 +169,11 @@ def read_glue_tsv(path: Path, task: GlueTask) -> pd.DataFrame:
     return frame
 
 
-@register_scheme
 class GlueDataset(_TaskDataset):
     """`glue:PATH`: a GLUE task's TSV (SST-2, MRPC, RTE, CoLA, STS-B, QNLI, MNLI, QQP)."""
 
     scheme = "glue"
+    option_keys = ("task",)
     task = "classification"
 
     @cached_property
@@ -213,7 +212,6 @@ class GlueDataset(_TaskDataset):
 
 # -- MTEB classification ------------------------------------------------------------------
 
-@register_scheme
 class MtebClassificationDataset(_TaskDataset):
     """`mteb-classification:DIR`: train.csv and test.csv with `text,category` (e.g. Banking77)."""
 
@@ -275,7 +273,6 @@ class MtebClassificationDataset(_TaskDataset):
 
 # -- WikiText / PTB -----------------------------------------------------------------------
 
-@register_scheme
 class WikitextDataset(_TaskDataset):
     """`wikitext:FILE`: running text for perplexity (WikiText .tokens, raw text, or PTB-format lines).
 
@@ -285,6 +282,7 @@ class WikitextDataset(_TaskDataset):
     """
 
     scheme = "wikitext"
+    option_keys = ("format", "chars")
     task = "lm"
     default_measures = ["perplexity", "word_perplexity", "bits_per_byte"]
 

@@ -1,0 +1,212 @@
+"""The LLM rows of benchmarks/EQUIVALENCE.md: llm-listwise, FIRST, icr and llm-pointwise recipes against
+RankLLM, rankify and llm-rankers, on full DL19 slices.
+
+    python benchmarks/equivalence.py --only llm-listwise-prompts      # through the page generator
+    python benchmarks/equivalence_llm.py --only llm-first              # or alone: prints the rows as JSON
+
+`rows(only=None) -> list[dict]`, each with row, reference, slice, metric, max_diff, equal, command, layer.
+The comparison code is the tests' (tests/reference_llm.py, tests/test_equiv_llm_*.py, tests/test_equiv_icr.py);
+here it runs on all 43 judged DL19 queries (prompts) or 5 queries at full depth (model rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import types
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+SHARED = (HERE.parent / ".." / "shared" / "data").resolve()
+SMOLLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
+COMMAND = "python benchmarks/equivalence.py --only {group}"
+
+
+def _tokenizer():
+    from transformers import AutoTokenizer
+
+    from lrbench.models import resolve
+
+    return AutoTokenizer.from_pretrained(resolve(SMOLLM).path)
+
+
+def listwise_prompts() -> list[dict]:
+    """RankGPT messages and RankZephyr / FIRST prompt strings for every window of (20, 10) over 100."""
+    from reference_llm import dl19_candidates, rank_gpt_handler, rank_llm_reranker, rank_llm_request, rank_llm_result
+
+    from lrbench.runners.listwise_prompts import get_prompt, window_messages, window_schedule
+    from lrbench.runners.llm_listwise import ListwiseRunner
+
+    lists, texts = dl19_candidates(SHARED, n_queries=43, depth=100)
+    tok = _tokenizer()
+    loaded = types.SimpleNamespace(tokenizer=tok)
+    handler = rank_gpt_handler()
+    out = []
+    unequal, windows = 0, 0
+    for _, query, docids in lists:
+        result = rank_llm_result(rank_llm_request(query, docids, texts))
+        for s, e in window_schedule(len(docids), 20, 10):
+            ref = handler.generate_prompt(result, rank_start=s, rank_end=e, max_length=300 * (20 // (e - s)),
+                                          num_fewshot_examples=0, fewshot_examples=[])
+            unequal += window_messages(get_prompt("rank_gpt"), query, [texts[d] for d in docids[s:e]]) != ref
+            windows += 1
+    out.append({"row": "llm-listwise recipe rankgpt: prompt", "reference": "rank-llm 0.25.7 RankGPT template "
+                "(MultiTurnListwiseInferenceHandler.generate_prompt)", "slice": f"DL19 BM25 top-100, 43 queries, "
+                f"{windows} windows of (20, 10)", "metric": "windows whose chat messages differ", "max_diff": unequal,
+                "equal": unequal == 0, "layer": "prompt builder (messages); SafeOpenai's tiktoken-based context "
+                "fitting is not compared (its encodings download at run time), it never triggers at 300 words"})
+    for recipe, template, alpha in (("rank_zephyr", "rank_zephyr_template.yaml", False),
+                                    ("first", "rank_zephyr_alpha_template.yaml", True)):
+        ranker = rank_llm_reranker(tok, template=template, use_alpha=alpha)
+        ours = ListwiseRunner({"model": SMOLLM, "recipe": recipe})
+        unequal = 0
+        for _, query, docids in lists:
+            result = rank_llm_result(rank_llm_request(query, docids, texts))
+            for s, e in window_schedule(len(docids), 20, 10):
+                unequal += ours.fitted_prompt(loaded, query, [texts[d] for d in docids[s:e]]) != \
+                    ranker.create_prompt(result, s, e)[0]
+        out.append({"row": f"llm-listwise recipe {recipe}: prompt", "reference": f"rank-llm 0.25.7 "
+                    f"RankListwiseOSLLM.create_prompt ({template})", "slice": f"DL19 BM25 top-100, 43 queries, "
+                    f"{windows} windows of (20, 10), SmolLM2 chat template", "metric": "windows whose prompt string "
+                    "differs", "max_diff": unequal, "equal": unequal == 0,
+                    "layer": "the whole prompt string: messages, chat template, ftfy, context fitting (4096)"})
+    return out
+
+
+def listwise_windows_and_repair() -> list[dict]:
+    from test_equiv_llm_listwise import MALFORMED, MALFORMED_LETTERS, _rank_llm_repair, _rank_llm_windows
+
+    from lrbench.runners.listwise_prompts import parse_permutation, window_schedule
+
+    grid = [(n, w, s) for n in (1, 2, 7, 19, 20, 21, 30, 50, 95, 100) for w in (4, 10, 20) for s in (1, 2, 5, 10)
+            if s <= w]
+    unequal = sum(window_schedule(n, w, s) != _rank_llm_windows(n, w, s) for n, w, s in grid if n >= 2)
+    repairs = [(t, False) for t in MALFORMED] + [(t, True) for t in MALFORMED_LETTERS]
+    bad = sum(parse_permutation(t, 5, a)[0] != _rank_llm_repair(t, 5, a) for t, a in repairs)
+    return [{"row": "llm-listwise: windows", "reference": "rank-llm 0.25.7 ListwiseRankLLM.sliding_windows",
+             "slice": f"{len([g for g in grid if g[0] >= 2])} (n, window, stride) settings, (100, 20, 10) included",
+             "metric": "settings whose visited windows differ", "max_diff": unequal, "equal": unequal == 0,
+             "layer": "window order (a one-passage list, which RankLLM sends to the model, is skipped by lrbench)"},
+            {"row": "llm-listwise: answer repair", "reference": "rank-llm 0.25.7 receive_permutation",
+             "slice": f"{len(repairs)} malformed answers (duplicates, missing and unknown ids, junk, reasoning, "
+                      "letters)", "metric": "answers repaired into a different permutation", "max_diff": bad,
+             "equal": bad == 0, "layer": "answer parsing and repair"}]
+
+
+def _model(attn: str | None = None):
+    from lrbench.runners.neural import load_model
+
+    return load_model("causal-lm", SMOLLM, {"model": SMOLLM, "device": "cpu"}, cache_dir=Path(tempfile.mkdtemp()),
+                      attn_implementation=attn)
+
+
+def _dl19(n_queries: int, depth: int):
+    from neural_helpers import bm25_run, dl19
+
+    ds = dl19(SHARED, queries_limit=n_queries)
+    run = bm25_run(ds)
+    top = run[run["query_id"].isin(list(ds.eval_queries()))]
+    top = top.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, False]).groupby("query_id").head(depth)
+    texts = ds.doc_texts(set(top["doc_id"]))
+    lists = [(q, ds.eval_queries()[q], [str(d) for d in g["doc_id"]]) for q, g in top.groupby("query_id")]
+    return ds, run, lists, texts
+
+
+def first_smollm(n_queries: int = 5, depth: int = 100) -> list[dict]:
+    from neural_helpers import ctx
+    from reference_llm import HFGenerator, rank_llm_reranker, rank_llm_request
+
+    from lrbench.runners.llm_listwise import ListwiseRunner
+
+    ds, run, lists, texts = _dl19(n_queries, depth)
+    work = Path(tempfile.mkdtemp())
+    out = ListwiseRunner({"model": SMOLLM, "recipe": "first", "device": "cpu"}).run(
+        ds, {"bm25": run}, ctx(work, depth=depth)).frame("run")
+    loaded = _model()
+    ranker = rank_llm_reranker(loaded.tokenizer, template="rank_zephyr_alpha_template.yaml", use_alpha=True,
+                               use_logits=True, generator=HFGenerator(loaded.model, loaded.tokenizer))
+    differ, moved = 0, 0
+    for qid, query, docids in lists:
+        ref = [c.docid for c in ranker.rerank_batch([rank_llm_request(query, docids, texts)], 0, depth)[0].candidates]
+        ours = out[out["query_id"] == qid].sort_values("rank")["doc_id"].tolist()
+        differ += ours != ref
+        moved = max(moved, sum(a != b for a, b in zip(ours, ref)))
+    return [{"row": "llm-listwise recipe first: final ranking (SmolLM2)", "reference": "rank-llm 0.25.7 FIRST "
+             "(RankListwiseOSLLM use_logits, use_alpha) with its vLLM engine replaced by transformers",
+             "slice": f"DL19 BM25 top-{depth}, {n_queries} queries, windows (20, 10)",
+             "metric": "queries whose final ranking differs (max diff: most positions that differ in one query)",
+             "max_diff": moved, "equal": differ == 0,
+             "layer": "RankLLM's prompt, windows, top-30 log-probabilities of the second generated token, "
+                      "_evaluate_logits and receive_permutation; generation by transformers on the same weights"}]
+
+
+def icr_smollm(n_queries: int = 5, depth: int = 20) -> list[dict]:
+    import numpy as np
+
+    from neural_helpers import ctx
+    from reference_llm import rankify_icr, rankify_masked_scores
+
+    from lrbench.runners.icr import ICRRunner
+    from lrbench.runners.neural.loading import chat_wrap
+
+    ds, run, lists, texts = _dl19(n_queries, depth)
+    out = ICRRunner({"model": SMOLLM, "recipe": "icr", "device": "cpu"}).run(
+        ds, {"bm25": run}, ctx(Path(tempfile.mkdtemp()), depth=depth)).frame("run")
+    loaded = _model("eager")
+    before, after = chat_wrap(loaded.tokenizer, None, True)
+    icr = rankify_icr(loaded.model, loaded.tokenizer, before, after)
+    worst, same_rank = 0.0, True
+    for qid, query, docids in lists:
+        ref = np.array(rankify_masked_scores(icr, query, [" ".join(texts[d].split()) for d in docids])[0])
+        mine = out[out["query_id"] == qid].set_index("doc_id")["score"]
+        ours = np.array([mine[d] for d in docids])
+        worst = max(worst, float(np.abs(ours - ref).max()))
+        same_rank &= list(np.argsort(-ours, kind="stable")) == list(np.argsort(-ref, kind="stable"))
+    return [{"row": "icr recipe icr: scores (SmolLM2)", "reference": "rankify 0.1.4 InContextReranker "
+             "(IE prompt, masked_NA_calibration)", "slice": f"DL19 BM25 top-{depth}, {n_queries} queries",
+             "metric": "per-document score (abs), and the ranking", "max_diff": worst,
+             "equal": worst < 1e-4 and same_rank,
+             "layer": "rankify's _prepare_input_for_document_retrieval and score_documents (eager attention) live; "
+                      "its masked-calibration combination restated (its cached path gives NaN on eager attention "
+                      "and its FlashAttention-2 path needs CUDA)"}]
+
+
+def pointwise_prompts() -> list[dict]:
+    from reference_llm import dl19_candidates
+    from test_equiv_llm_pointwise import llmrankers_prompt
+
+    from lrbench.runners.llm_pointwise import PointwiseRunner
+
+    lists, texts = dl19_candidates(SHARED, n_queries=43, depth=100)
+    ref = llmrankers_prompt("yes_no")
+    mode = PointwiseRunner({"model": SMOLLM, "recipe": "llmrankers_yes_no"}).mode
+    pairs = [(q, texts[d]) for _, q, ds in lists for d in ds]
+    bad = sum(mode.prompt_text(q, d) != ref.format(text=d, query=q) for q, d in pairs)
+    return [{"row": "llm-pointwise recipe llmrankers_yes_no: prompt", "reference": "llm-rankers 0.0.2 "
+             "PointwiseLlmRanker yes_no prompt (read from the installed source)",
+             "slice": f"DL19 BM25 top-100, 43 queries ({len(pairs)} pairs)", "metric": "pairs whose prompt differs",
+             "max_diff": bad, "equal": bad == 0, "layer": "prompt text and answer tokens ('Yes' / 'No')"}]
+
+
+GROUPS = {"llm-listwise-prompts": listwise_prompts, "llm-listwise-windows": listwise_windows_and_repair,
+          "llm-first": first_smollm, "icr": icr_smollm, "llm-pointwise-recipes": pointwise_prompts}
+
+
+def rows(only: list[str] | None = None) -> list[dict]:
+    out = []
+    for group, fn in GROUPS.items():
+        if only and group not in only:
+            continue
+        for row in fn():
+            out.append({"command": COMMAND.format(group=group), **row, "group": group})
+    return out
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="+", choices=list(GROUPS))
+    print(json.dumps(rows(ap.parse_args().only), indent=2, default=str))

@@ -1,0 +1,44 @@
+"""Cell keys: the hash of a cell's parsed, typed configuration, never of the YAML as written.
+
+A key hashes the runner's `Params` with every default filled in (minus its `schedule_params`), the typed
+`compress:` block, the depth, the dataset fingerprint, the input cell's key, what `key_extra` adds (a model
+revision, the hash of a run file), the runner version and KEY_FORMAT. Writing a default out or leaving it
+out is the same cell; changing a default is a new cell; changing how the work is spread is not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from lrbench.compression.config import canonical_compress
+from lrbench.suites.cells import Cell, canonical_json
+
+#: bump when what a key hashes changes: cells stored under another format are simply not found (recomputed)
+KEY_FORMAT = 2
+
+
+def canonical_params(runner_cls, params: dict[str, Any]) -> dict[str, Any]:
+    """The runner's typed params as JSON (defaults filled in), without the params that only schedule work."""
+    parsed = runner_cls.parse_params(params).model_dump(mode="json")
+    return {k: v for k, v in parsed.items() if k not in runner_cls.schedule_params}
+
+
+def cell_config(cell: Cell, runner_cls, dataset_fingerprint: str, input_key: str | None,
+                extra: str = "") -> dict[str, Any]:
+    """Everything that determines the cell's output: what the key hashes and meta.json records."""
+    return {
+        "key_format": KEY_FORMAT,
+        "type": cell.system.type,
+        "runner_version": runner_cls.version,
+        "params": canonical_params(runner_cls, cell.params),
+        "compress": canonical_compress(cell.compress),
+        "depth": cell.system.depth,
+        "input": input_key,
+        "dataset": dataset_fingerprint,
+        "extra": extra,
+    }
+
+
+def key_of(config: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:20]

@@ -1,0 +1,66 @@
+"""A cell's profile as typed fields: what reports, plots, compare and gate read from meta.json's `profile`.
+
+Runners write the names below (runners/neural/profile.py and the first-stage runners); the executor adds
+`wall_seconds` and `peak_rss_mb_process` (the whole worker process, used when a runner reports no own peak).
+Anything else a runner records stays readable through `get` (e.g. `gpu`, `corpus_cached`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return None if math.isnan(float(value)) else float(value)
+
+
+@dataclass(frozen=True)
+class Profile:
+    wall_seconds: float | None = None
+    load_seconds: float | None = None
+    index_seconds: float | None = None
+    latency_ms_p50: float | None = None
+    latency_ms_p95: float | None = None
+    latency_ms_p99: float | None = None
+    throughput_qps: float | None = None
+    docs_per_second: float | None = None
+    peak_rss_mb: float | None = None
+    peak_cuda_mb: float | None = None
+    params: float | None = None  # model parameters (after compression when compressed)
+    device: str | None = None
+    dtype: str | None = None
+    batch_size: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, profile: dict[str, Any] | None) -> "Profile":
+        raw = dict(profile or {})
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "raw":
+                continue
+            value = raw.get(f.name)
+            if f.name in ("device", "dtype"):
+                values[f.name] = str(value) if value not in (None, "") else None
+            elif f.name == "batch_size":
+                values[f.name] = int(value) if _number(value) is not None else None
+            else:
+                values[f.name] = _number(value)
+        if values["peak_rss_mb"] is None:
+            values["peak_rss_mb"] = _number(raw.get("peak_rss_mb_process"))
+        return cls(**values, raw=raw)
+
+    @property
+    def rss_is_process(self) -> bool:
+        """The peak RSS is the worker process's, not a figure the runner measured around its own work."""
+        return _number(self.raw.get("peak_rss_mb")) is None and self.peak_rss_mb is not None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.raw.get(key, default)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.raw

@@ -1,0 +1,120 @@
+"""Named presets (`params: {recipe: NAME}`) that reproduce a published reranker's prompt, windows and decoding.
+
+A recipe fills the params it names; params written next to it win. The resolved values are what the runner
+validates and what the cell key hashes (the key is the typed params with every field filled in), and the
+profile records the recipe's provenance (`recipe_profile`). docs/recipes.md lists every recipe with its source and the published numbers of the
+checkpoint it was made for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field
+
+from lrbench.errors import LrbenchError
+from lrbench.runners.base import RunnerParams
+
+RANK_LLM = "castorini/rank_llm (PyPI rank-llm 0.25.7; templates at commit cdc43edad2997d33937919041d721953104ad7e4)"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    runner: str
+    params: dict[str, Any]
+    paper: str
+    repository: str
+    source: str  # file (and function) the prompt and settings come from
+    published: str  # the checkpoint it was made for and its published DL19 / DL20 nDCG@10
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+RECIPES = {r.name: r for r in [
+    Recipe("rankgpt", "llm-listwise",
+           {"prompt": "rank_gpt", "mode": "generate", "identifiers": "numbers", "window": 20, "stride": 10,
+            "passes": 1, "doc_max_tokens": None, "new_tokens": "budget"},
+           paper="Sun et al., Is ChatGPT Good at Search? Investigating Large Language Models as Re-Ranking Agents, "
+                 "EMNLP 2023",
+           repository=RANK_LLM,
+           source="src/rank_llm/rerank/prompt_templates/rank_gpt_template.yaml; rerank/listwise/rank_gpt.py "
+                  "SafeOpenai.create_prompt; listwise_rankllm.py sliding_windows, receive_permutation",
+           published="gpt-4 reranking BM25 top-100: DL19 0.7559, DL20 0.7056; gpt-3.5-turbo: DL19 0.6580, "
+                     "DL20 0.6291 (Sun et al., Table 2)"),
+    Recipe("rank_zephyr", "llm-listwise",
+           {"prompt": "rank_zephyr", "mode": "generate", "identifiers": "numbers", "window": 20, "stride": 10,
+            "passes": 1, "doc_max_tokens": None, "new_tokens": "permutation", "context_size": 4096},
+           paper="Pradeep et al., RankZephyr: Effective and Robust Zero-Shot Listwise Reranking is a Breeze!, 2023",
+           repository=RANK_LLM,
+           source="src/rank_llm/rerank/prompt_templates/rank_zephyr_template.yaml; rerank/listwise/"
+                  "rank_listwise_os_llm.py RankListwiseOSLLM.create_prompt, num_output_tokens",
+           published="castorini/rank_zephyr_7b_v1_full reranking SPLADE++ ED top-100: DL19 0.7803, DL20 0.8211 "
+                     "(model card of castorini/rank_zephyr_7b_v1_full; BM25 first stage: the paper, Table 1)"),
+    Recipe("first", "llm-listwise",
+           {"prompt": "rank_zephyr_alpha", "mode": "first", "identifiers": "letters", "window": 20, "stride": 10,
+            "passes": 1, "doc_max_tokens": None, "first_token": "generated", "first_top_logprobs": 30,
+            "context_size": 4096},
+           paper="Reddy et al., FIRST: Faster Improved Listwise Reranking with Single Token Decoding, EMNLP 2024",
+           repository=RANK_LLM,
+           source="src/rank_llm/rerank/prompt_templates/rank_zephyr_alpha_template.yaml; rerank/listwise/"
+                  "rank_listwise_os_llm.py RankListwiseOSLLM(use_logits=True, use_alpha=True): "
+                  "_get_logits_single_digit (the second generated token's top-30 log-probabilities), _evaluate_logits",
+           published="rryisthebest/First_Model (Zephyr-7B): DL19/DL20 figures in Chen et al., An Early FIRST "
+                     "Reproduction and Improvements to Single-Token Decoding for Fast Listwise Reranking (arXiv "
+                     "2411.05508), not transcribed here"),
+    Recipe("icr", "icr",
+           {"layout": "rankify", "heads": "sum", "calibration": "masked", "calibration_query": "N/A",
+            "doc_max_tokens": None},
+           paper="Chen et al., Attention in Large Language Models Yields Efficient Zero-Shot Re-Rankers, ICLR 2025",
+           repository="OSU-NLP-Group/In-Context-Reranking, as packaged in rankify 0.1.4 (PyPI)",
+           source="rankify/models/incontext_reranker.py InContextReranker: retrieval_type 'IE', query_position "
+                  "'last', scoring_strategy 'masked_NA_calibration' (_prepare_input_for_document_retrieval, "
+                  "score_documents, get_sorted_docs)",
+           published="Llama-3.1-8B-Instruct ICR reranking BM25 top-100 (the paper's TREC DL / BEIR tables), not "
+                     "transcribed here"),
+    Recipe("llmrankers_yes_no", "llm-pointwise",
+           {"score_mode": "yes-no",
+            "template": "Passage: {document}\nQuery: {query}\nDoes the passage answer the query? Answer 'Yes' or 'No'",
+            "yes": "Yes", "no": "No", "variants": False, "chat": False},
+           paper="Zhuang et al., A Setwise Approach to Effective and Highly Efficient Zero-shot Ranking with Large "
+                 "Language Models, SIGIR 2024 (pointwise yes/no baseline, after Liang et al., HELM)",
+           repository="ielab/llm-rankers (commit 5bcaa804ee632bbc1bcaf43a9357a166ca39f3d4)",
+           source="llmrankers/pointwise.py PointwiseLlmRanker.rerank, method 'yes_no' (score: softmax over the "
+                  "'Yes' and 'No' logits, monotone in their difference)",
+           published="flan-t5-large/xl pointwise yes_no reranking BM25 top-100: DL19/DL20 figures in Zhuang et "
+                     "al., Table 1, not transcribed here"),
+]}
+
+
+class RecipeParams(RunnerParams):
+    recipe: str | None = Field(None, description="a named preset (docs/recipes.md); params written beside it win")
+
+
+def get_recipe(name: str, runner: str) -> Recipe:
+    recipe = RECIPES.get(name)
+    if recipe is None:
+        known = ", ".join(n for n, r in RECIPES.items() if r.runner == runner)
+        raise LrbenchError(f"unknown recipe {name!r}", key="params.recipe", hint=f"{runner} recipes: {known}")
+    if recipe.runner != runner:
+        raise LrbenchError(f"recipe {name!r} is for {recipe.runner}, not {runner}", key="params.recipe",
+                           hint=f"use type: {recipe.runner} for this recipe")
+    return recipe
+
+
+def fill_recipe(runner: str, data: Any) -> Any:
+    """A pydantic 'before' validator body: the recipe's params under the ones written explicitly."""
+    if not isinstance(data, dict) or not data.get("recipe"):
+        return data
+    return {**get_recipe(data["recipe"], runner).params, **data}
+
+
+def recipe_profile(params) -> dict[str, Any]:
+    """The recipe's name and provenance, for the cell's profile."""
+    name = getattr(params, "recipe", None)
+    if not name:
+        return {}
+    r = RECIPES[name]
+    return {"recipe": {"name": r.name, "paper": r.paper, "repository": r.repository, "source": r.source,
+                       "published": r.published}}
