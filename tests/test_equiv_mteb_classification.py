@@ -18,22 +18,16 @@ CONFIG = {"n_experiments": 3, "samples_per_label": 2, "test_limit": 150}
 
 def one_stream_samples(n_experiments: int, samples_per_label: int) -> list[list[int]]:
     """The old, wrong draw: one RandomState(42) whose stream runs on across experiments."""
-    from collections import defaultdict
-
     import pandas as pd
 
     from equiv.mteb_classification import BANKING
+    from lrbench.runners.mteb_protocol import first_per_label
 
     labels = pd.read_csv(BANKING / "train.csv", keep_default_na=False)["category"].to_numpy()
     rng, idxs, out = np.random.RandomState(42), np.arange(len(labels)), []
     for _ in range(n_experiments):
         rng.shuffle(idxs)
-        counter, chosen = defaultdict(int), []
-        for i in idxs:
-            if counter[labels[i]] < samples_per_label:
-                chosen.append(int(i))
-                counter[labels[i]] += 1
-        out.append(chosen)
+        out.append(first_per_label(idxs, labels, samples_per_label))
     return out
 
 

@@ -14,6 +14,17 @@ from collections import defaultdict
 import numpy as np
 
 
+def first_per_label(idxs, labels, samples_per_label: int) -> list[int]:
+    """The first `samples_per_label` indices of each label, in the order of `idxs`."""
+    counter: dict = defaultdict(int)
+    chosen = []
+    for i in idxs:
+        if counter[labels[i]] < samples_per_label:
+            chosen.append(int(i))
+            counter[labels[i]] += 1
+    return chosen
+
+
 def undersample(labels, samples_per_label: int = 8, n_experiments: int = 10, seed: int = 42) -> list[list[int]]:
     """Training indices per experiment, exactly as mteb's _undersample_data draws them."""
     labels = np.asarray(labels)
@@ -22,13 +33,7 @@ def undersample(labels, samples_per_label: int = 8, n_experiments: int = 10, see
     for _ in range(n_experiments):
         # A new generator per experiment, not one for all: mteb re-seeds before every shuffle.
         np.random.RandomState(seed).shuffle(idxs)
-        counter: dict = defaultdict(int)
-        chosen = []
-        for i in idxs:
-            if counter[labels[i]] < samples_per_label:
-                chosen.append(int(i))
-                counter[labels[i]] += 1
-        out.append(chosen)
+        out.append(first_per_label(idxs, labels, samples_per_label))
     return out
 
 

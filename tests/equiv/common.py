@@ -39,7 +39,7 @@ def run_suite(suite: dict, folder: Path):
     from lrbench.executor import Reporter
     from lrbench.executors import make_executor
     from lrbench.results.resultsdir import ResultsDir
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "suite.yaml"

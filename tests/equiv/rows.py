@@ -72,7 +72,7 @@ def mteb_classification() -> dict:
     from lrbench.executor import Reporter
     from lrbench.executors import make_executor
     from lrbench.results.resultsdir import ResultsDir
-    from lrbench.suites.loader import load_suite
+    from lrbench.plan import load_suite
 
     out = _work("mteb") / "results"
     result = make_executor("local", load_suite(ROOT / "suites" / "mteb-banking77.yaml"), out,
