@@ -50,7 +50,7 @@ def lrbench_perplexity(work: Path, chars: int, context: int, stride: int) -> dic
                                      "device": "cpu"}}]}
     results, _ = run_suite(suite, work)
     cell = results.cell("wikitext2", "smollm2")
-    return {"perplexity": cell.score("perplexity"), "tokens": cell.profile["protocol"]["scored_tokens"]}
+    return {"perplexity": cell.score("perplexity"), "tokens": cell.profile.raw["protocol"]["scored_tokens"]}
 
 
 def guide_perplexity(model, tokenizer, chars: int, context: int, stride: int) -> dict:
