@@ -48,26 +48,32 @@ def _llm_rows(only: list[str] | None) -> list[dict]:
         computed = equivalence_llm.rows(only=only)
     except TypeError:  # a rows() without the filter
         computed = equivalence_llm.rows()
-    return [r for r in computed if not only or r["row"] in only or r.get("group") in only]
+    return [r for r in computed if not only or r.get("group") in only or r["row"] in only]
 
 
-def rows(only: list[str] | None = None) -> list[dict]:
-    """Compute the rows (all, or those named in `only`); each dict carries at least ROW_KEYS."""
-    out = []
-    for name, fn in row_functions().items():
-        if only and name not in only:
-            continue
-        t0 = time.perf_counter()
-        produced = fn()
-        seconds = round(time.perf_counter() - t0, 1)
-        for row in produced if isinstance(produced, list) else [produced]:
-            out.append({"command": COMMAND.format(row=name), **row, "seconds": seconds, "group": name})
-    out += _llm_rows(only)
-    for row in out:
+def _group(name: str, fn) -> list[dict]:
+    t0 = time.perf_counter()
+    produced = fn()
+    seconds = round(time.perf_counter() - t0, 1)
+    return [{"command": COMMAND.format(row=name), **row, "seconds": seconds, "group": name}
+            for row in (produced if isinstance(produced, list) else [produced])]
+
+
+def _checked(computed: list[dict]) -> list[dict]:
+    for row in computed:
         missing = [k for k in ROW_KEYS if k not in row]
         if missing:
             raise ValueError(f"row {row.get('row')} lacks {missing}")
-    return out
+    return computed
+
+
+def rows(only: list[str] | None = None) -> list[dict]:
+    """Compute the rows (all, or the groups named in `only`); each dict carries at least ROW_KEYS."""
+    out = []
+    for name, fn in row_functions().items():
+        if not only or name in only:
+            out += _group(name, fn)
+    return _checked(out + _llm_rows(only))
 
 
 def write_results(computed: list[dict]) -> None:
@@ -116,10 +122,15 @@ def main() -> None:
     ap.add_argument("--page-only", action="store_true", help="only regenerate EQUIVALENCE.md")
     args = ap.parse_args()
     if not args.page_only:
-        computed = rows(args.only)
-        write_results(computed)
-        for r in computed:
-            print(f"{r['row']}: max_diff={_fmt(r['max_diff'])} equal={r['equal']} ({r['seconds']} s)")
+        # group by group, each written before the next starts: a long run keeps what it finished
+        batches = [lambda n=n, f=f: _group(n, f) for n, f in row_functions().items()
+                   if not args.only or n in args.only]
+        batches.append(lambda: _llm_rows(args.only))
+        for batch in batches:
+            computed = _checked(batch())
+            write_results(computed)
+            for r in computed:
+                print(f"{r['row']}: max_diff={_fmt(r['max_diff'])} equal={r['equal']} ({r.get('seconds', '?')} s)")
     PAGE.write_text(page())
     print(f"-> {PAGE.relative_to(ROOT)}")
 
