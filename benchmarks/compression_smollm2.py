@@ -4,7 +4,7 @@
    `--context`/`--stride`) for svd / asvd / whiten at ratios 1.0 / 0.8 / 0.6, calibration on WikiText-2 valid;
 2. SST-2 dev zero-shot-lm accuracy (lm-eval prompt) at ratio 1.0 and 0.8 (whiten).
 
-Runs the real suite machinery (SuiteExecutor) on generated suites; writes benchmarks/out/compression_smollm2.md
+Runs generated suites through lrbench.run; writes benchmarks/out/compression_smollm2.md
 and .json. Usage: .venv/bin/python benchmarks/compression_smollm2.py [--chars 20000] [--sst2-limit N]
 """
 
@@ -27,16 +27,14 @@ TARGETS = ["*self_attn*", "*mlp*"]
 
 
 def run_suite(suite: dict, name: str):
-    from lrbench.executor import SuiteExecutor
+    import lrbench
     from lrbench.results.leaderboard import load
-    from lrbench.plan import load_suite
 
     path = OUT / f"{name}.yaml"
     path.write_text(yaml.safe_dump(suite, sort_keys=False))
-    loaded = load_suite(path)
     started = time.perf_counter()
-    result = SuiteExecutor(loaded, OUT / name).run()
-    for cell in result.cells:
+    result = lrbench.run(path, out=OUT / name)
+    for cell in result.outcome.cells:
         print(f"  {cell.status:8s} {cell.cell.system_label:18s} {cell.seconds:7.1f}s {cell.error or ''}", flush=True)
     board, info = load(OUT / name)
     return board, info, time.perf_counter() - started

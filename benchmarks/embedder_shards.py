@@ -40,9 +40,7 @@ def main() -> None:
     import pandas as pd
     import ray
 
-    from lrbench.executor import SuiteExecutor
-    from lrbench.executors import make_executor
-    from lrbench.plan import load_suite
+    import lrbench
 
     def suite(shards: int | None) -> Path:
         params = {"model": MINILM, "k": 100, "threads": 1, "block_docs": args.block_docs}
@@ -65,13 +63,12 @@ def main() -> None:
             start = time.perf_counter() - t0
         try:
             t0 = time.perf_counter()
-            loaded = load_suite(suite(shards))
-            result = (make_executor("ray", loaded, out) if cpus else SuiteExecutor(loaded, out)).run()
+            result = lrbench.run(suite(shards), out=out, executor="ray" if cpus else "local")
             wall = time.perf_counter() - t0
         finally:
             if cpus:
                 ray.shutdown()
-        assert not result.failed, [c.error for c in result.failed]
+        assert not result.failed, result.failed
         (cell,) = (out / "cells").iterdir()
         meta = json.loads((cell / "meta.json").read_text())
         board = result.leaderboard

@@ -45,13 +45,11 @@ def main() -> None:
 
     import ray
 
-    from lrbench.executor import SuiteExecutor
-    from lrbench.executors import make_executor
-    from lrbench.plan import load_suite
+    import lrbench
 
     suite_path = work / "suite.yaml"
     suite_path.write_text(yaml.safe_dump(SUITE, sort_keys=False))
-    loaded = load_suite(suite_path)
+    loaded = lrbench.load_suite(suite_path)
     n_cells = 8
 
     def fresh_cache(tag: str) -> None:  # before ray.init: the workers inherit it
@@ -60,12 +58,9 @@ def main() -> None:
     def timed(kind: str, cpus: int | None, tag: str) -> float:
         out = work / f"out-{tag}"
         t0 = time.perf_counter()
-        if kind == "local":
-            result = SuiteExecutor(loaded, out).run()
-        else:
-            result = make_executor("ray", loaded, out).run()
+        result = lrbench.run(loaded, out=out, executor=kind)
         seconds = time.perf_counter() - t0
-        assert result.count("computed") == n_cells and not result.failed, [c.error for c in result.failed]
+        assert result.count("computed") == n_cells and not result.failed, result.failed
         return seconds
 
     fresh_cache("warmup")

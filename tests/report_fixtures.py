@@ -21,12 +21,11 @@ SWEEP_SUITE = {
 
 def run_sweep_suite(folder: Path) -> Path:
     """Run SWEEP_SUITE into folder/results and return that results folder."""
-    from lrbench.executor import SuiteExecutor
-    from lrbench.plan import load_suite
+    import lrbench
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "suite.yaml"
     path.write_text(yaml.safe_dump(SWEEP_SUITE, sort_keys=False))
-    result = SuiteExecutor(load_suite(path), folder / "results").run()
-    assert not result.failed, [c.error for c in result.failed]
+    result = lrbench.run(path, out=folder / "results")
+    assert not result.failed, result.failed
     return folder / "results"

@@ -40,8 +40,7 @@ def _suite(tmp_path, shared, folder, systems):
 
 
 def test_lora_trained_saved_loaded_through_a_suite_and_squeezed(adapter, shared, tmp_path):
-    from lrbench.executor import SuiteExecutor
-    from lrbench.plan import load_suite
+    import lrbench
 
     folder, trainable, losses = adapter
     assert losses[-1] < losses[0]  # the adapter learned something: it is not the zero update
@@ -52,8 +51,8 @@ def test_lora_trained_saved_loaded_through_a_suite_and_squeezed(adapter, shared,
         {"name": "lora-unmerged", "params": {**params, "merge": False}},
         {"name": "lora-sq", "params": {**params, "merge": False}, "compress": {"method": "lora-squeeze"},
          "sweep": {"compress.target_rank": [TARGET]}}])
-    result = SuiteExecutor(load_suite(path), tmp_path / "out").run()
-    assert not result.failed, [c.error for c in result.failed]
+    result = lrbench.run(path, out=tmp_path / "out")
+    assert not result.failed, result.failed
     import pandas as pd
 
     by = {}

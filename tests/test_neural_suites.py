@@ -20,12 +20,11 @@ def test_dl19_suites_validate(name, shared):
 
 
 def test_ci_subset_bi_encoder_beats_bm25(shared, tmp_path):
-    from lrbench.executor import SuiteExecutor
-    from lrbench.plan import load_suite
+    import lrbench
     from helpers import scores
 
-    result = SuiteExecutor(load_suite(SUITES / "dl19-rerank-ci.yaml"), tmp_path / "out", only=["minilm-bi"]).run()
-    assert not result.failed, [c.error for c in result.failed]
+    result = lrbench.run(SUITES / "dl19-rerank-ci.yaml", out=tmp_path / "out", only=["minilm-bi"])
+    assert not result.failed, result.failed
     board = result.leaderboard
     bm25 = scores(board, "dl19-bm25-top20-10q", "bm25")
     minilm = scores(board, "dl19-bm25-top20-10q", "minilm-bi")

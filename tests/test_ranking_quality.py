@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lrbench.executor import SuiteExecutor
-from lrbench.plan import load_suite
+import lrbench
 from tests.helpers import scores, write_suite
 
 ANSERINI_SCIFACT_BM25_NDCG10 = 0.6789  # Anserini BEIR flat index, k1=0.9 b=0.4
@@ -13,8 +12,7 @@ DL19_BM25_NDCG10 = 0.5058              # Anserini/Pyserini BM25 top-100 on DL19 
 
 
 def _run(tmp_path, suite, **kw):
-    path = write_suite(tmp_path, suite)
-    return SuiteExecutor(load_suite(path), tmp_path / "out", **kw).run()
+    return lrbench.run(write_suite(tmp_path, suite), out=tmp_path / "out", **kw)
 
 
 def test_bm25s_scifact_matches_anserini_within_0005(tmp_path):
@@ -51,7 +49,7 @@ def test_pyserini_scifact_matches_anserini_within_0001(tmp_path):
         "name": "lucene", "measures": ["nDCG@10"],
         "datasets": [{"id": "irds:beir/scifact/test", "name": "scifact"}],
         "systems": [{"name": "bm25-lucene", "type": "bm25", "params": {"backend": "pyserini", "k1": 0.9, "b": 0.4}}]})
-    assert not result.failed, result.failed[0].error if result.failed else ""
+    assert not result.failed, result.failed
     got = scores(result.leaderboard, "scifact", "bm25-lucene")["nDCG@10"]
     assert abs(got - ANSERINI_SCIFACT_BM25_NDCG10) <= 0.001, got
 

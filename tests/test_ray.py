@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import lrbench
 from lrbench.cli import app
 from lrbench.errors import LrbenchError
-from lrbench.executor import Reporter, SuiteExecutor
+from lrbench.executor import Reporter
 from lrbench.results.leaderboard import load
 from lrbench.runners import registry
 from lrbench.runners.base import Output, Runner, top_k
@@ -115,7 +116,7 @@ MULTI = {
 
 def test_ray_leaderboard_identical_to_local(ray_cluster, test_runners, shared, tmp_path):
     suite = write_suite(tmp_path, MULTI)
-    local = SuiteExecutor(load_suite(suite), tmp_path / "local").run()
+    local = lrbench.run(suite, out=tmp_path / "local")
     assert not local.failed and local.count("computed") == 6
 
     result = CliRunner().invoke(app, ["run", str(suite), "--out", str(tmp_path / "ray"), "--executor", "ray",
@@ -132,9 +133,7 @@ def test_ray_leaderboard_identical_to_local(ray_cluster, test_runners, shared, t
     assert top20["R@100"] < scores(board, "scifact", "bm25")["R@100"]
 
     again = Recorder()
-    from lrbench.executors import make_executor
-
-    rerun = make_executor("ray", load_suite(suite), tmp_path / "ray", reporter=again).run()
+    rerun = lrbench.run(suite, out=tmp_path / "ray", executor="ray", reporter=again)
     assert rerun.count("cached") == 6 and again.total == 6
 
 
@@ -152,18 +151,16 @@ KILL = {
 
 
 def test_killed_task_is_retried_and_failures_do_not_stop_the_suite(ray_cluster, test_runners, shared, tmp_path):
-    from lrbench.executors import make_executor
-
     recorder = Recorder()
-    result = make_executor("ray", load_suite(write_suite(tmp_path, KILL)), tmp_path / "out", retries=1,
-                           reporter=recorder).run()
+    result = lrbench.run(write_suite(tmp_path, KILL), out=tmp_path / "out", executor="ray", retries=1,
+                         reporter=recorder)
     status = dict(recorder.finished)
     assert status == {"bm25": "computed", "crashy": "computed", "broken": "failed",
                       "after-broken": "failed", "needs-gpu": "failed"}
     crash_attempts = (test_runners / "crash-once.log").read_text().split()
     assert len(crash_attempts) == 2 and crash_attempts[0] != crash_attempts[1], "killed once, then retried"
     assert len((test_runners / "always-fails.log").read_text().split()) == 2, "1 attempt + 1 retry"
-    errors = {c.cell.system.name: c.error for c in result.failed}
+    errors = {system: error for _, system, error in result.failed}
     assert "broken on purpose" in errors["broken"]
     assert "input system 'broken' failed" in errors["after-broken"]
     assert "GPU=1" in errors["needs-gpu"] and "has 0" in errors["needs-gpu"]
@@ -189,11 +186,9 @@ def test_resources_are_validated_before_ray_starts(tmp_path):
 
 
 def test_process_pool_matches_local(shared, tmp_path):
-    from lrbench.executors import make_executor
-
     suite = write_suite(tmp_path, dict(MULTI, datasets=MULTI["datasets"][1:], systems=MULTI["systems"][:2]))
-    local = SuiteExecutor(load_suite(suite), tmp_path / "local").run()
-    pooled = make_executor("process", load_suite(suite), tmp_path / "pool", workers=2).run()
+    local = lrbench.run(suite, out=tmp_path / "local")
+    pooled = lrbench.run(suite, out=tmp_path / "pool", executor="process", workers=2)
     assert pooled.count("computed") == 2
     pd.testing.assert_frame_equal(pooled.leaderboard, local.leaderboard)
 

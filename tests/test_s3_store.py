@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import lrbench
 from lrbench.cli import app
-from lrbench.executor import Reporter, SuiteExecutor
+from lrbench.executor import Reporter
 from lrbench.results.store import TMP_PREFIX, FsspecStore, LocalStore, RemotePath, open_store
-from lrbench.plan import load_suite
 from tests.helpers import write_suite
 
 s3fs = pytest.importorskip("s3fs")
@@ -93,7 +93,7 @@ def test_suite_on_s3_write_resume_read(s3_server, shared, tmp_path):
     fs = s3_server
     uri = f"s3://{BUCKET}/runs/cranfield"
     suite = write_suite(tmp_path, SUITE)
-    first = SuiteExecutor(load_suite(suite), uri).run()
+    first = lrbench.run(suite, out=uri)
     assert not first.failed and first.count("computed") == 2
     store = open_store(uri)
     assert len(store.keys()) == 2
@@ -103,19 +103,19 @@ def test_suite_on_s3_write_resume_read(s3_server, shared, tmp_path):
         pd.testing.assert_frame_equal(pd.read_parquet(fh), first.leaderboard)
 
     # the same suite in a local folder gives the same numbers
-    local = SuiteExecutor(load_suite(suite), tmp_path / "local").run()
+    local = lrbench.run(suite, out=tmp_path / "local")
     pd.testing.assert_frame_equal(local.leaderboard, first.leaderboard)
 
     # a killed run: one cell lost its meta.json (data uploaded, never completed), plus a stray temp object
-    victim, survivor = (c.cell.key for c in first.cells)
+    victim, survivor = (c.cell.key for c in first.outcome.cells)
     fs.rm(f"{BUCKET}/runs/cranfield/cells/{victim}/meta.json")
     fs.pipe(f"{BUCKET}/runs/cranfield/cells/{survivor}/{TMP_PREFIX}abcd-run.parquet", b"partial")
     fs.invalidate_cache()
     assert not store.has(victim) and store.keys() == [survivor]
 
     recorder = Recorder()
-    again = SuiteExecutor(load_suite(suite), uri, reporter=recorder).run()
-    by_key = {c.cell.key: c.status for c in again.cells}
+    again = lrbench.run(suite, out=uri, reporter=recorder)
+    by_key = {c.cell.key: c.status for c in again.outcome.cells}
     assert by_key == {victim: "computed", survivor: "cached"}
     pd.testing.assert_frame_equal(again.leaderboard, first.leaderboard)
     fs.invalidate_cache()
@@ -205,7 +205,7 @@ def test_show_report_compare_read_results_on_s3(s3_server, shared, tmp_path, mon
     """Results written to s3:// are read back by show, report and compare through a local copy."""
     monkeypatch.setenv("LRBENCH_CACHE", str(tmp_path / "cache"))
     uri = f"s3://{BUCKET}/read/cranfield"
-    result = SuiteExecutor(load_suite(write_suite(tmp_path, SUITE)), uri).run()
+    result = lrbench.run(write_suite(tmp_path, SUITE), out=uri)
     assert not result.failed
 
     cli = CliRunner()

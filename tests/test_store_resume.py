@@ -9,9 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from lrbench.executor import Reporter, SuiteExecutor
+import lrbench
+from lrbench.executor import Reporter
 from lrbench.results.store import TMP_PREFIX
-from lrbench.plan import load_suite
 from tests.helpers import write_suite
 
 SWEEP_SUITE = {
@@ -49,7 +49,7 @@ def test_kill_minus_9_mid_suite_then_resume(tmp_path):
             self.status[cell.key] = status
 
     recorder = Recorder()
-    result = SuiteExecutor(load_suite(suite), out, reporter=recorder).run()
+    result = lrbench.run(suite, out=out, reporter=recorder)
     assert not result.failed
     assert {k for k, s in recorder.status.items() if s == "cached"} == finished
     assert result.count("computed") == 8 - len(finished)
@@ -62,8 +62,8 @@ def test_kill_minus_9_mid_suite_then_resume(tmp_path):
 def test_corrupt_parquet_is_reported_and_recomputed(tmp_path):
     suite = write_suite(tmp_path, {**SWEEP_SUITE, "systems": [{"name": "bm25", "type": "bm25"}]})
     out = tmp_path / "out"
-    first = SuiteExecutor(load_suite(suite), out).run()
-    key = first.cells[0].cell.key
+    first = lrbench.run(suite, out=out)
+    key = first.cells["key"][0]
     (out / "cells" / key / "run.parquet").write_bytes(b"not parquet at all")
 
     class Warnings(Reporter):
@@ -72,7 +72,7 @@ def test_corrupt_parquet_is_reported_and_recomputed(tmp_path):
         def warn(self, message):
             self.messages.append(message)
 
-    second = SuiteExecutor(load_suite(suite), out, reporter=Warnings()).run()
+    second = lrbench.run(suite, out=out, reporter=Warnings())
     assert second.count("computed") == 1
     assert any("corrupt" in m and key in m for m in Warnings.messages)
     assert second.leaderboard.equals(first.leaderboard)
@@ -82,7 +82,7 @@ def test_force_and_only(tmp_path):
     suite = write_suite(tmp_path, {**SWEEP_SUITE, "systems": [
         {"name": "a", "type": "bm25"}, {"name": "b", "type": "bm25", "params": {"k1": 1.2}}]})
     out = tmp_path / "out"
-    only = SuiteExecutor(load_suite(suite), out, only=["b"]).run()
-    assert [c.cell.system.name for c in only.cells] == ["b"]
-    forced = SuiteExecutor(load_suite(suite), out, force=True).run()
+    only = lrbench.run(suite, out=out, only=["b"])
+    assert list(only.cells["system_name"]) == ["b"]
+    forced = lrbench.run(suite, out=out, force=True)
     assert forced.count("computed") == 2

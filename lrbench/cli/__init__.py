@@ -47,22 +47,18 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     """Run a suite: compute missing cells, reuse cached ones, print the leaderboard."""
     import time
 
+    from lrbench.api import run as run_suite
     from lrbench.cli.progress import RichReporter
-    from lrbench.executors import make_executor
-    from lrbench.plan import load_suite
 
     started = time.perf_counter()
     _set_mirror(mirror)
-    loaded = load_suite(suite)
-    engine = make_executor(executor, loaded, out, address=address, retries=retries, workers=workers,
-                           force=force, only=only, debug=STATE["debug"])
     with RichReporter(err_console) as reporter:
-        engine.reporter = reporter
-        result = engine.run()
-    _print_leaderboard(result.leaderboard, loaded.suite.baseline)
+        result = run_suite(suite, out, executor=executor, address=address, retries=retries, workers=workers,
+                           force=force, only=only, reporter=reporter, debug=STATE["debug"])
+    _print_leaderboard(result.leaderboard, result.baseline)
     err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
-                      f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.out_dir}/leaderboard.md")
-    print_failures(result)
+                      f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.dir}/leaderboard.md")
+    print_failures(result.outcome)
     if result.failed:
         raise typer.Exit(1)
 
@@ -126,6 +122,8 @@ from lrbench.cli.reporting import register as _register_reporting  # noqa: E402
 _register_reporting(app)  # report, compare, gate
 from lrbench.cli.pareto import register as _register_pareto  # noqa: E402
 _register_pareto(app)  # pareto
+from lrbench.cli.tables import register as _register_tables  # noqa: E402
+_register_tables(app)  # tables, summarize
 
 if __name__ == "__main__":
     app()

@@ -113,7 +113,7 @@ def parse_expectation(raw: Any, index: int, *, file: str | None = None, line_of=
                     f"{{system, measure, min_delta_vs, value}}, latency checks: {{system, latency_p50_ratio_vs, max}}")
         else:
             message = first["msg"]
-            hint = "see 'Reports and CI gate' in README.md"
+            hint = "see the gate section of docs/results-report-gate.md"
         raise LrbenchError(message, file=file, line=line(where), key=key, hint=hint) from None
 
 
