@@ -88,7 +88,7 @@ def write_results(computed: list[dict]) -> None:
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
-    return str(value)
+    return str(value).replace("|", "\\|")  # a literal bar would split the Markdown cell
 
 
 def page() -> str:
@@ -102,8 +102,13 @@ def page() -> str:
              "| row | reference | slice | compared | max diff | equal | command |",
              "|---|---|---|---|---|---|---|"]
     for r in loaded:
-        lines.append(f"| {r['row']} | {r['reference']} | {r['slice']} | {r['metric']} | {_fmt(r['max_diff'])} | "
-                     f"{'yes' if r['equal'] else 'NO'} | `{r.get('command', '')}` |")
+        cells = [_fmt(r[k]) for k in ("row", "reference", "slice", "metric", "max_diff")]
+        lines.append("| " + " | ".join(cells) + f" | {'yes' if r['equal'] else 'NO'} | `{r.get('command', '')}` |")
+    done = {r.get("group") for r in loaded}
+    pending = [g for g in row_functions() if g not in done]
+    if pending:
+        lines += ["", "Not yet in the results folder (their tests, `tests/test_equiv_*.py`, run the same comparison "
+                  "on small slices): " + ", ".join(f"`{COMMAND.format(row=g)}`" for g in pending) + "."]
     notes = [r for r in loaded if r.get("layer") or r.get("note")]
     if notes:
         lines += ["", "## What each row compares", ""]

