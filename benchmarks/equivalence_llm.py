@@ -1,10 +1,11 @@
 """The LLM rows of benchmarks/EQUIVALENCE.md: llm-listwise, FIRST, icr and llm-pointwise recipes against
 RankLLM, rankify and llm-rankers, on full DL19 slices.
 
-    python benchmarks/equivalence.py --only llm-listwise-prompts      # through the page generator
-    python benchmarks/equivalence_llm.py --only llm-first              # or alone: prints the rows as JSON
+    python benchmarks/equivalence.py --only llm-listwise-windows icr-smollm2   # rows through the page generator
+    python benchmarks/equivalence_llm.py --only llm-listwise-first-smollm2     # or alone: prints the rows as JSON
 
-`rows(only=None) -> list[dict]`, each with row, reference, slice, metric, max_diff, equal, command, layer.
+`rows(only=None) -> list[dict]`, each with row, reference, slice, metric, max_diff, equal, command, layer and
+seconds (what benchmarks/equivalence.py expects).
 The comparison code is the tests' (tests/reference_llm.py, tests/test_equiv_llm_*.py, tests/test_equiv_icr.py);
 here it runs on all 43 judged DL19 queries (prompts) or 5 queries at full depth (model rows).
 """
@@ -15,7 +16,9 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 import types
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -23,7 +26,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 SHARED = (HERE.parent / ".." / "shared" / "data").resolve()
 SMOLLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
-COMMAND = "python benchmarks/equivalence.py --only {group}"
+COMMAND = "python benchmarks/equivalence.py --only {row}"
 
 
 def _tokenizer():
@@ -34,47 +37,56 @@ def _tokenizer():
     return AutoTokenizer.from_pretrained(resolve(SMOLLM).path)
 
 
-def listwise_prompts() -> list[dict]:
-    """RankGPT messages and RankZephyr / FIRST prompt strings for every window of (20, 10) over 100."""
-    from reference_llm import dl19_candidates, rank_gpt_handler, rank_llm_reranker, rank_llm_request, rank_llm_result
+def _prompt_slice():
+    from reference_llm import dl19_candidates, rank_llm_request, rank_llm_result
 
-    from lrbench.runners.listwise_prompts import get_prompt, window_messages, window_schedule
-    from lrbench.runners.llm_listwise import ListwiseRunner
+    from lrbench.runners.listwise_prompts import window_schedule
 
     lists, texts = dl19_candidates(SHARED, n_queries=43, depth=100)
-    tok = _tokenizer()
-    loaded = types.SimpleNamespace(tokenizer=tok)
-    handler = rank_gpt_handler()
-    out = []
-    unequal, windows = 0, 0
     for _, query, docids in lists:
         result = rank_llm_result(rank_llm_request(query, docids, texts))
         for s, e in window_schedule(len(docids), 20, 10):
-            ref = handler.generate_prompt(result, rank_start=s, rank_end=e, max_length=300 * (20 // (e - s)),
-                                          num_fewshot_examples=0, fewshot_examples=[])
-            unequal += window_messages(get_prompt("rank_gpt"), query, [texts[d] for d in docids[s:e]]) != ref
-            windows += 1
-    out.append({"row": "llm-listwise recipe rankgpt: prompt", "reference": "rank-llm 0.25.7 RankGPT template "
-                "(MultiTurnListwiseInferenceHandler.generate_prompt)", "slice": f"DL19 BM25 top-100, 43 queries, "
-                f"{windows} windows of (20, 10)", "metric": "windows whose chat messages differ", "max_diff": unequal,
-                "equal": unequal == 0, "layer": "prompt builder (messages); SafeOpenai's tiktoken-based context "
-                "fitting is not compared (its encodings download at run time), it never triggers at 300 words"})
-    for recipe, template, alpha in (("rank_zephyr", "rank_zephyr_template.yaml", False),
-                                    ("first", "rank_zephyr_alpha_template.yaml", True)):
-        ranker = rank_llm_reranker(tok, template=template, use_alpha=alpha)
-        ours = ListwiseRunner({"model": SMOLLM, "recipe": recipe})
-        unequal = 0
-        for _, query, docids in lists:
-            result = rank_llm_result(rank_llm_request(query, docids, texts))
-            for s, e in window_schedule(len(docids), 20, 10):
-                unequal += ours.fitted_prompt(loaded, query, [texts[d] for d in docids[s:e]]) != \
-                    ranker.create_prompt(result, s, e)[0]
-        out.append({"row": f"llm-listwise recipe {recipe}: prompt", "reference": f"rank-llm 0.25.7 "
-                    f"RankListwiseOSLLM.create_prompt ({template})", "slice": f"DL19 BM25 top-100, 43 queries, "
-                    f"{windows} windows of (20, 10), SmolLM2 chat template", "metric": "windows whose prompt string "
-                    "differs", "max_diff": unequal, "equal": unequal == 0,
-                    "layer": "the whole prompt string: messages, chat template, ftfy, context fitting (4096)"})
-    return out
+            yield query, result, s, e, [texts[d] for d in docids[s:e]]
+
+
+def rankgpt_prompt() -> list[dict]:
+    """RankGPT chat messages for every window of (20, 10) over 100, all judged DL19 queries."""
+    from reference_llm import rank_gpt_handler
+
+    from lrbench.runners.listwise_prompts import get_prompt, window_messages
+
+    handler = rank_gpt_handler()
+    unequal = windows = 0
+    for query, result, s, e, passages in _prompt_slice():
+        ref = handler.generate_prompt(result, rank_start=s, rank_end=e, max_length=300 * (20 // (e - s)),
+                                      num_fewshot_examples=0, fewshot_examples=[])
+        unequal += window_messages(get_prompt("rank_gpt"), query, passages) != ref
+        windows += 1
+    return [{"row": "llm-listwise-rankgpt-prompt", "reference": "rank-llm 0.25.7 RankGPT template "
+             "(MultiTurnListwiseInferenceHandler.generate_prompt)", "slice": f"DL19 BM25 top-100, 43 queries, "
+             f"{windows} windows of (20, 10)", "metric": "windows whose chat messages differ", "max_diff": unequal,
+             "equal": unequal == 0, "layer": "prompt builder (messages); SafeOpenai's tiktoken-based context "
+             "fitting is not compared (its encodings download at run time), it never triggers at 300 words"}]
+
+
+def zephyr_prompt(recipe: str, template: str, alpha: bool) -> list[dict]:
+    """RankZephyr / FIRST prompt strings (SmolLM2's chat template) for every window of (20, 10) over 100."""
+    from reference_llm import rank_llm_reranker
+
+    from lrbench.runners.llm_listwise import ListwiseRunner
+
+    tok = _tokenizer()
+    loaded = types.SimpleNamespace(tokenizer=tok)
+    ranker = rank_llm_reranker(tok, template=template, use_alpha=alpha)
+    ours = ListwiseRunner({"model": SMOLLM, "recipe": recipe})
+    unequal = windows = 0
+    for query, result, s, e, passages in _prompt_slice():
+        unequal += ours.fitted_prompt(loaded, query, passages) != ranker.create_prompt(result, s, e)[0]
+        windows += 1
+    return [{"row": f"llm-listwise-{recipe}-prompt", "reference": f"rank-llm 0.25.7 RankListwiseOSLLM.create_prompt "
+             f"({template})", "slice": f"DL19 BM25 top-100, 43 queries, {windows} windows of (20, 10), SmolLM2 chat "
+             "template", "metric": "windows whose prompt string differs", "max_diff": unequal, "equal": unequal == 0,
+             "layer": "the whole prompt string: messages, chat template, ftfy, context fitting (4096)"}]
 
 
 def listwise_windows_and_repair() -> list[dict]:
@@ -87,11 +99,11 @@ def listwise_windows_and_repair() -> list[dict]:
     unequal = sum(window_schedule(n, w, s) != _rank_llm_windows(n, w, s) for n, w, s in grid if n >= 2)
     repairs = [(t, False) for t in MALFORMED] + [(t, True) for t in MALFORMED_LETTERS]
     bad = sum(parse_permutation(t, 5, a)[0] != _rank_llm_repair(t, 5, a) for t, a in repairs)
-    return [{"row": "llm-listwise: windows", "reference": "rank-llm 0.25.7 ListwiseRankLLM.sliding_windows",
+    return [{"row": "llm-listwise-windows", "reference": "rank-llm 0.25.7 ListwiseRankLLM.sliding_windows",
              "slice": f"{len([g for g in grid if g[0] >= 2])} (n, window, stride) settings, (100, 20, 10) included",
              "metric": "settings whose visited windows differ", "max_diff": unequal, "equal": unequal == 0,
              "layer": "window order (a one-passage list, which RankLLM sends to the model, is skipped by lrbench)"},
-            {"row": "llm-listwise: answer repair", "reference": "rank-llm 0.25.7 receive_permutation",
+            {"row": "llm-listwise-repair", "reference": "rank-llm 0.25.7 receive_permutation",
              "slice": f"{len(repairs)} malformed answers (duplicates, missing and unknown ids, junk, reasoning, "
                       "letters)", "metric": "answers repaired into a different permutation", "max_diff": bad,
              "equal": bad == 0, "layer": "answer parsing and repair"}]
@@ -135,7 +147,7 @@ def first_smollm(n_queries: int = 5, depth: int = 100) -> list[dict]:
         ours = out[out["query_id"] == qid].sort_values("rank")["doc_id"].tolist()
         differ += ours != ref
         moved = max(moved, sum(a != b for a, b in zip(ours, ref)))
-    return [{"row": "llm-listwise recipe first: final ranking (SmolLM2)", "reference": "rank-llm 0.25.7 FIRST "
+    return [{"row": "llm-listwise-first-smollm2", "reference": "rank-llm 0.25.7 FIRST "
              "(RankListwiseOSLLM use_logits, use_alpha) with its vLLM engine replaced by transformers",
              "slice": f"DL19 BM25 top-{depth}, {n_queries} queries, windows (20, 10)",
              "metric": "queries whose final ranking differs (max diff: most positions that differ in one query)",
@@ -166,7 +178,7 @@ def icr_smollm(n_queries: int = 5, depth: int = 20) -> list[dict]:
         ours = np.array([mine[d] for d in docids])
         worst = max(worst, float(np.abs(ours - ref).max()))
         same_rank &= list(np.argsort(-ours, kind="stable")) == list(np.argsort(-ref, kind="stable"))
-    return [{"row": "icr recipe icr: scores (SmolLM2)", "reference": "rankify 0.1.4 InContextReranker "
+    return [{"row": "icr-smollm2", "reference": "rankify 0.1.4 InContextReranker "
              "(IE prompt, masked_NA_calibration)", "slice": f"DL19 BM25 top-{depth}, {n_queries} queries",
              "metric": "per-document score (abs), and the ranking", "max_diff": worst,
              "equal": worst < 1e-4 and same_rank,
@@ -186,27 +198,38 @@ def pointwise_prompts() -> list[dict]:
     mode = PointwiseRunner({"model": SMOLLM, "recipe": "llmrankers_yes_no"}).mode
     pairs = [(q, texts[d]) for _, q, ds in lists for d in ds]
     bad = sum(mode.prompt_text(q, d) != ref.format(text=d, query=q) for q, d in pairs)
-    return [{"row": "llm-pointwise recipe llmrankers_yes_no: prompt", "reference": "llm-rankers 0.0.2 "
+    return [{"row": "llm-pointwise-yes_no-prompt", "reference": "llm-rankers 0.0.2 "
              "PointwiseLlmRanker yes_no prompt (read from the installed source)",
              "slice": f"DL19 BM25 top-100, 43 queries ({len(pairs)} pairs)", "metric": "pairs whose prompt differs",
              "max_diff": bad, "equal": bad == 0, "layer": "prompt text and answer tokens ('Yes' / 'No')"}]
 
 
-GROUPS = {"llm-listwise-prompts": listwise_prompts, "llm-listwise-windows": listwise_windows_and_repair,
-          "llm-first": first_smollm, "icr": icr_smollm, "llm-pointwise-recipes": pointwise_prompts}
+GROUPS = {  # function -> the rows it computes
+    rankgpt_prompt: ["llm-listwise-rankgpt-prompt"],
+    partial(zephyr_prompt, "rank_zephyr", "rank_zephyr_template.yaml", False): ["llm-listwise-rank_zephyr-prompt"],
+    partial(zephyr_prompt, "first", "rank_zephyr_alpha_template.yaml", True): ["llm-listwise-first-prompt"],
+    listwise_windows_and_repair: ["llm-listwise-windows", "llm-listwise-repair"],
+    first_smollm: ["llm-listwise-first-smollm2"],
+    icr_smollm: ["icr-smollm2"],
+    pointwise_prompts: ["llm-pointwise-yes_no-prompt"],
+}
+ROW_NAMES = [name for names in GROUPS.values() for name in names]
 
 
 def rows(only: list[str] | None = None) -> list[dict]:
     out = []
-    for group, fn in GROUPS.items():
-        if only and group not in only:
+    for fn, names in GROUPS.items():
+        if only and not set(names) & set(only):
             continue
-        for row in fn():
-            out.append({"command": COMMAND.format(group=group), **row, "group": group})
+        t0 = time.perf_counter()
+        computed = fn()
+        seconds = round(time.perf_counter() - t0, 1)  # the whole group's time, on each of its rows
+        for row in computed:
+            out.append({"command": COMMAND.format(row=row["row"]), **row, "seconds": seconds})
     return out
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="+", choices=list(GROUPS))
+    ap.add_argument("--only", nargs="+", choices=ROW_NAMES)
     print(json.dumps(rows(ap.parse_args().only), indent=2, default=str))

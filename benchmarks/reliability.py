@@ -208,8 +208,8 @@ def render(results: dict) -> str:
         "## Bad inputs",
         "",
         f"`tests/test_bad_inputs_corpus.py` holds {results['bad_inputs']} cases (suite files, data files, results "
-        "folders, command-line arguments). Each must exit non-zero with no traceback and one `error:` line naming "
-        "the file, key or line and a fix, and leave nothing changed outside the results folder and nothing "
+        "folders, command-line arguments). Each must exit non-zero with no traceback and one line (`error:`, or "
+        "`failed:` for the cell that read bad data) naming the file, key or line and a fix, and leave nothing changed outside the results folder and nothing "
         "half-written in it: `python -m pytest -q tests/test_bad_inputs_corpus.py`.",
         "",
     ]

@@ -14,7 +14,7 @@ from lrbench.runners.icr import ICRRunner, rankify_prompt
 from neural_helpers import SMOLLM, bm25_run, ctx, dl19
 from reference_llm import rankify_icr, rankify_masked_scores
 
-DEPTH = 8
+DEPTH = 5
 
 
 @pytest.fixture(scope="module")

@@ -124,6 +124,8 @@ from lrbench.cli.pareto import register as _register_pareto  # noqa: E402
 _register_pareto(app)  # pareto
 from lrbench.cli.tables import register as _register_tables  # noqa: E402
 _register_tables(app)  # tables, summarize
+from lrbench.cli.export import register as _register_export  # noqa: E402
+_register_export(app)  # export
 
 if __name__ == "__main__":
     app()

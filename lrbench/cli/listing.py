@@ -20,15 +20,21 @@ def runners_table() -> Table:
     return table
 
 
+_AVAILABILITY = {"download": "[dim]download[/dim]", "missing": "[red]missing[/red]"}
+
+
 def datasets_table() -> Table:
     from lrbench.suites.datasets import CATALOGUE, SCHEMES
 
     table = Table(title="dataset catalogue (any scheme:source id works too: " +
-                  ", ".join(s + ":" for s in sorted(SCHEMES)) + ")")
-    for col in ("name", "source", "docs", "queries", "default measures", "note"):
+                  ", ".join(s + ":" for s in sorted(SCHEMES)) + "); offline: found in the mirror, the "
+                  "ir_datasets cache or $LRBENCH_DATA ({data})")
+    for col in ("name", "source", "docs", "queries", "default measures", "offline", "note"):
         table.add_column(col)
     for e in CATALOGUE.values():
-        table.add_row(e.name, e.source, f"{e.docs:,}", str(e.queries), ", ".join(e.measures), e.note)
+        relevance = f"; relevance {e.relevance}" if e.relevance else ""
+        table.add_row(e.name, e.sources[0], f"{e.docs:,}" if e.docs else "", str(e.queries) if e.queries else "",
+                      ", ".join(e.measures), _AVAILABILITY.get(e.availability(), e.availability()), e.note + relevance)
     return table
 
 

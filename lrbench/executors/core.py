@@ -197,9 +197,9 @@ class Engine:
 
     def _cell_task(self, i: int, prepared: PreparedCell) -> CellTask:
         cell = prepared.cell
-        inputs = {}
-        if cell.input_system:
-            inputs = {cell.input_system: self.store.get_run(prepared.input_key)[["query_id", "doc_id", "score"]]}
+        keys = prepared.input_key if isinstance(prepared.input_key, dict) else \
+            ({cell.input_system: prepared.input_key} if cell.input_system else {})
+        inputs = {name: self.store.get_run(key)[["query_id", "doc_id", "score"]] for name, key in keys.items()}
         return CellTask(i, cell, prepared.runner_cls, prepared.key, prepared.config, prepared.measures,
                         self.suite.name, self.plan.base_dir, inputs, self.debug, self._store_uri())
 
@@ -260,17 +260,18 @@ class _Loop:
                     continue
                 if self._full():
                     break
-                state = self._input_state(self.cells[i])
+                state, parent = self._input_state(self.cells[i])
                 if state == "pending":
                     continue
                 waiting.remove(i)
                 if state == "failed":
-                    self.fail_now(i, f"input system '{self.cells[i].input_system}' failed")
+                    self.fail_now(i, f"input system '{parent}' failed")
                 else:
                     self._start(i)
             if not self.running:
                 for i in waiting:  # inputs that can no longer arrive
-                    self.fail_now(i, f"input system '{self.cells[i].input_system}' did not run")
+                    pending = self._input_state(self.cells[i])[1] or self.cells[i].input_system
+                    self.fail_now(i, f"input system '{pending}' did not run")
                 break
             for handle, outcome in self.backend.wait(list(self.running)):
                 self._collect(handle, outcome)
@@ -312,13 +313,18 @@ class _Loop:
             waiting.append(i)
         return waiting
 
-    def _input_state(self, cell: Cell) -> str:
-        parent = (cell.dataset.label, cell.input_system)
-        if not cell.input_system or parent not in self.in_run:
-            return "ready"
-        if parent not in self.status_of:
-            return "pending"
-        return "failed" if self.status_of[parent] == "failed" else "ready"
+    def _input_state(self, cell: Cell) -> tuple[str, str | None]:
+        """('ready' | 'pending' | 'failed', the input system that decides it): failed when any input failed."""
+        state, which = "ready", None
+        for name in cell.input_systems:
+            parent = (cell.dataset.label, name)
+            if parent not in self.in_run:
+                continue
+            if parent not in self.status_of:
+                state, which = "pending", name
+            elif self.status_of[parent] == "failed":
+                return "failed", name
+        return state, which
 
     def _start(self, i: int) -> None:
         cell, prepared = self.cells[i], self.prepared[i]

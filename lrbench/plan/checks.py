@@ -75,24 +75,26 @@ def _check_names(suite: Suite, err) -> None:
 
 def _check_graph(suite: Suite, err) -> None:
     names = [s.name for s in suite.systems]
-    inputs = {s.name: s.input for s in suite.systems}
+    inputs = {s.name: s.input_names for s in suite.systems}
     reported: set[frozenset] = set()
     for i, system in enumerate(suite.systems):
-        if system.input is None:
-            continue
-        loc = ("systems", i, "input")
-        if system.input not in names:
-            err(f"input names unknown system '{system.input}'", loc, _near(system.input, names, "systems"))
-        elif system.input == system.name:
-            err("a system cannot be its own input", loc, "name a first-stage system")
-        elif suite.system(system.input).sweep:
-            err(f"input '{system.input}' is a sweep", loc,
-                "rerank a single configuration: add a system without sweep for it")
-        else:
-            cycle = input_cycle(inputs, system.name)
-            if cycle and frozenset(cycle) not in reported:
-                reported.add(frozenset(cycle))
-                err(f"input cycle: {' -> '.join(cycle)}", loc, "every chain of input: must end at a first-stage system")
+        for j, name in enumerate(system.input_names):
+            loc = ("systems", i, "inputs", j) if system.inputs else ("systems", i, "input")
+            if name not in names:
+                err(f"input names unknown system '{name}'", loc, _near(name, names, "systems"))
+            elif name == system.name:
+                err("a system cannot be its own input", loc, "name a first-stage system")
+            elif suite.system(name).sweep:
+                err(f"input '{name}' is a sweep", loc,
+                    "read a single configuration: add a system without sweep for it")
+            elif system.input_names.index(name) != j:
+                err(f"input '{name}' is listed twice", loc, "list each input system once")
+            else:
+                cycle = input_cycle(inputs, system.name)
+                if cycle and frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    err(f"input cycle: {' -> '.join(cycle)}", loc,
+                        "every chain of input: must end at a first-stage system")
 
 
 # -- runners, params, compress, resources ------------------------------------------------------
@@ -124,9 +126,16 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
             if (key, problem.message) not in seen:
                 seen.add((key, problem.message))
                 err(problem.message, _sweep_loc(system, i, key), problem.hint)
-    if runner.needs_input and not system.input:
+    if runner.needs_input and not system.input_names:
         err(f"a {system.type} system reranks another system's run", ("systems", i),
             "add input: <first-stage system name> and depth: N")
+    count = len(system.input_names)
+    if count < runner.min_inputs:
+        err(f"a {system.type} system combines at least {runner.min_inputs} runs, got {count}", ("systems", i),
+            "add inputs: [system a, system b]")
+    elif runner.max_inputs is not None and count > runner.max_inputs:
+        err(f"a {system.type} system reads at most {runner.max_inputs} input run(s), got {count}",
+            ("systems", i, "inputs"), "give input: <one system>")
     if system.compress is not None and not runner.loads_model:
         err(f"compress: needs a model, and a {system.type} system has none", ("systems", i, "compress"),
             "compress a model-backed system (embedder, cross-encoder, llm-*, lm-perplexity, glue ...)")
@@ -209,12 +218,15 @@ def _check_applicability(suite: Suite, runners: dict, tasks: dict[int, str | Non
                         ("systems", i, "type"),
                         f"{system.type} runs on: {', '.join(runner.task_kinds)}; restrict it with datasets: [...]")
                     break
-        if system.input and system.input in {s.name for s in suite.systems}:
-            parent = suite.system(system.input)
-            missing = [d.label for _, d in datasets if not applies_to(parent, d)]
+        for j, name in enumerate(system.input_names):
+            if name not in {s.name for s in suite.systems}:
+                continue
+            missing = [d.label for _, d in datasets if not applies_to(suite.system(name), d)]
             if missing:
-                err(f"input '{system.input}' does not run on dataset '{missing[0]}'", ("systems", i, "input"),
-                    f"restrict this system to the datasets of '{system.input}' with datasets: [...]")
+                loc = ("systems", i, "inputs", j) if system.inputs else ("systems", i, "input")
+                err(f"input '{name}' does not run on dataset '{missing[0]}'", loc,
+                    f"restrict this system to the datasets of '{name}' with datasets: [...]")
+                break
 
 
 # -- expectations ---------------------------------------------------------------------------------

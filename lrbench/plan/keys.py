@@ -1,7 +1,7 @@
 """Cell keys: the hash of a cell's parsed, typed configuration, never of the YAML as written.
 
 A key hashes the runner's `Params` with every default filled in (minus its `schedule_params`), the typed
-`compress:` block, the depth, the dataset fingerprint, the input cell's key, what `key_extra` adds (a model
+`compress:` block, the depth, the dataset fingerprint, the input cell's key (every input's, for fusion), what `key_extra` adds (a model
 revision, the hash of a run file), the runner version and KEY_FORMAT. Writing a default out or leaving it
 out is the same cell; changing a default is a new cell; changing how the work is spread is not.
 """
@@ -24,7 +24,7 @@ def canonical_params(runner_cls, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in parsed.items() if k not in runner_cls.schedule_params}
 
 
-def cell_config(cell: Cell, runner_cls, dataset_fingerprint: str, input_key: str | None,
+def cell_config(cell: Cell, runner_cls, dataset_fingerprint: str, input_key: str | dict[str, str] | None,
                 extra: str = "") -> dict[str, Any]:
     """Everything that determines the cell's output: what the key hashes and meta.json records."""
     return {

@@ -22,7 +22,8 @@ class PreparedCell:
     key: str
     config: dict[str, Any]
     measures: list[str]
-    input_key: str | None = None
+    #: the input cell's key; {input system: key} when the cell reads several (fusion)
+    input_key: str | dict[str, str] | None = None
 
     @property
     def task(self) -> str:
@@ -59,8 +60,15 @@ class Plan:
         return self._datasets[label]
 
     def input_of(self, cell: Cell) -> tuple[str, str] | None:
-        """(dataset label, system name) of the cell this one reranks."""
+        """(dataset label, system name) of the cell this one reranks (the first input, for fusion)."""
         return (cell.dataset.label, cell.input_system) if cell.input_system else None
+
+    def input_key(self, cell: Cell) -> str | dict[str, str] | None:
+        """The input cell's key, or {system: key} for several inputs: each one enters this cell's key."""
+        keys = {name: self._keys.get((cell.dataset.label, name)) for name in cell.input_systems}
+        if len(keys) > 1:
+            return keys
+        return next(iter(keys.values()), None)
 
     def prepare(self, cell: Cell) -> PreparedCell:
         """Key, config and measures of a cell; its input cell must have been prepared first (plan order)."""
@@ -68,7 +76,7 @@ class Plan:
 
         dataset = self.dataset(cell)
         runner_cls = get_runner(cell.system.type)
-        input_key = self._keys.get(self.input_of(cell)) if cell.input_system else None
+        input_key = self.input_key(cell)
         extra = runner_cls.key_extra(cell.params, self.base_dir)
         config = cell_config(cell, runner_cls, dataset.fingerprint(), input_key, extra)
         key = key_of(config)

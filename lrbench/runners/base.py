@@ -68,6 +68,9 @@ class Runner:
     version: ClassVar[str] = "1"
     task_kinds: ClassVar[tuple[str, ...]] = ("ranking",)
     needs_input: ClassVar[bool] = False  # rerankers need `input:`
+    #: how many input runs the runner combines: rerankers read one (`input:`), fusion several (`inputs:`)
+    min_inputs: ClassVar[int] = 0
+    max_inputs: ClassVar[int | None] = 1
     Params: ClassVar[type[RunnerParams]] = RunnerParams
     #: params that decide how the work is spread, never the output (bit for bit): left out of the cell key
     schedule_params: ClassVar[frozenset[str]] = frozenset()

@@ -1,16 +1,17 @@
-"""`given`: an existing run as a system (the dataset's candidate list, any TREC run file, or a DataFrame
-passed through the Python API)."""
+"""`given`: an existing run as a system (the dataset's candidate list, a run file in a common format, or a
+DataFrame passed through the Python API)."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
-from lrbench.suites.datasets.files import read_trec_run
+from lrbench.suites.datasets.runfiles import read_run
 from lrbench.suites.fingerprints import hash_files
 
 #: how a DataFrame run appears in params (and so in the cell key): its content hash
@@ -59,12 +60,15 @@ def _frame(ref: str) -> pd.DataFrame:
 
 
 class GivenParams(RunnerParams):
-    run: str | None = None  # a TREC run file or a frame reference; defaults to the dataset's own candidates
+    run: str | None = None  # a run file or a frame reference; defaults to the dataset's own candidates
+    #: trec | ranx | parquet | jsonl | rankllm; None: from the file's extension and content
+    format: Literal["trec", "ranx", "parquet", "jsonl", "rankllm"] | None = None
     k: int | None = None
 
 
 class GivenRunner(Runner):
-    """An existing ranking: the dataset's candidate list, or a TREC run file (params.run)."""
+    """An existing ranking: the dataset's candidate list, or a run file (params.run: TREC, ranx JSON, Parquet,
+    JSON lines or RankLLM)."""
 
     type = "given"
     version = "1"
@@ -89,7 +93,7 @@ class GivenRunner(Runner):
             run = _frame(self.params.run)
         elif self.params.run:
             self.check(self.params, ctx.suite_dir)
-            run = read_trec_run(ctx.suite_dir / self.params.run)
+            run = read_run(ctx.suite_dir / self.params.run, self.params.format)
         else:
             run = dataset.candidates()
             if run is None:

@@ -239,7 +239,11 @@ class ListwiseRunner(NeuralRunner):
         letter_ids = self._letter_ids(loaded.tokenizer)
         logits = next_token_logits(loaded, prompts, len(prompts), True, watch)
         if p.first_token == "generated":  # the identifier comes after the first generated token (often "[")
-            prompts = [s + [int(row.argmax())] for s, row in zip(prompts, logits)]
+            eos = loaded.tokenizer.eos_token_id  # not a first token: RankLLM asks vLLM for min_tokens=2
+            if eos is not None:
+                logits[:, eos] = float("-inf")
+            firsts = [int(row.argmax()) for row in logits]
+            prompts = [s + [t] for s, t in zip(prompts, firsts)]
             logits = next_token_logits(loaded, prompts, len(prompts), True, watch)
         orders = []
         for row, n in zip(logits, sizes):

@@ -33,6 +33,7 @@ BUILTIN_RUNNERS = {
     "lm-perplexity": "lrbench.runners.lm_perplexity:PerplexityRunner",
     "glue": "lrbench.runners.glue:GlueRunner",
     "mteb-classification": "lrbench.runners.mteb_classification:MtebClassificationRunner",
+    "fusion": "lrbench.runners.fusion:FusionRunner",
 }
 
 

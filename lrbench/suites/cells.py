@@ -43,11 +43,16 @@ class Cell:
     point: dict[str, Any]
     params: dict[str, Any]
     compress: dict[str, Any] | None
-    input_system: str | None = None
+    input_system: str | None = None  # the first (for rerankers, the only) input; see `input_systems`
     #: filled by the plan layer once the dataset fingerprint and input key are known
     key: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
     measures: list[str] = field(default_factory=list)
+
+    @property
+    def input_systems(self) -> list[str]:
+        """Every system whose run this cell reads (several for fusion)."""
+        return self.system.input_names
 
     @property
     def system_label(self) -> str:
@@ -88,5 +93,6 @@ def expand_cells(suite: Suite) -> list[Cell]:
             if not applies_to(system, dataset):
                 continue
             for point, params, compress in expand_system(system):
-                cells.append(Cell(dataset, system, point, params, compress, system.input))
+                inputs = system.input_names
+                cells.append(Cell(dataset, system, point, params, compress, inputs[0] if inputs else None))
     return cells

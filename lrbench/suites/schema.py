@@ -6,7 +6,7 @@ from typing import Any
 
 import math
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 #: a sweep larger than this is almost always a typo (and would take minutes just to expand)
 MAX_SWEEP_POINTS = 10_000
@@ -37,11 +37,26 @@ class SystemSpec(_Strict):
     type: str
     params: dict[str, Any] = Field(default_factory=dict)
     input: str | None = Field(None, description="name of the first-stage system this one reranks")
+    inputs: list[str] | None = Field(None, min_length=1,
+                                     description="names of the systems whose runs this one combines (fusion)")
     depth: int | None = Field(None, ge=1, description="how many input candidates per query to rerank")
     compress: dict[str, Any] | None = None
     sweep: dict[str, list[Any]] | None = None
     resources: dict[str, Any] | None = None
     datasets: list[str] | None = Field(None, description="restrict this system to these dataset ids or names")
+
+    @property
+    def input_names(self) -> list[str]:
+        """Every system whose run this one reads: `inputs:`, or the single `input:`."""
+        if self.inputs:
+            return list(self.inputs)
+        return [self.input] if self.input else []
+
+    @model_validator(mode="after")
+    def _one_input_key(self):
+        if self.input and self.inputs:
+            raise ValueError("give either input: (one system) or inputs: (several), not both")
+        return self
 
     @field_validator("sweep")
     @classmethod

@@ -1,5 +1,5 @@
-"""Dataset adapters behind schemes: irds:, beir:, candidates:, trec:, bright:, glue:, wikitext:, mteb-classification:,
-mteb: (a third party adds one with register_scheme)."""
+"""Dataset adapters behind schemes: irds:, beir:, candidates:, trec:, trec-dl:, bright:, glue:, wikitext:,
+mteb-classification:, mteb: (a third party adds one with register_scheme)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,18 @@ from pathlib import Path
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import Dataset
 from lrbench.suites.datasets.catalogue import CATALOGUE, resolve_catalogue
-from lrbench.suites.datasets.files import BeirDataset, BrightDataset, CandidatesDataset, TrecDataset
+from lrbench.suites.datasets.files import BeirDataset, CandidatesDataset, TrecDataset
+from lrbench.suites.datasets.bright import BrightCorpusDataset
 from lrbench.suites.datasets.irds import IrdsDataset
 from lrbench.suites.datasets.mteb_tasks import MtebDataset
 from lrbench.suites.datasets.schemes import SCHEMES, register_scheme
 from lrbench.suites.datasets.tasks import GlueDataset, MtebClassificationDataset, WikitextDataset
+from lrbench.suites.datasets.trecdl import TrecDlDataset
 from lrbench.suites.schema import DatasetSpec
 
-for _cls in (IrdsDataset, BeirDataset, CandidatesDataset, TrecDataset, BrightDataset, GlueDataset,
-             MtebClassificationDataset, WikitextDataset, MtebDataset):
+# BrightCorpusDataset is `bright:` with documents, long documents and .fixed qrels (it extends BrightDataset)
+for _cls in (IrdsDataset, BeirDataset, CandidatesDataset, TrecDataset, BrightCorpusDataset, GlueDataset,
+             MtebClassificationDataset, WikitextDataset, MtebDataset, TrecDlDataset):
     register_scheme(_cls)
 
 

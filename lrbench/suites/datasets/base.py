@@ -79,15 +79,32 @@ class Dataset:
     def fingerprint(self) -> str:
         """Content hash of the data, cached against the files' size and mtime."""
         files = self.source_files()
-        extra = repr(sorted((self.spec.relevance or {}).items())) + repr(self.spec.queries_limit)
+        extra = repr(sorted((self.relevance_map or {}).items())) + repr(self.spec.queries_limit) + self.identity_extra()
         return cached_fingerprint(self.scheme + ":" + self.source + extra, files,
                                   lambda: hash_files(files, extra))
+
+    #: the catalogue entry the dataset was opened by, if any (set by open_dataset)
+    catalogue = None
+
+    @property
+    def relevance_map(self) -> dict[int, int] | None:
+        """Raw grade -> relevance: the suite's `relevance:`, else, for a dataset named by its catalogue name,
+        the entry's (Cranfield's inversion). A `scheme:source` id reads the source's grades as they are."""
+        if self.spec.relevance is not None:
+            return self.spec.relevance
+        if self.catalogue is not None and getattr(self.catalogue, "name", None) == self.spec.id:
+            return self.catalogue.relevance
+        return None
+
+    def identity_extra(self) -> str:
+        """What, besides the source files, changes the data (e.g. an option choosing which documents)."""
+        return ""
 
     @cached_property
     def judged_qrels(self) -> pd.DataFrame:
         qrels = self.qrels()
-        if self.spec.relevance:
-            mapping = self.spec.relevance
+        if self.relevance_map:
+            mapping = self.relevance_map
             qrels = qrels.assign(relevance=qrels["relevance"].map(lambda g: mapping.get(int(g), int(g))))
         qrels = self._within_topics(qrels)
         if self.spec.queries_limit:

@@ -135,5 +135,5 @@ class IrdsDataset(Dataset):
             return digest(*parts)[:32]
         seed_from_mirror(self.source)
         with self._lock():
-            return cached_fingerprint("irds:" + self.source + repr(self.spec.relevance) + repr(self.spec.queries_limit),
+            return cached_fingerprint("irds:" + self.source + repr(self.relevance_map) + repr(self.spec.queries_limit),
                                       self._files(), compute, files_after=self._files)
