@@ -61,6 +61,8 @@ def main():
         def fingerprint(self):
             return ds.fingerprint() + f":{len(docs)}"
 
+        corpus_fingerprint = fingerprint
+
     def sync():
         if ours.device.startswith("cuda"):
             torch.cuda.synchronize()

@@ -1,4 +1,4 @@
-"""Where lrbench keeps caches (indexes, embeddings, fingerprints, models)."""
+"""Where lrbench keeps caches (indexes, embeddings, fingerprints, models) and, by default, results."""
 
 from __future__ import annotations
 
@@ -10,3 +10,9 @@ def cache_dir() -> Path:
     root = Path(os.environ.get("LRBENCH_CACHE", Path.home() / ".cache" / "lrbench")).expanduser()
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def default_out_dir(suite_name: str) -> Path:
+    from lrbench.safety import safe_name
+
+    return Path("results") / safe_name(suite_name)

@@ -54,3 +54,18 @@ def scifact_slice(shared: Path, folder: Path, n_queries: int = 30, n_extra: int 
                 extra += doc_id not in rel_docs
                 out.write(line)
     return folder
+
+
+def module_scifact_slice(tmp_path_factory, name: str, **slice_args):
+    """(dataset, its folder) of a SciFact slice for a module-scoped fixture (skips without ../shared/data)."""
+    import pytest
+    from conftest import SHARED
+
+    from lrbench.suites.datasets import open_dataset
+    from lrbench.suites.schema import DatasetSpec
+
+    if not SHARED.exists():
+        pytest.skip("../shared/data is not available")
+    tmp = tmp_path_factory.mktemp(name)
+    folder = scifact_slice(SHARED, tmp / "scifact", **slice_args)
+    return open_dataset(DatasetSpec(id=f"beir:{folder}", split="test"), tmp), tmp

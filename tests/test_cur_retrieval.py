@@ -7,7 +7,7 @@ import pytest
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.cur_retrieval import CurRetrievalRunner, PairScorer, cur_operator
-from neural_helpers import MINILM, ctx, scifact_slice
+from neural_helpers import MINILM, ctx, module_scifact_slice
 
 SCORER = {"type": "embedder", "params": {"model": MINILM, "max_length": 128}}
 
@@ -33,16 +33,7 @@ def test_scorer_must_be_pairwise():
 
 @pytest.fixture(scope="module")
 def sf(tmp_path_factory):
-    from conftest import SHARED
-
-    from lrbench.suites.datasets import open_dataset
-    from lrbench.suites.schema import DatasetSpec
-
-    if not SHARED.exists():
-        pytest.skip("../shared/data is not available")
-    tmp = tmp_path_factory.mktemp("cur")
-    folder = scifact_slice(SHARED, tmp / "scifact", n_queries=20, n_extra=150)
-    return open_dataset(DatasetSpec(id=f"beir:{folder}", split="test"), tmp), tmp
+    return module_scifact_slice(tmp_path_factory, "cur", n_queries=20, n_extra=150)
 
 
 def _exhaustive(ds, tmp):

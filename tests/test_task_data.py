@@ -117,26 +117,6 @@ def test_banking77(shared):
     assert test["label"].nunique() == 77 and ds.catalogue.measures == ["accuracy", "macro-F1"]
 
 
-def test_banking77_sampling_is_mteb_s():
-    """lrbench's undersampling draws exactly what mteb's loop draws (global numpy seed 42, in-place shuffles)."""
-    from collections import defaultdict
-
-    from lrbench.runners.mteb_protocol import undersample
-
-    labels = np.array([i % 7 for i in range(200)])
-    ours = undersample(labels, 3, 4, 42)
-    np.random.seed(42)
-    idxs = np.arange(len(labels))
-    for chosen in ours:
-        np.random.shuffle(idxs)
-        counter, theirs = defaultdict(int), []
-        for i in idxs:
-            if counter[labels[i]] < 3:
-                theirs.append(int(i))
-                counter[labels[i]] += 1
-        assert chosen == theirs and len(chosen) == 21
-
-
 def test_classification_metrics_match_sklearn_and_scipy(shared):
     sklearn_metrics = pytest.importorskip("sklearn.metrics")
     stats = pytest.importorskip("scipy.stats")

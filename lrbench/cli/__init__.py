@@ -47,20 +47,58 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     """Run a suite: compute missing cells, reuse cached ones, print the leaderboard."""
     import time
 
-    from lrbench.api import run as run_suite
-    from lrbench.cli.progress import RichReporter
+    from lrbench.plan import load_suite
 
     started = time.perf_counter()
     _set_mirror(mirror)
+    loaded = load_suite(suite)
+    if _print_cached(loaded, out, force, only, started):
+        return
+    from lrbench.api import run as run_suite
+    from lrbench.cli.progress import RichReporter
+
     with RichReporter(err_console) as reporter:
-        result = run_suite(suite, out, executor=executor, address=address, retries=retries, workers=workers,
+        result = run_suite(loaded, out, executor=executor, address=address, retries=retries, workers=workers,
                            force=force, only=only, reporter=reporter, debug=STATE["debug"])
     _print_leaderboard(result.leaderboard, result.baseline)
+    _keep_receipt(loaded, result.outcome)
     err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
                       f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.dir}/leaderboard.md")
     print_failures(result.outcome)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _print_cached(loaded, out, force, only, started) -> bool:
+    """A fully cached rerun prints the stored leaderboard without starting the executor (see lrbench.rerun)."""
+    import time
+
+    from lrbench.paths import default_out_dir
+    from lrbench.rerun import cached_tables, rich_tables
+    from lrbench.results.store import is_remote
+
+    if force or only or (out and is_remote(out)):
+        return False
+    out_dir = Path(str(out).removeprefix("file://")) if out else default_out_dir(loaded.suite.name)
+    cached = cached_tables(loaded, out_dir)
+    if cached is None:
+        return False
+    tables, n = cached
+    for table in rich_tables(tables):
+        console.print(table)
+    err_console.print(f"0 computed, {n} cached, 0 failed in {time.perf_counter() - started:.1f}s -> "
+                      f"{out_dir}/leaderboard.md")
+    return True
+
+
+def _keep_receipt(loaded, result) -> None:
+    from lrbench.rerun import write_receipt
+    from lrbench.results.leaderboard import terminal_tables
+
+    keys = [c.cell.key for c in result.cells]
+    if result.failed or result.leaderboard is None or not keys or None in keys or not isinstance(result.out_dir, Path):
+        return
+    write_receipt(result.out_dir, loaded, keys, terminal_tables(result.leaderboard, loaded.suite.baseline))
 
 
 def print_failures(result) -> None:

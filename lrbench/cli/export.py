@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from lrbench.cli import console, friendly_errors  # registered at the end of lrbench.cli
+from lrbench.cli.common import console, friendly_errors
 
 
 def register(app: typer.Typer) -> None:

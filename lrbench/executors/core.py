@@ -19,6 +19,7 @@ from typing import Iterable, Protocol
 import pandas as pd
 
 from lrbench.executors.task import CellTask, ShardTask, TaskResult, describe_error, execute
+from lrbench.paths import default_out_dir
 from lrbench.plan import PreparedCell, build_plan
 from lrbench.suites.cells import Cell
 from lrbench.suites.loader import LoadedSuite
@@ -123,12 +124,6 @@ class _Pending:
 
     def __init__(self, task):
         self.task = task
-
-
-def default_out_dir(suite_name: str) -> Path:
-    from lrbench.safety import safe_name
-
-    return Path("results") / safe_name(suite_name)
 
 
 class Engine:

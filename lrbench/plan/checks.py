@@ -108,7 +108,6 @@ def _sweep_loc(system: SystemSpec, i: int, key: str) -> tuple:
 
 
 def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
-    from lrbench.compression.config import compress_errors
     from lrbench.runners.registry import get_runner
 
     try:
@@ -120,6 +119,8 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
     for _, params, compress in expand_system(system):  # every point: each may break a different rule
         problems = list(_param_errors(runner, params, loaded.base_dir))
         if compress is not None and runner.loads_model:
+            from lrbench.compression.config import compress_errors  # its models load only when needed
+
             problems += compress_errors(compress)
         for problem in problems:
             key = problem.key or "params"

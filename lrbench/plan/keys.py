@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from lrbench.compression.config import canonical_compress
 from lrbench.suites.cells import Cell, canonical_json
 
 #: bump when what a key hashes changes: cells stored under another format are simply not found (recomputed)
@@ -24,6 +23,15 @@ def canonical_params(runner_cls, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in parsed.items() if k not in runner_cls.schedule_params}
 
 
+def _canonical_compress(block: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The typed compress block; its models load only for systems that have one."""
+    if block is None:
+        return None
+    from lrbench.compression.config import canonical_compress
+
+    return canonical_compress(block)
+
+
 def cell_config(cell: Cell, runner_cls, dataset_fingerprint: str, input_key: str | dict[str, str] | None,
                 extra: str = "") -> dict[str, Any]:
     """Everything that determines the cell's output: what the key hashes and meta.json records."""
@@ -32,7 +40,7 @@ def cell_config(cell: Cell, runner_cls, dataset_fingerprint: str, input_key: str
         "type": cell.system.type,
         "runner_version": runner_cls.version,
         "params": canonical_params(runner_cls, cell.params),
-        "compress": canonical_compress(cell.compress),
+        "compress": _canonical_compress(cell.compress),
         "depth": cell.system.depth,
         "input": input_key,
         "dataset": dataset_fingerprint,

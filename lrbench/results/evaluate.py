@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # loaded on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 
@@ -43,6 +46,8 @@ def check_run(run: pd.DataFrame) -> None:
 def evaluate_run(run: pd.DataFrame, qrels: pd.DataFrame, measures: list[str],
                  excluded: dict[str, set[str]] | None = None) -> pd.DataFrame:
     """Per-query values for each measure, trec_eval -c style: a judged query with no results scores 0."""
+    import pandas as pd
+
     import ir_measures
 
     parsed = [parse_measure(m) for m in measures]

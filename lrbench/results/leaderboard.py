@@ -117,17 +117,17 @@ def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> s
     return "\n".join(lines)
 
 
-def rich_tables(board: pd.DataFrame, baseline: str | None):
+def terminal_tables(board: pd.DataFrame, baseline: str | None) -> list[dict]:
+    """Per dataset: title, measure columns and rows of rich-markup cells (kept in rerun.json as they are)."""
     from rich.markup import escape
-    from rich.table import Table
 
-    out = []
-    for dataset, table in tables(board).items():
-        rt = Table(title=escape(dataset_title(board, dataset)), title_justify="left")
-        rt.add_column("system")
-        for measure in table.columns:
-            rt.add_column(escape(measure), justify="right")
-        for name, texts in formatted_rows(table, baseline, "[bold]{}[/bold]", "{} [dim](baseline)[/dim]", escape):
-            rt.add_row(name, *texts)
-        out.append(rt)
-    return out
+    return [{"title": escape(dataset_title(board, dataset)), "columns": [escape(m) for m in table.columns],
+             "rows": [[name, *texts] for name, texts in
+                      formatted_rows(table, baseline, "[bold]{}[/bold]", "{} [dim](baseline)[/dim]", escape)]}
+            for dataset, table in tables(board).items()]
+
+
+def rich_tables(board: pd.DataFrame, baseline: str | None):
+    from lrbench.rerun import rich_tables as render
+
+    return render(terminal_tables(board, baseline))

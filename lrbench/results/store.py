@@ -26,9 +26,10 @@ import shutil
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.atomic import TMP_PREFIX, sha256_bytes, sha256_file
 from lrbench.atomic import write_with as write_local_atomic
@@ -305,6 +306,8 @@ class FsspecStore:
 
     def read_frame(self, key: str, name: str) -> pd.DataFrame | None:
         """A frame of a complete cell, verified against its checksum; None when the cell has no such frame."""
+        import pandas as pd
+
         filename = f"{name}.parquet"
         files = self._files_of(key)
         if filename not in files:

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
 from pydantic import Field
 
 from lrbench.errors import LrbenchError
@@ -66,9 +65,10 @@ def _bm25s_tokenize(texts, p: BM25Params):
 def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunContext):
     import bm25s
     import numpy as np
+    import pandas as pd
 
     settings = {k: getattr(p, k) for k in ("k1", "b", "method", "stemmer", "stopwords")}
-    index_dir = ctx.cache_dir / "bm25s" / digest(dataset.fingerprint(), json.dumps(settings, sort_keys=True))[:24]
+    index_dir = ctx.cache_dir / "bm25s" / digest(dataset.corpus_fingerprint(), json.dumps(settings, sort_keys=True))[:24]
     started = time.perf_counter()
     doc_ids_file = index_dir / "doc_ids.json"
     if doc_ids_file.exists():
@@ -125,7 +125,9 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
 
 def _pyserini_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunContext):
     """Index and search in a child process: pyserini's JVM and torch imports stay out of our profile."""
-    index_dir = ctx.cache_dir / "lucene" / digest(dataset.fingerprint(), "title+text")[:24]
+    import pandas as pd
+
+    index_dir = ctx.cache_dir / "lucene" / digest(dataset.corpus_fingerprint(), "title+text")[:24]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if not (index_dir / "lrbench-index.done").exists():

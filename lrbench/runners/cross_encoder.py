@@ -2,7 +2,7 @@
 
 score = the relevance logit for single-label heads, else the log-softmax of the positive class
 (`positive_label`). Pairs are truncated to `max_length` tokens ('longest_first'), from the right or the
-left (`truncation_side`), and batched by token length.
+left (`truncation_side`), and batched by token length (`token_budget` bounds the padded tokens of a batch).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ class CrossEncoderParams(NeuralParams):
     positive_label: int = Field(1, ge=0, description="class index scored for multi-label heads")
     num_labels: int | None = Field(None, ge=1, description="only for heads that are not in the checkpoint")
     allow_random_head: bool = Field(False, description="run a checkpoint without a trained head (mechanics tests)")
+    token_budget: int | None = Field(None, ge=8, description="cap on padded tokens per batch (rows x longest row); "
+                                                             "batches of long pairs shrink, up to batch_size rows")
 
 
 class CrossEncoderRunner(NeuralRunner):
@@ -54,7 +56,8 @@ class CrossEncoderRunner(NeuralRunner):
         ids = enc["input_ids"]
         scores = [0.0] * len(docs)
         with torch.inference_mode():
-            for batch in length_batches([len(x) for x in ids], self.params.batch_size, self.params.bucket):
+            for batch in length_batches([len(x) for x in ids], self.params.batch_size, self.params.bucket,
+                                        self.params.token_budget):
                 t = pad_batch([ids[i] for i in batch], loaded.pad_id, "right",
                               {k: [enc[k][i] for i in batch] for k in keys})
                 t = {k: v.to(loaded.device) for k, v in t.items()}

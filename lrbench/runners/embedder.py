@@ -29,7 +29,8 @@ from lrbench.results.blocks import EmbeddingBlocks, plan_blocks, shard_blocks
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, truncate_tokens
 from lrbench.runners.neural.device import select_device
-from lrbench.runners.neural.profile import PeakMemory, Stopwatch
+from lrbench.runners.neural.profile import PeakMemory, Stopwatch, latency_stats
+from lrbench.runners.neural.search import EXACT, Searcher, SearchSettings
 from lrbench.suites.cells import canonical_json
 from lrbench.suites.datasets.base import RUN_COLUMNS, digest
 
@@ -42,6 +43,17 @@ class EmbedderParams(NeuralParams):
     similarity: Literal["cosine", "dot"] = "cosine"
     k: int = Field(1000, ge=1, description="first stage: documents kept per query")
     chunk_size: int = Field(65536, ge=1, description="corpus rows scored per matrix product (bounds memory)")
+    query_batch_size: int = Field(64, ge=1, description="first stage: queries encoded and searched together "
+                                                        "(one matrix product per batch and corpus chunk)")
+    search: Literal["exact", "faiss-flat", "hnsw", "ivf"] = Field(
+        "exact", description="exact (torch) or faiss-flat (exact); hnsw and ivf are approximate (faiss), "
+                             "their recall against exact search goes into the profile")
+    hnsw_m: int = Field(32, ge=2)
+    ef_search: int = Field(128, ge=1)
+    ivf_lists: int | None = Field(None, ge=1, description="default: 4 * sqrt(corpus rows)")
+    ivf_probe: int = Field(16, ge=1)
+    latency_sample: int = Field(32, ge=0, description="first stage: single queries timed one by one for the "
+                                                      "per-query latency (the run itself is searched in batches)")
     prf: int | None = Field(None, ge=1, description="re-embed the query with its top-k candidate texts")
     block_docs: int = Field(8192, ge=1, description="corpus rows per encoding call (bucketing sorts within one); "
                                                     "the unit of shards and of their resume")
@@ -56,7 +68,7 @@ class EmbedderRunner(NeuralRunner):
     """Dense bi-encoder: exact search over the corpus, or reranking of an input run (cosine)."""
 
     type = "embedder"
-    version = "2"
+    version = "3"
     model_kind = "embedder"
     task_kinds = ("ranking", "classification")  # classification: STS pairs and MTEB classification
     needs_input = False  # first stage without input, reranker with one
@@ -123,7 +135,7 @@ class EmbedderRunner(NeuralRunner):
                  "max_length": loaded.max_length, "pooling": loaded.pooling.mode,
                  "normalize": loaded.pooling.normalize, "doc_prefix": p.doc_prefix, "dtype": str(loaded.dtype),
                  "compress": ctx.compress, "block_docs": p.block_docs, "encoder": "embedder-v2"}
-        return digest(canonical_json(parts), dataset.fingerprint())[:24]
+        return digest(canonical_json(parts), dataset.corpus_fingerprint())[:24]
 
     def _read_corpus(self, dataset, ctx: RunContext) -> tuple[list[str], list[str]]:
         ids, texts = [], []
@@ -131,6 +143,18 @@ class EmbedderRunner(NeuralRunner):
             ids.append(str(doc_id))
             texts.append(text)
         return ids, texts
+
+    def _corpus_blocks(self, dataset):
+        """(ids, texts) of `block_docs` consecutive corpus rows at a time, streamed from the dataset."""
+        ids, texts = [], []
+        for doc_id, text in dataset.docs():
+            ids.append(str(doc_id))
+            texts.append(text)
+            if len(ids) == self.params.block_docs:
+                yield ids, texts
+                ids, texts = [], []
+        if ids:
+            yield ids, texts
 
     def _encode_block(self, loaded, texts: list[str], stats: dict):
         """One block of corpus rows; the same call whether a shard worker or the cell itself encodes it,
@@ -157,11 +181,10 @@ class EmbedderRunner(NeuralRunner):
             ids = json.loads((folder / "ids.json").read_text())
             emb = np.load(folder / "emb.npy")
             return ids, emb, time.perf_counter() - started, True, 0, {}
-        ids, texts = self._read_corpus(dataset, ctx)
-        stats: dict = {}
-        blocks = plan_blocks(len(ids), self.params.block_docs)
-        parts = [self._encode_block(loaded, texts[b.start:b.end], stats)
-                 for b in ctx.progress(blocks, total=len(blocks), description="embedding corpus")]
+        ids, parts, stats = [], [], {}
+        for block_ids, block_texts in ctx.progress(self._corpus_blocks(dataset), description="embedding corpus"):
+            ids += block_ids
+            parts.append(self._encode_block(loaded, block_texts, stats))
         emb = np.concatenate(parts) if parts else np.zeros((0, loaded.model.config.hidden_size), np.float32)
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".emb-", dir=folder.parent))
@@ -233,9 +256,6 @@ class EmbedderRunner(NeuralRunner):
         return ids, emb, time.perf_counter() - started, encoded == 0, stats.get("tokens", 0), info
 
     def _first_stage(self, dataset, ctx: RunContext) -> Output:
-        import numpy as np
-        import torch
-
         p: EmbedderParams = self.params
         queries = dataset.eval_queries()
         started = time.perf_counter()
@@ -243,51 +263,75 @@ class EmbedderRunner(NeuralRunner):
             sample = [t for _, t in zip(range(64), dataset.docs())]
             loaded = self.load(ctx, [t for _, t in sample])
             ids, emb, corpus_seconds, cached, corpus_tokens, shards = self.corpus_embeddings(loaded, dataset, ctx)
-            matrix = torch.from_numpy(np.ascontiguousarray(emb))
+            t0 = time.perf_counter()
+            searcher = Searcher(emb, SearchSettings(p.search, p.chunk_size, p.hnsw_m, p.ef_search, p.ivf_lists,
+                                                    p.ivf_probe))
+            index_seconds = time.perf_counter() - t0
             k = min(p.k, len(ids))
             qids = list(queries)
-            doc_text = dict(dataset.docs()) if p.prf else {}
             t0 = time.perf_counter()
-            self._search(loaded, [queries[qids[0]]], matrix, k, Stopwatch())  # warm-up, not timed
+            self._search_batch(loaded, dataset, ids, searcher, [queries[qids[0]]], k, Stopwatch())  # warm-up
             warmup = time.perf_counter() - t0
-            watch = Stopwatch()
-            rows = []
-            for qid in ctx.progress(qids, total=len(qids), description="dense retrieval"):
+            latency = self._latency_sample(loaded, dataset, ids, searcher, [queries[q] for q in qids], k)
+            watch, rows, recall_queries = Stopwatch(), [], []
+            t0 = time.perf_counter()
+            batches = [qids[i:i + p.query_batch_size] for i in range(0, len(qids), p.query_batch_size)]
+            for batch in ctx.progress(batches, total=len(batches), description="dense retrieval"):
                 with watch.timed():
-                    scores, idx = self._search(loaded, [queries[qid]], matrix, k, watch)
-                    if p.prf:
-                        top = [doc_text.get(ids[i], "") for i in idx[0][: p.prf]]
-                        enhanced = self._enhanced_query(loaded, queries[qid], top)
-                        q = self._encode(loaded, [enhanced], p.query_prefix, watch)[0]
-                        scores = [matrix[torch.as_tensor(idx[0])].numpy() @ q]
-                rows.extend((qid, ids[i], float(s)) for i, s in zip(idx[0], scores[0]))
+                    q, scores, idx = self._search_batch(loaded, dataset, ids, searcher,
+                                                        [queries[x] for x in batch], k, watch)
+                recall_queries.append(q)
+                for qid, s_row, i_row in zip(batch, scores, idx):
+                    rows.extend((qid, ids[i], float(s)) for i, s in zip(i_row, s_row) if i >= 0)
+            search_seconds = time.perf_counter() - t0
+            search_profile = {"search": p.search, "search_index_seconds": index_seconds,
+                              "search_seconds": search_seconds, "query_batch_size": p.query_batch_size,
+                              "throughput_qps": len(qids) / search_seconds if search_seconds else None}
+            if p.search not in EXACT:
+                import numpy as np
+
+                recall_k = min(10, k)
+                search_profile[f"search_recall@{recall_k}_vs_exact"] = searcher.recall_against_exact(
+                    np.concatenate(recall_queries)[:1000], recall_k)
+        timed = watch.as_dict()
+        for key in [k_ for k_ in timed if k_.startswith("latency_ms") or k_ == "queries"]:
+            timed.pop(key)
         profile = {**loaded.info(), "role": "first stage", "warmup_seconds": warmup, "k": k,
                    "corpus_docs": len(ids), "corpus_seconds": corpus_seconds, "corpus_cached": cached,
                    "corpus_tokens": corpus_tokens,
                    "corpus_docs_per_second": None if cached or not corpus_seconds else len(ids) / corpus_seconds,
                    "batch_size": p.batch_size, "bucketed": p.bucket, "similarity": p.similarity, "prf": p.prf,
-                   "runner_seconds": time.perf_counter() - started, **shards, **watch.as_dict(), **mem.as_dict()}
+                   "runner_seconds": time.perf_counter() - started, **shards, **timed, **search_profile,
+                   "queries": len(qids), **latency, **mem.as_dict()}
         profile["docs_scored"] = len(ids) * len(qids)
         if loaded.compression is not None:
             profile["compression"] = loaded.compression
         return Output(run=pd.DataFrame(rows, columns=RUN_COLUMNS), profile=profile)
 
-    def _search(self, loaded, query_texts, matrix, k, watch: Stopwatch):
-        """Exact top-k by inner product, `chunk_size` corpus rows at a time."""
-        import torch
+    def _search_batch(self, loaded, dataset, ids, searcher: Searcher, texts: list[str], k: int, watch: Stopwatch):
+        """Encode a batch of queries, search them together; with prf, rescore each query's candidates
+        with its enhanced query. Returns (query vectors, scores, row indices)."""
+        import numpy as np
 
-        q = torch.from_numpy(self._encode(loaded, query_texts, self.params.query_prefix, watch))
-        best_s = best_i = None
-        for start in range(0, matrix.shape[0], self.params.chunk_size):
-            chunk = matrix[start:start + self.params.chunk_size]
-            s = q @ chunk.T
-            kk = min(k, s.shape[1])
-            vals, idx = torch.topk(s, kk, dim=1)
-            idx = idx + start
-            if best_s is None:
-                best_s, best_i = vals, idx
-            else:
-                both_s, both_i = torch.cat([best_s, vals], 1), torch.cat([best_i, idx], 1)
-                vals, pos = torch.topk(both_s, min(k, both_s.shape[1]), dim=1)
-                best_s, best_i = vals, torch.gather(both_i, 1, pos)
-        return best_s.numpy(), best_i.numpy()
+        p: EmbedderParams = self.params
+        q = self._encode(loaded, texts, p.query_prefix, watch)
+        scores, idx = searcher.search(q, k)
+        if p.prf:
+            top_rows = [[i for i in row[: p.prf] if i >= 0] for row in idx]
+            doc_text = dataset.doc_texts({ids[i] for row in top_rows for i in row})
+            enhanced = [self._enhanced_query(loaded, t, [doc_text.get(ids[i], "") for i in row])
+                        for t, row in zip(texts, top_rows)]
+            qe = self._encode(loaded, enhanced, p.query_prefix, watch)
+            scores = np.stack([searcher.matrix_np[row] @ v for row, v in zip(idx, qe)])
+        return q, scores, idx
+
+    def _latency_sample(self, loaded, dataset, ids, searcher: Searcher, texts: list[str], k: int) -> dict:
+        """Per-query latency from `latency_sample` queries encoded and searched one at a time."""
+        n = min(self.params.latency_sample, len(texts))
+        if not n:
+            return {}
+        watch = Stopwatch()
+        for text in texts[:n]:
+            with watch.timed():
+                self._search_batch(loaded, dataset, ids, searcher, [text], k, Stopwatch())
+        return {**latency_stats(watch.latencies), "latency_source": f"{n} single queries, timed one at a time"}

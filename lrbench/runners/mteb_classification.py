@@ -1,9 +1,10 @@
 """`mteb-classification`: the MTEB classification protocol on sentence embeddings.
 
-As mteb's AbsTaskClassification (1.x) with method logReg: numpy seeded with `seed` (42); for each of
-`n_experiments` (10) experiments the training indices are shuffled (cumulatively) and the first
-`samples_per_label` (8) examples of each label are kept; a LogisticRegression(random_state=seed,
-max_iter=100) fits their embeddings and predicts every test example; scores are means over experiments.
+As mteb's AbsTaskClassification with logistic regression (see runners/mteb_protocol.py): for each of
+`n_experiments` (10) experiments a fresh RandomState(`seed`=42) shuffles the index list the previous
+experiment left, and the first `samples_per_label` (8) examples of each label are kept; a
+LogisticRegression(random_state=seed, max_iter=100) fits their embeddings and predicts every test example;
+scores are means over experiments.
 Embeddings come from the model's own pooling and normalisation (sentence-transformers config),
 batch size 32, as mteb encodes them.
 """
@@ -36,7 +37,7 @@ class MtebClassificationRunner(TaskModelRunner):
     """MTEB classification: logistic regression on embeddings, 10 experiments (mteb's sampling)."""
 
     type = "mteb-classification"
-    version = "1"
+    version = "2"  # 2: mteb's per-experiment re-seeding
     task_kinds = ("classification",)
     model_kind = "embedder"
     Params = MtebClassificationParams

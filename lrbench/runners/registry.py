@@ -78,14 +78,24 @@ def register_runner(cls: type[Runner]) -> type[Runner]:
     return cls
 
 
+def _loader(type_name: str):
+    """Registered and built-in types win over entry points, so only other names need the (slow) entry-point scan."""
+    if type_name in _REGISTERED:
+        return _REGISTERED[type_name]
+    if type_name in BUILTIN_RUNNERS:
+        return _Builtin(BUILTIN_RUNNERS[type_name])
+    return _entry_points().get(type_name)
+
+
 def get_runner(type_name: str) -> type[Runner]:
-    eps = _entry_points()
-    if type_name not in eps:
+    loader = _loader(type_name)
+    if loader is None:
+        eps = _entry_points()
         near = difflib.get_close_matches(type_name, list(eps), n=1)
         hint = (f"did you mean '{near[0]}'? " if near else "") + f"known types: {', '.join(sorted(eps))}"
         raise LrbenchError(f"unknown runner type '{type_name}'", key="type", hint=hint)
     try:
-        cls = eps[type_name].load()
+        cls = loader.load()
     except Exception as exc:
         raise LrbenchError(f"runner type '{type_name}' failed to import: {type(exc).__name__}: {exc}",
                            key="type", hint="install the package that provides it") from None

@@ -30,6 +30,19 @@ def hash_files(files: list[Path], extra: str = "") -> str:
     return h.hexdigest()[:32]
 
 
+def _table() -> dict:
+    try:
+        return json.loads((cache_dir() / "fingerprints.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def is_cached(name: str, files: list[Path]) -> bool:
+    """True when a fingerprint of `name` over exactly these (unchanged) files is cached."""
+    entry = _table().get(name)
+    return bool(files and entry and entry["sig"] == _signature(files))
+
+
 def cached_fingerprint(name: str, files: list[Path], compute: Callable[[], str],
                        files_after: Callable[[], list[Path]] | None = None) -> str:
     """Return compute(), memoised under name + the files' signature.
@@ -38,10 +51,7 @@ def cached_fingerprint(name: str, files: list[Path], compute: Callable[[], str],
     derived files (ir_datasets docstores) while being read.
     """
     store = cache_dir() / "fingerprints.json"
-    try:
-        table = json.loads(store.read_text())
-    except (OSError, ValueError):
-        table = {}
+    table = _table()
     if files:
         entry = table.get(name)
         if entry and entry["sig"] == _signature(files):

@@ -7,8 +7,10 @@ Per example (perquery): `accuracy` = correctness (averaged over experiments), or
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # loaded on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.results.tasks.base import SCORE_COLUMNS, Evaluator
@@ -20,6 +22,9 @@ class ClassificationEvaluator(Evaluator):
     frame = "predictions"
 
     def evaluate(self, frame: pd.DataFrame, dataset, measures: list[str]):
+        import numpy as np
+        import pandas as pd
+
         gold = dataset.examples().set_index("id")["label"]
         if gold.isna().any():
             raise LrbenchError(f"{dataset.spec.label} has examples without labels (a test split?)",

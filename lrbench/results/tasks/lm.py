@@ -8,9 +8,10 @@ per window (perquery) holds each window's token perplexity, for significance tes
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # loaded on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.results.tasks.base import SCORE_COLUMNS, Evaluator
 
@@ -20,6 +21,9 @@ class LanguageModelEvaluator(Evaluator):
     frame = "nll"
 
     def evaluate(self, frame: pd.DataFrame, dataset, measures: list[str]):
+        import numpy as np
+        import pandas as pd
+
         total_nll = float(frame["nll"].sum())
         tokens = int(frame["tokens"].sum())
         if tokens == 0:

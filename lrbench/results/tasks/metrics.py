@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
 
 def accuracy(gold, pred) -> float:
+    import numpy as np
+
     gold, pred = np.asarray(gold), np.asarray(pred)
     return float((gold == pred).mean())
 
 
 def _confusion(gold, pred):
+    import numpy as np
+
     labels = np.unique(np.concatenate([np.asarray(gold), np.asarray(pred)]))
     index = {label: i for i, label in enumerate(labels)}
     matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
@@ -21,6 +22,8 @@ def _confusion(gold, pred):
 
 
 def f1_binary(gold, pred, positive=1) -> float:
+    import numpy as np
+
     gold, pred = np.asarray(gold), np.asarray(pred)
     tp = int(((pred == positive) & (gold == positive)).sum())
     fp = int(((pred == positive) & (gold != positive)).sum())
@@ -29,6 +32,8 @@ def f1_binary(gold, pred, positive=1) -> float:
 
 
 def f1_macro(gold, pred) -> float:
+    import numpy as np
+
     labels, m = _confusion(gold, pred)
     tp = np.diag(m).astype(float)
     denom = m.sum(0) + m.sum(1)
@@ -39,6 +44,8 @@ def f1_macro(gold, pred) -> float:
 
 def mcc(gold, pred) -> float:
     """Matthews correlation (multi-class form, as sklearn computes it)."""
+    import numpy as np
+
     _, m = _confusion(gold, pred)
     t, p = m.sum(1).astype(float), m.sum(0).astype(float)
     c, s = float(np.trace(m)), float(m.sum())
@@ -51,10 +58,15 @@ def mcc(gold, pred) -> float:
 
 
 def pearson(gold, pred) -> float:
+    import numpy as np
+
     return float(np.corrcoef(np.asarray(gold, float), np.asarray(pred, float))[0, 1])
 
 
 def spearman(gold, pred) -> float:
+    import numpy as np
+    import pandas as pd
+
     g = pd.Series(np.asarray(gold, float)).rank(method="average")
     p = pd.Series(np.asarray(pred, float)).rank(method="average")
     return pearson(g, p)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 from lrbench.results.evaluate import aggregate, evaluate_run
 from lrbench.results.tasks.base import SCORE_COLUMNS, Evaluator
 
@@ -13,6 +11,8 @@ class RankingEvaluator(Evaluator):
     frame = "run"
 
     def evaluate(self, frame, dataset, measures):
+        import pandas as pd
+
         perquery = evaluate_run(frame, dataset.judged_qrels, measures, dataset.excluded())
         scores = pd.DataFrame(sorted(aggregate(perquery).items()), columns=SCORE_COLUMNS)
         return perquery, scores

@@ -8,13 +8,32 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def length_batches(lengths: Sequence[int], batch_size: int, sort: bool = True) -> list[list[int]]:
+def length_batches(lengths: Sequence[int], batch_size: int, sort: bool = True,
+                   token_budget: int | None = None) -> list[list[int]]:
     """Indices grouped into batches; with sort=True, longest first, so similar lengths share a batch
-    (less padding) and an out-of-memory shows up on the first batch."""
+    (less padding) and an out-of-memory shows up on the first batch.
+
+    With `token_budget`, a batch also stops growing before its padded size (rows x longest row) would pass
+    the budget: long inputs come in small batches, short ones in large ones (up to `batch_size`), so memory
+    per forward pass stays flat. A row longer than the budget goes alone."""
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i)) if sort else list(range(len(lengths)))
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if not token_budget:
+        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    longest = 0
+    for i in order:
+        wider = max(longest, lengths[i])
+        if batch and (len(batch) == batch_size or (len(batch) + 1) * wider > token_budget):
+            batches.append(batch)
+            batch, wider = [], lengths[i]
+        batch.append(i)
+        longest = wider
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 def map_batched(items: Sequence[T], lengths: Sequence[int], fn: Callable[[list[T]], Sequence[R]],

@@ -9,8 +9,9 @@ from pathlib import Path
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import Dataset
 from lrbench.suites.datasets.catalogue import CATALOGUE, resolve_catalogue
-from lrbench.suites.datasets.files import BeirDataset, CandidatesDataset, TrecDataset
+from lrbench.suites.datasets.beir import BeirDataset
 from lrbench.suites.datasets.bright import BrightCorpusDataset
+from lrbench.suites.datasets.files import CandidatesDataset, TrecDataset
 from lrbench.suites.datasets.irds import IrdsDataset
 from lrbench.suites.datasets.mteb_tasks import MtebDataset
 from lrbench.suites.datasets.schemes import SCHEMES, register_scheme

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar, Iterator
+from typing import TYPE_CHECKING, ClassVar, Iterator
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.fingerprints import cached_fingerprint, hash_files
@@ -100,6 +101,11 @@ class Dataset:
         """What, besides the source files, changes the data (e.g. an option choosing which documents)."""
         return ""
 
+    def corpus_fingerprint(self) -> str:
+        """Content hash of the documents alone: what corpus indexes and embeddings are keyed by, so another
+        query set over the same corpus reuses them."""
+        return self.fingerprint()
+
     @cached_property
     def judged_qrels(self) -> pd.DataFrame:
         qrels = self.qrels()
@@ -138,9 +144,21 @@ class Dataset:
         return {q: t for q, t in queries.items() if q in judged}
 
 
+class Digest:
+    """sha256 over NUL-terminated string parts, fed incrementally (equal to digest(*parts))."""
+
+    def __init__(self, *parts: str):
+        self._h = hashlib.sha256()
+        self.update(parts)
+
+    def update(self, parts) -> None:
+        for part in parts:
+            self._h.update(part.encode())
+            self._h.update(b"\0")
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
 def digest(*parts: str) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(part.encode())
-        h.update(b"\0")
-    return h.hexdigest()
+    return Digest(*parts).hexdigest()

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # loaded on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import QRELS_COLUMNS
@@ -74,6 +76,8 @@ class BrightCorpusDataset(BrightDataset):
 
     @cached_property
     def _examples(self) -> list[dict]:
+        import pandas as pd
+
         path = self._topics_file()
         if path.suffix == ".parquet":
             return pd.read_parquet(path).to_dict(orient="records")
@@ -89,6 +93,8 @@ class BrightCorpusDataset(BrightDataset):
         return self._anserini("qrels.bright-{subset}.fixed.txt") or self._anserini("qrels.bright-{subset}.txt")
 
     def qrels(self) -> pd.DataFrame:
+        import pandas as pd
+
         path = self.qrels_file()
         if path is not None:
             return read_trec_qrels(path)
@@ -116,6 +122,8 @@ class BrightCorpusDataset(BrightDataset):
 
     @cached_property
     def _docs(self) -> list[tuple[str, str]]:
+        import pandas as pd
+
         frame = pd.read_parquet(self.documents_file(), columns=["id", "content"])
         return list(zip(frame["id"].astype(str), frame["content"].astype(str)))
 

@@ -1,4 +1,4 @@
-"""File-based datasets: local BEIR folders, RankLLM candidate lists, TREC topics/qrels/runs, BRIGHT."""
+"""File-based datasets: RankLLM candidate lists, TREC topics/qrels/runs, BRIGHT (BEIR folders: beir.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import gzip
 import json
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import QRELS_COLUMNS, RUN_COLUMNS, Dataset
@@ -55,6 +57,8 @@ _HEADER_WORDS = {"score", "rel", "relevance", "label", "grade", "corpus-id", "qu
 
 def read_trec_qrels(path: Path) -> pd.DataFrame:
     """TREC qrels (`qid iter docid rel`), or BEIR TSV with a `query-id corpus-id score` header."""
+    import pandas as pd
+
     rows, seen = [], {}
     for n, line in numbered_lines(path):
         parts = line.split()
@@ -119,6 +123,8 @@ def read_trec_topics(path: Path) -> dict[str, str]:
 
 
 def read_trec_run(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     rows, seen = [], {}
     for n, line in numbered_lines(path):
         parts = line.split()
@@ -138,61 +144,6 @@ def read_trec_run(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
-class BeirDataset(Dataset):
-    """`beir:DIR`: corpus.jsonl, queries.jsonl and qrels/<split>.tsv (BEIR's GenericDataLoader layout)."""
-
-    scheme = "beir"
-
-    @cached_property
-    def folder(self) -> Path:
-        return self.resolve(self.source, "datasets.id")
-
-    def _file(self, *parts) -> Path:
-        path = self.folder.joinpath(*parts)
-        if not path.exists():
-            raise LrbenchError(f"BEIR folder lacks {path.relative_to(self.folder)}", file=str(path),
-                               hint="expected corpus.jsonl, queries.jsonl and qrels/<split>.tsv")
-        return path
-
-    def qrels_file(self) -> Path:
-        if self.spec.qrels:
-            return self.resolve(self.spec.qrels, "datasets.qrels")
-        return self._file("qrels", f"{self.spec.split or 'test'}.tsv")
-
-    def source_files(self) -> list[Path]:
-        return [self._file("corpus.jsonl"), self._file("queries.jsonl"), self.qrels_file()]
-
-    def has_docs(self) -> bool:
-        return True
-
-    def docs(self):
-        return iter(self._docs)
-
-    @cached_property
-    def _docs(self) -> list[tuple[str, str]]:
-        docs, seen = [], {}
-        path = self._file("corpus.jsonl")
-        for n, line in numbered_lines(path):
-            if line.strip():
-                d = _json_object(line, path, n, required=("_id",))
-                doc_id = str(d["_id"])
-                if doc_id in seen:
-                    raise LrbenchError(f"document id {doc_id} appears twice (first on line {seen[doc_id]})",
-                                       file=str(path), line=n, hint="give every document a unique _id")
-                seen[doc_id] = n
-                title = d.get("title") or ""
-                docs.append((doc_id, f"{title} {d.get('text', '')}".strip() if title else d.get("text", "")))
-        if not docs:
-            raise LrbenchError("the corpus is empty", file=str(path), hint="one JSON object per document")
-        return docs
-
-    def queries(self) -> dict[str, str]:
-        return read_trec_topics(self._file("queries.jsonl"))
-
-    def qrels(self) -> pd.DataFrame:
-        return read_trec_qrels(self.qrels_file())
-
-
 class CandidatesDataset(Dataset):
     """`candidates:FILE.json`: RankLLM first-stage lists with passage text, plus `qrels:`."""
 
@@ -210,6 +161,8 @@ class CandidatesDataset(Dataset):
 
     @cached_property
     def _lists(self):
+        import pandas as pd
+
         try:
             with open(self.path, encoding="utf-8") as fh:
                 data = json.load(fh)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import difflib
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.locks import file_lock
-from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset, digest
-from lrbench.suites.fingerprints import cached_fingerprint
+from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset, Digest
+from lrbench.suites.fingerprints import cached_fingerprint, is_cached
 from lrbench.suites.mirror import dataset_folder, irds_home, refuse_download_offline, seed_from_mirror
 
 
@@ -66,12 +68,14 @@ class IrdsDataset(Dataset):
                             hint=f"did you mean {', '.join(near)}?" if near else "see https://ir-datasets.com for ids")
 
     def check(self) -> None:
-        """The id must be registered; nothing is seeded or downloaded to know that."""
-        import ir_datasets
-
+        """The id must be registered; nothing is seeded or downloaded to know that. An id whose files are
+        already fingerprinted was loaded before (and a rerun need not import ir_datasets to know it)."""
         from lrbench.safety import safe_relative
 
         safe_relative(self.source, what="ir_datasets id", key="datasets.id")  # '..' would leave the mirror
+        if is_cached(self._fingerprint_name(), self._files()):
+            return
+        import ir_datasets
 
         if self.source not in ir_datasets.registry:
             raise self._unknown_id()
@@ -87,14 +91,18 @@ class IrdsDataset(Dataset):
                 return fn()
         except LrbenchError:
             raise
-        except Exception as exc:  # ir_datasets raises plain errors when a download fails offline
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            if "download sources failed" in reason or "Download failed" in reason:
-                reason = "not in the ir_datasets cache and no download source is reachable"
-            elif len(reason) > 160:
-                reason = reason[:160] + "..."
-            raise LrbenchError(f"irds:{self.source}: could not load {what}: {reason}",
-                               hint="offline? seed the ir_datasets cache with --mirror DIR or LRBENCH_MIRROR") from None
+        except Exception as exc:
+            raise self._error(what, exc) from None
+
+    def _error(self, what: str, exc: Exception) -> LrbenchError:
+        """ir_datasets raises plain errors when a download fails offline: one line with the fix."""
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "download sources failed" in reason or "Download failed" in reason:
+            reason = "not in the ir_datasets cache and no download source is reachable"
+        elif len(reason) > 160:
+            reason = reason[:160] + "..."
+        return LrbenchError(f"irds:{self.source}: could not load {what}: {reason}",
+                            hint="offline? seed the ir_datasets cache with --mirror DIR or LRBENCH_MIRROR")
 
     def has_docs(self) -> bool:
         return self._ds.has_docs()
@@ -107,14 +115,26 @@ class IrdsDataset(Dataset):
         return self._guard("queries", lambda: {q.query_id: _text(q) for q in self._ds.queries_iter()})
 
     def docs(self):
-        return iter(self._docs)
+        """(doc_id, text) streamed from ir_datasets (the collection is never held in a list)."""
+        try:
+            with self._lock():
+                for d in self._ds.docs_iter():
+                    yield d.doc_id, _text(d)
+        except LrbenchError:
+            raise
+        except Exception as exc:
+            raise self._error("documents", exc) from None
 
-    @cached_property
-    def _docs(self) -> list[tuple[str, str]]:
-        return self._guard("documents", lambda: [(d.doc_id, _text(d)) for d in self._ds.docs_iter()])
+    def doc_texts(self, doc_ids) -> dict[str, str]:
+        """Only the documents asked for, through ir_datasets' docstore (built once, on first use)."""
+        wanted = list(dict.fromkeys(str(d) for d in doc_ids))
+        found = self._guard("documents", lambda: self._ds.docs_store().get_many(wanted))
+        return {d: _text(doc) for d, doc in found.items()}
 
     def qrels(self) -> pd.DataFrame:
         def read():
+            import pandas as pd
+
             rows = [(q.query_id, q.doc_id, int(q.relevance)) for q in self._ds.qrels_iter()]
             return pd.DataFrame(rows, columns=QRELS_COLUMNS)
         if not self._ds.has_qrels():
@@ -127,13 +147,15 @@ class IrdsDataset(Dataset):
 
     def fingerprint(self) -> str:
         def compute():
-            parts = [self.source]
+            h = Digest(self.source)
             if self.has_docs():
-                parts += [f"{d}\t{t}" for d, t in self.docs()]
-            parts += [f"{q}\t{t}" for q, t in sorted(self.queries().items())]
-            parts += self.judged_qrels.astype(str).agg("\t".join, axis=1).tolist()
-            return digest(*parts)[:32]
+                h.update(f"{d}\t{t}" for d, t in self.docs())
+            h.update(f"{q}\t{t}" for q, t in sorted(self.queries().items()))
+            h.update(self.judged_qrels.astype(str).agg("\t".join, axis=1).tolist())
+            return h.hexdigest()[:32]
         seed_from_mirror(self.source)
         with self._lock():
-            return cached_fingerprint("irds:" + self.source + repr(self.relevance_map) + repr(self.spec.queries_limit),
-                                      self._files(), compute, files_after=self._files)
+            return cached_fingerprint(self._fingerprint_name(), self._files(), compute, files_after=self._files)
+
+    def _fingerprint_name(self) -> str:
+        return "irds:" + self.source + repr(self.relevance_map) + repr(self.spec.queries_limit)

@@ -19,8 +19,10 @@ import difflib
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # loaded on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset
@@ -207,11 +209,15 @@ class MtebDataset(Dataset):
         return {str(i): t for i, t in zip(queries["id"], queries["text"])}
 
     def qrels(self) -> pd.DataFrame:
+        import pandas as pd
+
         rows = [(q, d, int(s)) for q, docs in self._retrieval()["relevant_docs"].items() for d, s in docs.items()]
         return pd.DataFrame(rows, columns=QRELS_COLUMNS).sort_values(["query_id", "doc_id"], ignore_index=True)
 
     def candidates(self) -> pd.DataFrame | None:
         """A reranking task's top-ranked lists, scored by their order in the task."""
+        import pandas as pd
+
         if self.kind != "ranking":
             return None
         top = self._retrieval().get("top_ranked")
@@ -245,6 +251,8 @@ class MtebDataset(Dataset):
         return tuple(str(label) for label in labels)
 
     def _examples(self, split: str) -> pd.DataFrame:
+        import pandas as pd
+
         self._need("classification", "sts")
         data = self._loaded[split]
         if self.kind == "sts":

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # loaded on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import RUN_COLUMNS
@@ -55,6 +57,8 @@ def _json_or_none(text: str):
 
 
 def _frame(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     frame = frame.rename(columns={c: _ALIASES.get(c, c) for c in frame.columns})
     missing = [c for c in RUN_COLUMNS if c not in frame.columns]
     if missing:
@@ -78,6 +82,8 @@ def _read_json(path: Path):
 
 
 def read_ranx(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     data = _read_json(path)
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise LrbenchError("not a ranx run", file=str(path), hint='expected {"qid": {"docid": score, ...}, ...}')
@@ -86,6 +92,8 @@ def read_ranx(path: Path) -> pd.DataFrame:
 
 
 def read_rankllm(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     data = _read_json(path)
     try:
         rows = [(str(hit["qid"]), str(hit["docid"]), hit["score"]) for entry in data for hit in entry["hits"]]
@@ -96,6 +104,8 @@ def read_rankllm(path: Path) -> pd.DataFrame:
 
 
 def read_jsonl(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     from lrbench.suites.datasets.files import _json_object, numbered_lines
 
     records = [_json_object(line, path, n) for n, line in numbered_lines(path) if line.strip()]
@@ -103,6 +113,8 @@ def read_jsonl(path: Path) -> pd.DataFrame:
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet

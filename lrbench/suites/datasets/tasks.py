@@ -16,8 +16,10 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
+    import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import Dataset
@@ -111,6 +113,8 @@ def glue_task_for(path: Path, option: str | None) -> GlueTask:
 
 def read_glue_tsv(path: Path, task: GlueTask) -> pd.DataFrame:
     """A GLUE TSV (original or export layout) -> id, text, text_pair, label (int id, or float for STS-B)."""
+    import pandas as pd
+
     with open(path, encoding="utf-8-sig", newline="") as fh:  # utf-8-sig drops MRPC's BOM
         rows = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
     rows = [r for r in rows if r and any(c.strip() for c in r)]
@@ -235,6 +239,8 @@ class MtebClassificationDataset(_TaskDataset):
 
     @cached_property
     def label_names(self) -> tuple[str, ...]:
+        import pandas as pd
+
         cats = self.folder / "categories.json"
         if cats.exists():
             return tuple(json.loads(cats.read_text()))
@@ -244,6 +250,8 @@ class MtebClassificationDataset(_TaskDataset):
     regression = False
 
     def _read(self, split: str) -> pd.DataFrame:
+        import pandas as pd
+
         frame = pd.read_csv(self._file(split), keep_default_na=False)
         missing = {"text", "category"} - set(frame.columns)
         if missing:

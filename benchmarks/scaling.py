@@ -1,0 +1,259 @@
+"""Benchmark: how cost grows with the corpus (1k..500k passages) and the query set (100, 1,000 queries).
+
+    python benchmarks/scaling.py run [--out benchmarks/out/scaling] [--sizes ...] [--dense-max 5000]
+    python benchmarks/scaling.py report [--out benchmarks/out/scaling]   # writes benchmarks/SCALING.md + PNG
+
+`run` builds the corpora (benchmarks/scaling_data.py: real text from ../shared/data, concatenated,
+de-duplicated, extended with sentence windows), writes one suite per corpus size and query count, and runs
+each stage with `lrbench run --only STAGE` in its own process (a fresh process per stage, so each cell's
+peak RSS is its own): BM25 (bm25s, top-100), the MiniLM dense first stage (top-100; only up to --dense-max
+passages, CPU encoding of larger corpora does not fit a short run) and a MiniLM-shaped cross-encoder
+reranking BM25's top-100 (only for the --rerank-queries query sets). Every number in the report is read
+from the cells (meta.json profiles) of the results folders under OUT/results.
+
+The reranker is all-MiniLM-L6-v2 with a freshly initialised one-logit head (the only cross-encoder-shaped
+model offline): its scores are meaningless, it measures cost only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from scaling_data import build  # noqa: E402
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+STAGES = {  # system name -> (suite entry, the profile fields that time it)
+    "bm25": {"type": "bm25", "params": {"k1": 0.9, "b": 0.4, "k": 100}},
+    "dense": {"type": "embedder", "params": {"model": MINILM, "k": 100, "batch_size": 32, "threads": 2}},
+    "rerank": {"type": "cross-encoder", "input": "bm25", "depth": 100,
+               "params": {"model": MINILM, "num_labels": 1, "allow_random_head": True, "batch_size": 32,
+                          "max_length": 128, "threads": 2}},
+}
+
+
+def suite_text(name: str, data: Path, stages: list[str], queries_limit: int | None = None) -> str:
+    systems = [{"name": s, **STAGES[s]} for s in stages]
+    dataset = {"id": f"beir:{data}", "name": "corpus", "measures": ["nDCG@10"]}
+    if queries_limit:
+        dataset["queries_limit"] = queries_limit
+    suite = {"name": name, "datasets": [dataset], "systems": systems}
+    return json.dumps(suite, indent=2)  # JSON is YAML
+
+
+def run_stage(suite: Path, results: Path, stage: str, env: dict, log) -> dict:
+    cmd = [sys.executable, "-m", "lrbench", "run", str(suite), "--out", str(results), "--only", stage]
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed (status {status}); see the log")
+    return {"stage": stage, "process_seconds": round(wall, 3), "process_peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def run(args) -> None:
+    out = args.out
+    data = out / "data"
+    info = build(data, args.sizes, args.queries)
+    env = dict(os.environ, LRBENCH_CACHE=str(out / "cache"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    (out / "suites").mkdir(parents=True, exist_ok=True)
+    record = out / "processes.json"  # a later run with other sizes adds to it
+    done = json.loads(record.read_text()) if record.exists() else {"data": {}, "processes": []}
+    data_info = {**done["data"], **info,
+                 "real_in_corpus": {**done["data"].get("real_in_corpus", {}), **info["real_in_corpus"]}}
+    processes = done["processes"]
+    with open(out / "run.log", "a") as log:
+        for size in args.sizes:
+            plans = [(nq, f"c{size}-q{nq}", None, ["bm25"] + (["dense"] if size <= args.dense_max else []))
+                     for nq in args.queries]
+            if "rerank" in args.stages:
+                plans.append((args.rerank_queries, f"c{size}-r{args.rerank_queries}", args.rerank_queries,
+                              ["bm25", "rerank"]))
+            plans = [(nq, name, limit, [s for s in stages if s in args.stages]) for nq, name, limit, stages in plans]
+            for nq, name, limit, stages in plans:
+                suite = out / "suites" / f"{name}.yaml"
+                folder = data / f"c{size}-q{min(args.queries)}"
+                suite.write_text(suite_text(f"scaling-{name}", folder, stages, limit))
+                for stage in stages:
+                    print(f"{name}: {stage}", flush=True)
+                    row = {"corpus": size, "queries": nq, "folder": name,
+                           **run_stage(suite, out / "results" / name, stage, env, log)}
+                    processes = [p for p in processes if (p["folder"], p["stage"]) != (name, stage)] + [row]
+                    record.write_text(json.dumps({"data": data_info, "processes": processes}, indent=2))
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+def collect(out: Path) -> list[dict]:
+    """One row per (corpus, queries, stage) from the cells' profiles."""
+    from lrbench.results.store import LocalStore
+
+    procs = json.loads((out / "processes.json").read_text())["processes"]
+    rows = []
+    for p in procs:
+        prof = stage_profile(LocalStore(out / "results" / p["folder"]), p["stage"])
+        if prof is None:
+            continue
+        row = {**p, "cell_seconds": prof.get("wall_seconds"), "cell_peak_rss_mb": prof.get("peak_rss_mb_process"),
+               "runner_peak_rss_mb": prof.get("peak_rss_mb")}
+        if p["stage"] == "bm25":
+            row.update(index=None if prof.get("index_cached") else prof.get("index_seconds"),
+                       search=prof.get("search_seconds"))
+        elif p["stage"] == "dense":
+            row.update(index=None if prof.get("corpus_cached") else prof.get("corpus_seconds"),
+                       search=prof.get("search_seconds"), latency_p50_ms=prof.get("latency_ms_p50"))
+        else:
+            row.update(search=prof.get("scoring_seconds"), pairs=prof.get("docs_scored"))
+        rows.append(row)
+    return rows
+
+
+def stage_profile(store, stage: str) -> dict | None:
+    """The profile of the stage's cell in a results folder (each `--only` run rewrites cells.json with its
+    own cells, so the cells are found in the store by their system name)."""
+    for key in store.keys():
+        meta = store.meta(key)
+        if meta.get("system", {}).get("name") == stage:
+            return meta.get("profile", {})
+    return None
+
+
+def exponent(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of log(time) on log(size)."""
+    pts = [(math.log(x), math.log(y)) for x, y in points if x and y and y > 0]
+    if len(pts) < 2:
+        return None
+    mx, my = sum(x for x, _ in pts) / len(pts), sum(y for _, y in pts) / len(pts)
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    return sum((x - mx) * (y - my) for x, y in pts) / sxx if sxx else None
+
+
+SERIES = [  # (label, stage, field, query count or None for any)
+    ("BM25 indexing", "bm25", "index", None),
+    ("BM25 search, 100 queries", "bm25", "search", 100),
+    ("BM25 search, 1,000 queries", "bm25", "search", 1000),
+    ("dense encoding (MiniLM)", "dense", "index", None),
+    ("dense search, 100 queries", "dense", "search", 100),
+    ("dense search, 1,000 queries", "dense", "search", 1000),
+    ("rerank top-100 (cell wall)", "rerank", "cell_seconds", None),
+    ("rerank top-100 (scoring)", "rerank", "search", None),
+    ("rerank cell process peak RSS (MB)", "rerank", "cell_peak_rss_mb", None),
+]
+
+
+def series(rows, stage, field, nq):
+    return sorted((r["corpus"], r[field]) for r in rows
+                  if r["stage"] == stage and r.get(field) is not None and (nq is None or r["queries"] == nq))
+
+
+def plot(rows, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for label, stage, field, nq in SERIES:
+        pts = series(rows, stage, field, nq)
+        if pts and field != "cell_peak_rss_mb":
+            ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("corpus passages")
+    ax.set_ylabel("seconds")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def report(args) -> None:
+    out = args.out
+    rows = collect(out)
+    info = json.loads((out / "processes.json").read_text())["data"]
+    rerank_q = max((r["queries"] for r in rows if r["stage"] == "rerank"), default=0)
+    md = ROOT / "benchmarks" / "SCALING.md"
+    png = ROOT / "benchmarks" / "scaling.png"
+    plot(rows, png)
+    lines = ["# How cost grows with the corpus and the query set", "",
+             "Generated by `python benchmarks/scaling.py report` from the results folders that "
+             "`python benchmarks/scaling.py run` wrote (each stage one `lrbench run --only STAGE` process, "
+             "2 CPU cores shared with other jobs throughout, so neighbouring points are noisy). Do not edit by hand.",
+             "", "Commands: `python benchmarks/scaling.py run --dense-max 1000 --rerank-queries 10`, then "
+             "`python benchmarks/scaling.py run --sizes 250 500 --queries 100 --stages dense --dense-max 500` (two "
+             "smaller dense points), then `python benchmarks/scaling.py report`.", "",
+             "Columns: *process s* and *process peak RSS* are the whole `lrbench run` process (start-up, dataset "
+             "fingerprint, the cell); *cell s* is the cell's wall time; *index/encode s* is BM25 indexing "
+             "(`index_seconds`, only where the index was built, not loaded) or dense corpus encoding "
+             "(`corpus_seconds`); *search/score s* is BM25 or dense search of all queries (`search_seconds`) or the "
+             "reranker's scoring (`scoring_seconds`).", "",
+             "## Data", "",
+             f"- Passage pool: {info['real_distinct']:,} distinct real passages (BEIR SciFact, the DL19 candidate "
+             "passages, Cranfield, WikiText-2 test/valid paragraphs, Banking77 utterances), concatenated and "
+             f"de-duplicated, plus {info['derived_distinct']:,} derived passages: windows of 1 to 8 consecutive "
+             "sentences of the real passages (stride one sentence, at least 5 words, de-duplicated). The pool is "
+             "shuffled (seed 0); a corpus of N passages is its first N, so the corpora are nested and share one "
+             "length distribution. Real passages per corpus: " +
+             ", ".join(f"{int(k):,}: {v:,}" for k, v in info["real_in_corpus"].items()) + ".",
+             "- Queries: judged BEIR test topics (SciFact, NFCorpus, FiQA, TREC-COVID), the judged DL19 topics and "
+             "Cranfield, shuffled (seed 0), first 100 or 1,000, with their real qrels. Most judged documents are "
+             "not in these corpora: the relevance numbers in these folders measure nothing; this page is about cost.",
+             "- Reranker: all-MiniLM-L6-v2 with a randomly initialised one-logit head (type cross-encoder, "
+             "max_length 128, batch 32): the only cross-encoder-shaped model offline. Its scores are meaningless; "
+             "it stands for a MiniLM cross-encoder's cost.",
+             "- Dense first stage (all-MiniLM-L6-v2, exact search, top-100) only at "
+             f"{', '.join(f'{c:,}' for c in sorted({r['corpus'] for r in rows if r['stage'] == 'dense'}))} "
+             "passages (the smaller two added for its growth exponent, from the same pool): CPU encoding of larger "
+             "corpora does not fit this run on 2 shared cores. BM25 and the reranker run at every size. The reranker runs "
+             f"on the first {rerank_q} queries of the 100-query set, top-100 each (its cost is linear in queries "
+             "x depth, so more queries scale it by their count; the CPU here could not afford more).", "",
+             "## Per size", "",
+             "| corpus | queries | stage | process s | process peak RSS MB | cell s | index/encode s | search/score s |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|"]
+    fmt = lambda v: "" if v is None else f"{v:,.2f}" if isinstance(v, float) else f"{v:,}"  # noqa: E731
+    for r in sorted(rows, key=lambda r: (r["corpus"], r["queries"], list(STAGES).index(r["stage"]))):
+        lines.append(f"| {r['corpus']:,} | {r['queries']:,} | {r['stage']} | {fmt(r['process_seconds'])} | "
+                     f"{fmt(r['process_peak_rss_mb'])} | {fmt(r['cell_seconds'])} | {fmt(r.get('index'))} | "
+                     f"{fmt(r.get('search'))} |")
+    lines += ["", "## Growth exponents (time ~ size^k, least squares on log-log)", "",
+              "| series | sizes | k | goal |", "|---|---|---:|---|"]
+    goals = {"BM25 indexing": "<= 1.05", "dense encoding (MiniLM)": "<= 1.05",
+             "rerank top-100 (cell wall)": "< 0.1", "rerank top-100 (scoring)": "< 0.1",
+             "rerank cell process peak RSS (MB)": "~ 0 (flat)"}
+    for label, stage, field, nq in SERIES:
+        pts = series(rows, stage, field, nq)
+        k = exponent(pts)
+        if k is not None:
+            lines.append(f"| {label} | {', '.join(f'{x:,}' for x, _ in pts)} | {k:.3f} | {goals.get(label, '')} |")
+    lines += ["", "![log-log plot of stage time against corpus size](scaling.png)", ""]
+    md.write_text("\n".join(lines))
+    print(md.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("command", choices=["run", "report"])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "scaling")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 25000, 100000, 500000])
+    parser.add_argument("--queries", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--dense-max", type=int, default=5000)
+    parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES))
+    parser.add_argument("--rerank-queries", type=int, default=10,
+                        help="queries reranked (the first N of the smallest query set), top-100 each")
+    args = parser.parse_args()
+    run(args) if args.command == "run" else report(args)
+
+
+if __name__ == "__main__":
+    main()

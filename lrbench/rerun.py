@@ -1,0 +1,76 @@
+"""A fully cached rerun at start-up speed.
+
+After a run in which no cell failed, `lrbench run` writes `rerun.json` into the results folder: the suite's
+configuration hash, the keys of its cells and the leaderboard as terminal tables. A rerun computes every
+cell's key again (cheap: dataset fingerprints are cached against their files' size and mtime) and, when the
+keys and the suite are those of `rerun.json` and every cell is complete in the store, prints the stored
+tables without starting the executor. Nothing on this path imports pandas, numpy or a model library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from lrbench.suites.cells import canonical_json, expand_cells
+
+RECEIPT = "rerun.json"
+
+
+def suite_keys(loaded) -> list[str]:
+    """The key of every cell of the suite, as the plan computes them (inputs first)."""
+    from lrbench.plan import Plan
+    from lrbench.plan.graph import order_cells
+
+    plan = Plan(loaded, order_cells(expand_cells(loaded.suite)))  # load_suite has checked the suite
+    return [plan.prepare(cell).key for cell in plan.cells]
+
+
+def _suite_hash(loaded) -> str:
+    config = canonical_json({"suite": loaded.suite.model_dump(mode="json"), "base": str(loaded.base_dir)})
+    return hashlib.sha256(config.encode()).hexdigest()[:20]
+
+
+def write_receipt(out_dir: Path, loaded, keys: list[str], tables: list[dict]) -> None:
+    path = Path(out_dir) / RECEIPT
+    tmp = path.with_name(f".{RECEIPT}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps({"suite": _suite_hash(loaded), "keys": sorted(keys), "tables": tables}))
+    os.replace(tmp, path)
+
+
+def cached_tables(loaded, out_dir: Path) -> tuple[list[dict], int] | None:
+    """(the stored leaderboard tables, the number of cells) when every cell of the suite is complete and
+    unchanged, else None."""
+    try:
+        receipt = json.loads((Path(out_dir) / RECEIPT).read_text())
+    except (OSError, ValueError):
+        return None
+    if receipt.get("suite") != _suite_hash(loaded):
+        return None
+    keys = suite_keys(loaded)
+    if sorted(keys) != receipt.get("keys"):
+        return None
+    from lrbench.results.store import LocalStore
+
+    store = LocalStore(Path(out_dir))
+    if not all(store.has(key) for key in keys):
+        return None
+    return receipt["tables"], len(keys)
+
+
+def rich_tables(tables: list[dict]):
+    """Rich tables from `terminal_tables` rows (markup already escaped and styled)."""
+    from rich.table import Table
+
+    out = []
+    for spec in tables:
+        table = Table(title=spec["title"], title_justify="left")
+        table.add_column("system")
+        for column in spec["columns"]:
+            table.add_column(column, justify="right")
+        for row in spec["rows"]:
+            table.add_row(*row)
+        out.append(table)
+    return out

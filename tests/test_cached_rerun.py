@@ -1,0 +1,53 @@
+"""A fully cached rerun prints the stored leaderboard without the executor (and without pandas)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import write_suite
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = ("import sys; from lrbench.cli import app\n"
+         "try:\n    app(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
+         "print('PANDAS' if 'pandas' in sys.modules else 'NO-PANDAS', file=sys.stderr)\nsys.exit(code)")
+
+
+def _run(suite: Path, out: Path, env: dict) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-c", PROBE, "run", str(suite), "--out", str(out)], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_cached_rerun_skips_the_executor_until_something_changes(shared, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), LRBENCH_CACHE=str(tmp_path / "cache"), COLUMNS="120")
+    suite = {"name": "rerun", "datasets": [{"id": f"beir:{shared / 'cranfield' / 'beir-format'}", "name": "cran",
+                                            "measures": ["nDCG@10", "P@10"], "relevance": {1: 4, 2: 3, 3: 2, 4: 1}}],
+             "systems": [{"name": "bm25", "type": "bm25"}]}
+    path = write_suite(tmp_path, suite)
+    out = tmp_path / "out"
+    first = _run(path, out, env)
+    assert "1 computed, 0 cached" in first.stderr and "PANDAS" in first.stderr
+    second = _run(path, out, env)
+    assert "0 computed, 1 cached" in second.stderr and "NO-PANDAS" in second.stderr
+    board = lambda text: [line for line in text.splitlines() if "bm25" in line]  # noqa: E731
+    assert board(second.stdout) == board(first.stdout) and board(first.stdout)
+    # another measure: the receipt no longer matches, the executor re-scores from the stored run
+    suite["datasets"][0]["measures"].append("AP")
+    write_suite(tmp_path, suite)
+    third = _run(path, out, env)
+    assert "0 computed, 1 cached" in third.stderr and "PANDAS" in third.stderr and "AP" in third.stdout
+    # a changed query set changes the dataset's fingerprint, hence the key: computed again
+    import shutil
+
+    data = tmp_path / "cran"
+    shutil.copytree(shared / "cranfield" / "beir-format", data)
+    lines = (data / "queries.jsonl").read_text().splitlines()
+    (data / "queries.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    suite["datasets"][0]["id"] = f"beir:{data}"
+    write_suite(tmp_path, suite)
+    assert "1 computed, 0 cached" in _run(path, out, env).stderr
+    assert (out / "rerun.json").exists() and "NO-PANDAS" in _run(path, out, env).stderr
