@@ -47,7 +47,7 @@ def test_beir_rerank_reads_only_the_candidates_through_the_offset_index(shared, 
     assert ds.doc_texts([doc])[doc] == f"{corpus[doc]['title']} {corpus[doc]['text']}".strip()
 
 
-def test_irds_rerank_reads_only_the_candidates_through_the_docstore(shared, tmp_path):
+def test_irds_rerank_reads_only_the_candidates_through_the_docstore(shared, tmp_path, monkeypatch):
     ds = open_dataset(DatasetSpec(id="irds:beir/scifact/test", queries_limit=3), tmp_path)
     first = BM25Runner({"k": 10}).run(ds, {}, ctx(tmp_path)).run
     store = ds._ds.docs_store()
@@ -62,8 +62,9 @@ def test_irds_rerank_reads_only_the_candidates_through_the_docstore(shared, tmp_
     def no_scan(*_a, **_k):
         raise AssertionError("the reranker scanned the collection")
 
-    ds._ds.docs_store = lambda *a, **k: CountingStore()
-    ds._ds.docs_iter = no_scan
+    # ir_datasets hands every caller the same registry object: patch through monkeypatch so it is restored
+    monkeypatch.setattr(ds._ds, "docs_store", lambda *a, **k: CountingStore())
+    monkeypatch.setattr(ds._ds, "docs_iter", no_scan)
     out = EmbedderRunner({"model": MINILM, "threads": 1}).run(ds, {"bm25": first}, ctx(tmp_path, depth=10))
     candidates = set(first["doc_id"])
     assert set(out.run["doc_id"]) == candidates and out.profile["missing_texts"] == 0
