@@ -90,10 +90,9 @@ class BackendModel:
 
     @property
     def pad_id(self) -> int:
-        tok = self.tokenizer
-        if tok.pad_token_id is not None:
-            return tok.pad_token_id
-        return tok.eos_token_id if tok.eos_token_id is not None else 0
+        from lrbench.runners.neural.loading import pad_token_id
+
+        return pad_token_id(self.tokenizer)
 
     def info(self) -> dict:
         return {"model": self.resolved.model_id, "model_revision": self.resolved.revision,

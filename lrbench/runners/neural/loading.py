@@ -106,10 +106,7 @@ class LoadedModel:
 
     @property
     def pad_id(self) -> int:
-        tok = self.tokenizer
-        if tok.pad_token_id is not None:
-            return tok.pad_token_id
-        return tok.eos_token_id if tok.eos_token_id is not None else 0
+        return pad_token_id(self.tokenizer)
 
     def info(self) -> dict:
         """Profile fields describing the model."""
@@ -247,3 +244,10 @@ def chat_wrap(tokenizer, system: str | None = None, use_chat: bool = True) -> tu
     rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     before, _, after = rendered.partition(marker)
     return before, after
+
+
+def pad_token_id(tokenizer) -> int:
+    """The id to pad with: the tokenizer's pad token, else its end-of-sequence token (decoder-only models)."""
+    if tokenizer.pad_token_id is not None:
+        return tokenizer.pad_token_id
+    return tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
