@@ -11,12 +11,18 @@ import pytest
 SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
 
 # Set before anything imports ir_datasets: it computes its cache paths at import time.
-_TMP = Path(tempfile.mkdtemp(prefix="lrbench-tests-"))
+# Once per process: a test module that imports this file under another name must not point the caches elsewhere.
+_TMP = Path(os.environ.get("LRBENCH_TESTS_TMP") or tempfile.mkdtemp(prefix="lrbench-tests-"))
+os.environ["LRBENCH_TESTS_TMP"] = str(_TMP)
 os.environ["IR_DATASETS_HOME"] = str(_TMP / "irds")
 os.environ["LRBENCH_CACHE"] = str(_TMP / "cache")
 os.environ["LRBENCH_MIRROR"] = str(SHARED / "ir_datasets")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# ir_datasets bakes IR_DATASETS_HOME into its registry when first imported: import it now, so a test that points
+# IR_DATASETS_HOME elsewhere for a while cannot become the home every later test reads from.
+import ir_datasets  # noqa: E402,F401
 
 
 @pytest.fixture
@@ -24,3 +30,20 @@ def shared() -> Path:
     if not SHARED.exists():
         pytest.skip("../shared/data is not available")
     return SHARED
+
+
+_ISOLATED_ENV = ("LRBENCH_MIRROR", "LRBENCH_CACHE", "LRBENCH_DATA", "LRBENCH_OFFLINE", "IR_DATASETS_HOME",
+                 "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_DATASETS_CACHE", "HF_HOME")
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    """`--mirror` and `lrbench.run(mirror=...)` set LRBENCH_MIRROR for the rest of the process, as documented; a
+    test that points them at a temporary mirror must not leave later tests reading from it."""
+    saved = {name: os.environ.get(name) for name in _ISOLATED_ENV}
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value

@@ -28,7 +28,7 @@ def minilm():
 
 @pytest.fixture(scope="module")
 def scifact_texts():
-    from tests.conftest import SHARED
+    from conftest import SHARED
 
     path = SHARED / "beir-scifact" / "corpus.jsonl"
     if not path.exists():
