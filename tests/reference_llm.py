@@ -16,10 +16,11 @@ import types
 from dataclasses import dataclass
 
 
-def _stub_vllm() -> None:
+def _stub_vllm() -> list[str]:
+    """Register a stand-in `vllm` unless one is importable; returns the module names it registered."""
     try:
         importlib.import_module("vllm")
-        return
+        return []
     except ImportError:
         pass
 
@@ -34,6 +35,7 @@ def _stub_vllm() -> None:
     vllm.outputs = outputs
     sys.modules["vllm"] = vllm
     sys.modules["vllm.outputs"] = outputs
+    return ["vllm", "vllm.outputs"]
 
 
 def _skip_rerank_init() -> None:
@@ -54,11 +56,16 @@ def rank_llm_modules():
     import pytest
 
     pytest.importorskip("rank_llm", reason="install the reference extra: pip install --no-deps rank-llm")
-    _stub_vllm()
+    stubbed = _stub_vllm()
     _skip_rerank_init()
-    from rank_llm import data
-    from rank_llm.rerank.listwise.listwise_rankllm import ListwiseRankLLM
-    from rank_llm.rerank.listwise.rank_listwise_os_llm import TEMPLATES, RankListwiseOSLLM
+    try:
+        from rank_llm import data
+        from rank_llm.rerank.listwise.listwise_rankllm import ListwiseRankLLM
+        from rank_llm.rerank.listwise.rank_listwise_os_llm import TEMPLATES, RankListwiseOSLLM
+    finally:
+        # the stand-in only serves RankLLM's imports: other packages probe for vllm (find_spec) later
+        for name in stubbed:
+            sys.modules.pop(name, None)
 
     return RankListwiseOSLLM, ListwiseRankLLM, data, TEMPLATES
 

@@ -160,6 +160,7 @@ class ICRRunner(NeuralRunner):
         finally:
             _CAPTURE.rows = None
             _CAPTURE.acc = None
+            _CAPTURE.heads = "mean"  # the default pooling for the next capture, whoever starts it
 
     def _score_chunk(self, loaded, query_ids, cf_ids, docs_ids, watch) -> list[float]:
         tok = loaded.tokenizer
