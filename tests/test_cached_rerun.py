@@ -51,3 +51,32 @@ def test_cached_rerun_skips_the_executor_until_something_changes(shared, tmp_pat
     write_suite(tmp_path, suite)
     assert "1 computed, 0 cached" in _run(path, out, env).stderr
     assert (out / "rerun.json").exists() and "NO-PANDAS" in _run(path, out, env).stderr
+
+
+def test_cached_rerun_skips_the_checks_only_under_the_same_code(shared, tmp_path, monkeypatch):
+    """The receipt is written by code with one signature; with the same code and suite the checks are skipped,
+    another signature (an upgraded lrbench) takes the full path, checks included."""
+    import json
+
+    from lrbench import rerun
+    from lrbench.cli import app
+    from lrbench.plan import checks
+    from typer.testing import CliRunner
+
+    suite = {"name": "rerun-checks", "datasets": [{"id": f"beir:{shared / 'cranfield' / 'beir-format'}",
+                                                   "name": "cran", "measures": ["nDCG@10"]}],
+             "systems": [{"name": "bm25", "type": "bm25"}]}
+    path, out = write_suite(tmp_path, suite), tmp_path / "out"
+    monkeypatch.setenv("LRBENCH_CACHE", str(tmp_path / "cache"))
+    cli = CliRunner()
+    assert cli.invoke(app, ["run", str(path), "--out", str(out)]).exit_code == 0
+    calls = []
+    real = checks.suite_errors
+    monkeypatch.setattr(checks, "suite_errors", lambda loaded: calls.append(1) or real(loaded))
+    cached = cli.invoke(app, ["run", str(path), "--out", str(out)])
+    assert cached.exit_code == 0 and "0 computed, 1 cached" in cached.output and calls == []
+    receipt = json.loads((out / "rerun.json").read_text())
+    monkeypatch.setattr(rerun, "code_signature", lambda: "other code")
+    again = cli.invoke(app, ["run", str(path), "--out", str(out)])
+    assert again.exit_code == 0 and "0 computed, 1 cached" in again.output and calls == [1]
+    assert json.loads((out / "rerun.json").read_text())["suite"] != receipt["suite"]  # rewritten for this code

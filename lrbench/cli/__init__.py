@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
 
-import typer
-from rich.markup import escape
+# The command line uses no pydantic plugins, and looking for them reads every installed distribution's metadata
+# at start-up (a tenth of a cached rerun). Set PYDANTIC_DISABLE_PLUGINS yourself to choose otherwise.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from lrbench.cli.common import STATE, _set_mirror, console, err_console, friendly_errors  # noqa: F401
-from lrbench.errors import LrbenchError
+import typer  # noqa: E402
+from rich.markup import escape  # noqa: E402
+
+from lrbench.cli.common import STATE, _set_mirror, console, err_console, friendly_errors  # noqa: F401, E402
+from lrbench.errors import LrbenchError  # noqa: E402
 
 app = typer.Typer(help="Benchmark rerankers, embedders and low-rank-compressed transformers from one suite file.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -47,13 +52,15 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     """Run a suite: compute missing cells, reuse cached ones, print the leaderboard."""
     import time
 
-    from lrbench.plan import load_suite
+    from lrbench.plan.load import check
+    from lrbench.suites.loader import parse_suite
 
     started = time.perf_counter()
     _set_mirror(mirror)
-    loaded = load_suite(suite)
+    loaded = parse_suite(suite)  # the schema; the semantic checks follow unless the rerun is fully cached
     if _print_cached(loaded, out, force, only, started):
         return
+    check(loaded)
     from lrbench.api import run as run_suite
     from lrbench.cli.progress import RichReporter
 
