@@ -48,13 +48,9 @@ def packaged_patterns(common_utils) -> list[str]:
 
 @pytest.fixture(scope="module")
 def pairs():
-    from reference_llm import dl19_candidates
-    from conftest import SHARED
+    from reference_llm import dl19_pairs
 
-    if not SHARED.exists():
-        pytest.skip("../shared/data is not available")
-    lists, texts = dl19_candidates(SHARED, n_queries=3, depth=4)
-    return [(query, texts[d]) for _, query, docids in lists for d in docids]
+    return dl19_pairs(n_queries=3, depth=4)
 
 
 @pytest.fixture(scope="module")
