@@ -95,3 +95,24 @@ def rich_tables(tables: list[dict]):
             table.add_row(*row)
         out.append(table)
     return out
+
+
+def print_cached(loaded, out: str | None, started: float, console, err_console) -> bool:
+    """Print the stored leaderboard of a fully cached suite (True), or do nothing (False)."""
+    import time
+
+    from lrbench.paths import default_out_dir
+    from lrbench.results.store import is_remote
+
+    if out and is_remote(out):
+        return False
+    out_dir = Path(str(out).removeprefix("file://")) if out else default_out_dir(loaded.suite.name)
+    cached = cached_tables(loaded, out_dir)
+    if cached is None:
+        return False
+    tables, n = cached
+    for table in rich_tables(tables):
+        console.print(table)
+    err_console.print(f"0 computed, {n} cached, 0 failed in {time.perf_counter() - started:.1f}s -> "
+                      f"{out_dir}/leaderboard.md")
+    return True

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
 
-# The command line uses no pydantic plugins, and looking for them reads every installed distribution's metadata
-# at start-up (a tenth of a cached rerun). Set PYDANTIC_DISABLE_PLUGINS yourself to choose otherwise.
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+import typer
+from rich.markup import escape
 
-import typer  # noqa: E402
-from rich.markup import escape  # noqa: E402
-
-from lrbench.cli.common import STATE, _set_mirror, console, err_console, friendly_errors  # noqa: F401, E402
-from lrbench.errors import LrbenchError  # noqa: E402
+from lrbench.cli.common import STATE, _set_mirror, console, err_console, friendly_errors  # noqa: F401
+from lrbench.errors import LrbenchError
 
 app = typer.Typer(help="Benchmark rerankers, embedders and low-rank-compressed transformers from one suite file.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -52,13 +47,14 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     """Run a suite: compute missing cells, reuse cached ones, print the leaderboard."""
     import time
 
+    from lrbench.rerun import print_cached
     from lrbench.plan.load import check
     from lrbench.suites.loader import parse_suite
 
     started = time.perf_counter()
     _set_mirror(mirror)
     loaded = parse_suite(suite)  # the schema; the semantic checks follow unless the rerun is fully cached
-    if _print_cached(loaded, out, force, only, started):
+    if not (force or only) and print_cached(loaded, out, started, console, err_console):
         return
     check(loaded)
     from lrbench.api import run as run_suite
@@ -74,28 +70,6 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     print_failures(result.outcome)
     if result.failed:
         raise typer.Exit(1)
-
-
-def _print_cached(loaded, out, force, only, started) -> bool:
-    """A fully cached rerun prints the stored leaderboard without starting the executor (see lrbench.rerun)."""
-    import time
-
-    from lrbench.paths import default_out_dir
-    from lrbench.rerun import cached_tables, rich_tables
-    from lrbench.results.store import is_remote
-
-    if force or only or (out and is_remote(out)):
-        return False
-    out_dir = Path(str(out).removeprefix("file://")) if out else default_out_dir(loaded.suite.name)
-    cached = cached_tables(loaded, out_dir)
-    if cached is None:
-        return False
-    tables, n = cached
-    for table in rich_tables(tables):
-        console.print(table)
-    err_console.print(f"0 computed, {n} cached, 0 failed in {time.perf_counter() - started:.1f}s -> "
-                      f"{out_dir}/leaderboard.md")
-    return True
 
 
 def _keep_receipt(loaded, result) -> None:
