@@ -18,6 +18,7 @@ import pytest
 from lrbench.runners import setwise_sort
 from lrbench.runners.setwise_prompts import LETTERS, parse_letter
 from lrbench.runners.setwise_sort import SORTS, run_sort
+from neural_helpers import shared_dl19_candidates
 
 pytest.importorskip("llmrankers", reason="install the reference extra: pip install --no-deps llm-rankers==0.0.2")
 
@@ -29,11 +30,8 @@ def _hash(text: str) -> int:
 @pytest.fixture(scope="module")
 def dl19():
     from conftest import SHARED
-    from reference_llm import dl19_candidates
 
-    if not SHARED.exists():
-        pytest.skip("../shared/data is not available")
-    lists, _ = dl19_candidates(SHARED, n_queries=5, depth=100)
+    lists, _ = shared_dl19_candidates(n_queries=5, depth=100)
     grades = {}
     for line in (SHARED / "trec-dl-2019-passage" / "qrels.dl19-passage.txt").read_text().splitlines():
         qid, _, docid, grade = line.split()

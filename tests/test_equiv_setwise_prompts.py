@@ -27,7 +27,7 @@ from lrbench.runners import setwise_prompts
 from lrbench.runners.llm_setwise import SetwiseRunner
 from lrbench.runners.neural.base import truncate_tokens
 from lrbench.runners.setwise_prompts import parse_letter, parse_rank_r1
-from neural_helpers import SMOLLM
+from neural_helpers import SMOLLM, shared_dl19_candidates, smollm_tokenizer
 
 pytest.importorskip("llmrankers", reason="install the reference extra: pip install --no-deps llm-rankers==0.0.2")
 
@@ -36,21 +36,12 @@ R1_TOML = Path(__file__).parent / "fixtures" / "rank_r1_prompt_setwise-R1.toml"
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from transformers import AutoTokenizer
-
-    from lrbench.models import resolve
-
-    return AutoTokenizer.from_pretrained(resolve(SMOLLM).path)
+    return smollm_tokenizer()
 
 
 @pytest.fixture(scope="module")
 def candidates():
-    from conftest import SHARED
-    from reference_llm import dl19_candidates
-
-    if not SHARED.exists():
-        pytest.skip("../shared/data is not available")
-    return dl19_candidates(SHARED, n_queries=3, depth=20)
+    return shared_dl19_candidates(n_queries=3, depth=20)
 
 
 class CapturingTokenizer:
