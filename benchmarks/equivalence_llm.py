@@ -204,6 +204,35 @@ def pointwise_prompts() -> list[dict]:
              "max_diff": bad, "equal": bad == 0, "layer": "prompt text and answer tokens ('Yes' / 'No')"}]
 
 
+def judge_prompts() -> list[dict]:
+    """umbrela (through umbrela's own generate_prompts) and rank1 (its return_prompt string) on every DL19 pair."""
+    from reference_llm import dl19_candidates
+    from test_equiv_llm_judges import REFERENCE, umbrela_utils
+
+    from lrbench.runners.llm_pointwise import PointwiseRunner
+
+    lists, texts = dl19_candidates(SHARED, n_queries=43, depth=100)
+    pairs = [(q, texts[d]) for _, q, ds in lists for d in ds]
+    umbrela = json.loads((REFERENCE / "umbrela.json").read_text())
+    theirs = umbrela_utils().generate_prompts(pairs, "", umbrela["prompt"]["text"])
+    mode = PointwiseRunner({"model": SMOLLM, "recipe": "umbrela"}).mode
+    bad_umbrela = sum(mode.prompt_text(q, d) != t for (q, d), t in zip(pairs, theirs))
+    rank1 = json.loads((REFERENCE / "rank1.json").read_text())
+    runner = PointwiseRunner({"model": SMOLLM, "recipe": "rank1"})
+    bad_rank1 = sum(runner.mode.prompt_text(q, d) + runner.params.think_open != rank1["prompt"].replace(
+        "{query}", q).replace("{doc_content}", d) for q, d in pairs)
+    slice_ = f"DL19 BM25 top-100, 43 queries ({len(pairs)} pairs)"
+    return [{"row": "llm-pointwise-umbrela-prompt", "reference": "umbrela 0.0.7 generate_prompts over the "
+             "authors' zero-shot bing prompt (castorini/umbrela 16cba3eb)", "slice": slice_,
+             "metric": "pairs whose prompt differs", "max_diff": bad_umbrela, "equal": bad_umbrela == 0,
+             "layer": "user turn text; the grade parser is compared on an answer corpus by "
+                      "tests/test_equiv_llm_judges.py"},
+            {"row": "llm-pointwise-rank1-prompt", "reference": "rank1.return_prompt (jhu-clsp/rank1 rank1.py, "
+             "read at 37248a0e of a fork)", "slice": slice_, "metric": "pairs whose prompt differs",
+             "max_diff": bad_rank1, "equal": bad_rank1 == 0,
+             "layer": "raw prompt text up to `<think>`; answer tokens ' true' / ' false'"}]
+
+
 GROUPS = {  # function -> the rows it computes
     rankgpt_prompt: ["llm-listwise-rankgpt-prompt"],
     partial(zephyr_prompt, "rank_zephyr", "rank_zephyr_template.yaml", False): ["llm-listwise-rank_zephyr-prompt"],
@@ -212,6 +241,7 @@ GROUPS = {  # function -> the rows it computes
     first_smollm: ["llm-listwise-first-smollm2"],
     icr_smollm: ["icr-smollm2"],
     pointwise_prompts: ["llm-pointwise-yes_no-prompt"],
+    judge_prompts: ["llm-pointwise-umbrela-prompt", "llm-pointwise-rank1-prompt"],
 }
 ROW_NAMES = [name for names in GROUPS.values() for name in names]
 

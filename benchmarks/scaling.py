@@ -1,15 +1,18 @@
 """Benchmark: how cost grows with the corpus (1k..500k passages) and the query set (100, 1,000 queries).
 
     python benchmarks/scaling.py run [--out benchmarks/out/scaling] [--sizes ...] [--dense-max 5000]
-    python benchmarks/scaling.py report [--out benchmarks/out/scaling]   # writes benchmarks/SCALING.md + PNG
+                                     [--rerank-queries 100 1000] [--rerank-max 500000]
+    python benchmarks/scaling.py report   # benchmarks/SCALING.md + PNG from benchmarks/results/scaling
 
 `run` builds the corpora (benchmarks/scaling_data.py: real text from ../shared/data, concatenated,
 de-duplicated, extended with sentence windows), writes one suite per corpus size and query count, and runs
 each stage with `lrbench run --only STAGE` in its own process (a fresh process per stage, so each cell's
 peak RSS is its own): BM25 (bm25s, top-100), the MiniLM dense first stage (top-100; only up to --dense-max
 passages, CPU encoding of larger corpora does not fit a short run) and a MiniLM-shaped cross-encoder
-reranking BM25's top-100 (only for the --rerank-queries query sets). Every number in the report is read
-from the cells (meta.json profiles) of the results folders under OUT/results.
+reranking BM25's top-100 (for each --rerank-queries count, up to --rerank-max passages). After its stages, each
+suite runs once whole (every cell cached, so cells.json lists them all) and its folder is summarized with
+`lrbench summarize` into --summary (default benchmarks/results/scaling, committed) beside processes.json.
+Every number in the report is read from those summaries (the cells' meta.json profiles).
 
 The reranker is all-MiniLM-L6-v2 with a freshly initialised one-logit head (the only cross-encoder-shaped
 model offline): its scores are meaningless, it measures cost only.
@@ -61,48 +64,63 @@ def run_stage(suite: Path, results: Path, stage: str, env: dict, log) -> dict:
     return {"stage": stage, "process_seconds": round(wall, 3), "process_peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
+def plans(args) -> list[tuple[int, str, int, int | None, list[str]]]:
+    """(query count, folder name, corpus size, queries_limit, stages) of one run, per corpus size."""
+    out = []
+    for size in args.sizes:
+        for nq in args.queries:
+            stages = ["bm25"] + (["dense"] if size <= args.dense_max else [])
+            out.append((nq, f"c{size}-q{nq}", size, None, stages))
+        for nq in args.rerank_queries if size <= args.rerank_max else []:
+            out.append((nq, f"c{size}-r{nq}", size, nq, ["bm25", "rerank"]))
+    return [(nq, name, size, limit, [s for s in stages if s in args.stages]) for nq, name, size, limit, stages in out]
+
+
 def run(args) -> None:
     out = args.out
     data = out / "data"
-    info = build(data, args.sizes, args.queries)
+    info = build(data, args.sizes, sorted(set(args.queries) | set(args.rerank_queries)))
     env = dict(os.environ, LRBENCH_CACHE=str(out / "cache"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     (out / "suites").mkdir(parents=True, exist_ok=True)
-    record = out / "processes.json"  # a later run with other sizes adds to it
+    args.summary.mkdir(parents=True, exist_ok=True)
+    record = args.summary / "processes.json"  # a later run with other sizes adds to it
     done = json.loads(record.read_text()) if record.exists() else {"data": {}, "processes": []}
     data_info = {**done["data"], **info,
                  "real_in_corpus": {**done["data"].get("real_in_corpus", {}), **info["real_in_corpus"]}}
+    command = "python benchmarks/scaling.py " + " ".join(sys.argv[1:])
+    data_info["commands"] = [c for c in done["data"].get("commands", []) if c != command] + [command]
     processes = done["processes"]
     with open(out / "run.log", "a") as log:
-        for size in args.sizes:
-            plans = [(nq, f"c{size}-q{nq}", None, ["bm25"] + (["dense"] if size <= args.dense_max else []))
-                     for nq in args.queries]
-            if "rerank" in args.stages:
-                plans.append((args.rerank_queries, f"c{size}-r{args.rerank_queries}", args.rerank_queries,
-                              ["bm25", "rerank"]))
-            plans = [(nq, name, limit, [s for s in stages if s in args.stages]) for nq, name, limit, stages in plans]
-            for nq, name, limit, stages in plans:
-                suite = out / "suites" / f"{name}.yaml"
-                folder = data / f"c{size}-q{min(args.queries)}"
-                suite.write_text(suite_text(f"scaling-{name}", folder, stages, limit))
-                for stage in stages:
-                    print(f"{name}: {stage}", flush=True)
-                    row = {"corpus": size, "queries": nq, "folder": name,
-                           **run_stage(suite, out / "results" / name, stage, env, log)}
-                    processes = [p for p in processes if (p["folder"], p["stage"]) != (name, stage)] + [row]
-                    record.write_text(json.dumps({"data": data_info, "processes": processes}, indent=2))
+        for nq, name, size, limit, stages in plans(args):
+            if not stages:
+                continue
+            suite = out / "suites" / f"{name}.yaml"
+            suite.write_text(suite_text(f"scaling-{name}", data / f"c{size}-q{nq}", stages, limit))
+            results = out / "results" / name
+            for stage in stages:
+                print(f"{name}: {stage}", flush=True)
+                row = {"corpus": size, "queries": nq, "folder": name, **run_stage(suite, results, stage, env, log)}
+                processes = [p for p in processes if (p["folder"], p["stage"]) != (name, stage)] + [row]
+                record.write_text(json.dumps({"data": data_info, "processes": processes}, indent=2))
+            lrbench_cli(["run", str(suite), "--out", str(results)], env, log)  # all cached: lists every cell
+            lrbench_cli(["summarize", str(results), str(args.summary / name)], env, log)
+
+
+def lrbench_cli(argv: list[str], env: dict, log) -> None:
+    subprocess.run([sys.executable, "-m", "lrbench", *argv], env=env, stdout=log, stderr=log, check=True)
 
 
 # -- report ---------------------------------------------------------------------------------------
 
-def collect(out: Path) -> list[dict]:
-    """One row per (corpus, queries, stage) from the cells' profiles."""
+def collect(summary: Path) -> list[dict]:
+    """One row per (corpus, queries, stage) from the cells' profiles in the summaries."""
     from lrbench.results.store import LocalStore
 
-    procs = json.loads((out / "processes.json").read_text())["processes"]
+    procs = json.loads((summary / "processes.json").read_text())["processes"]
     rows = []
     for p in procs:
-        prof = stage_profile(LocalStore(out / "results" / p["folder"]), p["stage"])
+        prof = stage_profile(LocalStore(summary / p["folder"]), p["stage"])
         if prof is None:
             continue
         row = {**p, "cell_seconds": prof.get("wall_seconds"), "cell_peak_rss_mb": prof.get("peak_rss_mb_process"),
@@ -146,9 +164,12 @@ SERIES = [  # (label, stage, field, query count or None for any)
     ("dense encoding (MiniLM)", "dense", "index", None),
     ("dense search, 100 queries", "dense", "search", 100),
     ("dense search, 1,000 queries", "dense", "search", 1000),
-    ("rerank top-100 (cell wall)", "rerank", "cell_seconds", None),
-    ("rerank top-100 (scoring)", "rerank", "search", None),
-    ("rerank cell process peak RSS (MB)", "rerank", "cell_peak_rss_mb", None),
+    ("rerank top-100, 100 queries (cell wall)", "rerank", "cell_seconds", 100),
+    ("rerank top-100, 100 queries (scoring)", "rerank", "search", 100),
+    ("rerank cell process peak RSS (MB), 100 queries", "rerank", "cell_peak_rss_mb", 100),
+    ("rerank top-100, 1,000 queries (cell wall)", "rerank", "cell_seconds", 1000),
+    ("rerank top-100, 1,000 queries (scoring)", "rerank", "search", 1000),
+    ("rerank cell process peak RSS (MB), 1,000 queries", "rerank", "cell_peak_rss_mb", 1000),
 ]
 
 
@@ -166,7 +187,7 @@ def plot(rows, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, stage, field, nq in SERIES:
         pts = series(rows, stage, field, nq)
-        if pts and field != "cell_peak_rss_mb":
+        if pts and field != "cell_peak_rss_mb" and len(pts) > 1:
             ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -178,21 +199,30 @@ def plot(rows, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def sizes_of(rows, stage: str, queries: int | None = None) -> list[int]:
+    return sorted({r["corpus"] for r in rows if r["stage"] == stage and queries in (None, r["queries"])})
+
+
+def goal(label: str) -> str:
+    if label.startswith(("BM25 indexing", "dense encoding")):
+        return "<= 1.05"
+    if label.startswith("rerank cell process peak RSS"):
+        return "~ 0 (flat)"
+    return "< 0.1" if label.startswith("rerank") else ""
+
+
 def report(args) -> None:
-    out = args.out
-    rows = collect(out)
-    info = json.loads((out / "processes.json").read_text())["data"]
-    rerank_q = max((r["queries"] for r in rows if r["stage"] == "rerank"), default=0)
+    rows = collect(args.summary)
+    info = json.loads((args.summary / "processes.json").read_text())["data"]
     md = ROOT / "benchmarks" / "SCALING.md"
     png = ROOT / "benchmarks" / "scaling.png"
     plot(rows, png)
     lines = ["# How cost grows with the corpus and the query set", "",
-             "Generated by `python benchmarks/scaling.py report` from the results folders that "
-             "`python benchmarks/scaling.py run` wrote (each stage one `lrbench run --only STAGE` process, "
-             "2 CPU cores shared with other jobs throughout, so neighbouring points are noisy). Do not edit by hand.",
-             "", "Commands: `python benchmarks/scaling.py run --dense-max 1000 --rerank-queries 10`, then "
-             "`python benchmarks/scaling.py run --sizes 250 500 --queries 100 --stages dense --dense-max 500` (two "
-             "smaller dense points), then `python benchmarks/scaling.py report`.", "",
+             "Generated by `python benchmarks/scaling.py report` from the results summaries in "
+             "`benchmarks/results/scaling/` that `python benchmarks/scaling.py run` wrote (each stage one "
+             "`lrbench run --only STAGE` process on 2 CPU cores). Do not edit by hand.",
+             "", "Commands, in order: " + ", then ".join(f"`{c}`" for c in info.get("commands", [])) +
+             ", then `python benchmarks/scaling.py report`.", "",
              "Columns: *process s* and *process peak RSS* are the whole `lrbench run` process (start-up, dataset "
              "fingerprint, the cell); *cell s* is the cell's wall time; *index/encode s* is BM25 indexing "
              "(`index_seconds`, only where the index was built, not loaded) or dense corpus encoding "
@@ -212,12 +242,13 @@ def report(args) -> None:
              "- Reranker: all-MiniLM-L6-v2 with a randomly initialised one-logit head (type cross-encoder, "
              "max_length 128, batch 32): the only cross-encoder-shaped model offline. Its scores are meaningless; "
              "it stands for a MiniLM cross-encoder's cost.",
-             "- Dense first stage (all-MiniLM-L6-v2, exact search, top-100) only at "
-             f"{', '.join(f'{c:,}' for c in sorted({r['corpus'] for r in rows if r['stage'] == 'dense'}))} "
-             "passages (the smaller two added for its growth exponent, from the same pool): CPU encoding of larger "
-             "corpora does not fit this run on 2 shared cores. BM25 and the reranker run at every size. The reranker runs "
-             f"on the first {rerank_q} queries of the 100-query set, top-100 each (its cost is linear in queries "
-             "x depth, so more queries scale it by their count; the CPU here could not afford more).", "",
+             "- Dense first stage (all-MiniLM-L6-v2, exact search, top-100) at "
+             f"{', '.join(f'{c:,}' for c in sizes_of(rows, 'dense'))} passages: CPU encoding of larger corpora "
+             "does not fit a run on 2 cores. BM25 runs at "
+             f"{', '.join(f'{c:,}' for c in sizes_of(rows, 'bm25'))} passages. The reranker reranks BM25's top-100 "
+             + "; ".join(f"for {nq:,} queries at {', '.join(f'{c:,}' for c in sizes_of(rows, 'rerank', nq))} "
+                         "passages" for nq in sorted({r['queries'] for r in rows if r['stage'] == 'rerank'}))
+             + " (its cost is the number of pairs, queries x 100, whatever the corpus).", "",
              "## Per size", "",
              "| corpus | queries | stage | process s | process peak RSS MB | cell s | index/encode s | search/score s |",
              "|---:|---:|---|---:|---:|---:|---:|---:|"]
@@ -228,14 +259,11 @@ def report(args) -> None:
                      f"{fmt(r.get('search'))} |")
     lines += ["", "## Growth exponents (time ~ size^k, least squares on log-log)", "",
               "| series | sizes | k | goal |", "|---|---|---:|---|"]
-    goals = {"BM25 indexing": "<= 1.05", "dense encoding (MiniLM)": "<= 1.05",
-             "rerank top-100 (cell wall)": "< 0.1", "rerank top-100 (scoring)": "< 0.1",
-             "rerank cell process peak RSS (MB)": "~ 0 (flat)"}
     for label, stage, field, nq in SERIES:
         pts = series(rows, stage, field, nq)
         k = exponent(pts)
         if k is not None:
-            lines.append(f"| {label} | {', '.join(f'{x:,}' for x, _ in pts)} | {k:.3f} | {goals.get(label, '')} |")
+            lines.append(f"| {label} | {', '.join(f'{x:,}' for x, _ in pts)} | {k:.3f} | {goal(label)} |")
     lines += ["", "![log-log plot of stage time against corpus size](scaling.png)", ""]
     md.write_text("\n".join(lines))
     print(md.read_text())
@@ -249,8 +277,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--dense-max", type=int, default=5000)
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=list(STAGES))
-    parser.add_argument("--rerank-queries", type=int, default=10,
-                        help="queries reranked (the first N of the smallest query set), top-100 each")
+    parser.add_argument("--rerank-queries", type=int, nargs="+", default=[100],
+                        help="query counts reranked, top-100 each")
+    parser.add_argument("--rerank-max", type=int, default=500000, help="largest corpus the reranker runs on")
+    parser.add_argument("--summary", type=Path, default=ROOT / "benchmarks" / "results" / "scaling",
+                        help="where the results summaries and processes.json go (report reads them)")
     args = parser.parse_args()
     run(args) if args.command == "run" else report(args)
 

@@ -1,3 +1,3 @@
-from lrbench.cli import app
+from lrbench.entrypoint import main
 
-app()
+main()

@@ -35,13 +35,9 @@ def llmrankers_prompt(method: str) -> str:
 
 @pytest.fixture(scope="module")
 def pairs():
-    from reference_llm import dl19_candidates
-    from conftest import SHARED
+    from reference_llm import dl19_pairs
 
-    if not SHARED.exists():
-        pytest.skip("../shared/data is not available")
-    lists, texts = dl19_candidates(SHARED, n_queries=3, depth=5)
-    return [(query, texts[d]) for _, query, docids in lists for d in docids]
+    return dl19_pairs(n_queries=3, depth=5)
 
 
 def test_yes_no_recipe_renders_llm_rankers_prompt(pairs):

@@ -47,13 +47,16 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     """Run a suite: compute missing cells, reuse cached ones, print the leaderboard."""
     import time
 
-    from lrbench.plan import load_suite
+    from lrbench.rerun import print_cached
+    from lrbench.plan.load import check
+    from lrbench.suites.loader import parse_suite
 
     started = time.perf_counter()
     _set_mirror(mirror)
-    loaded = load_suite(suite)
-    if _print_cached(loaded, out, force, only, started):
+    loaded = parse_suite(suite)  # the schema; the semantic checks follow unless the rerun is fully cached
+    if not (force or only) and print_cached(loaded, out, started, console, err_console):
         return
+    check(loaded)
     from lrbench.api import run as run_suite
     from lrbench.cli.progress import RichReporter
 
@@ -67,28 +70,6 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     print_failures(result.outcome)
     if result.failed:
         raise typer.Exit(1)
-
-
-def _print_cached(loaded, out, force, only, started) -> bool:
-    """A fully cached rerun prints the stored leaderboard without starting the executor (see lrbench.rerun)."""
-    import time
-
-    from lrbench.paths import default_out_dir
-    from lrbench.rerun import cached_tables, rich_tables
-    from lrbench.results.store import is_remote
-
-    if force or only or (out and is_remote(out)):
-        return False
-    out_dir = Path(str(out).removeprefix("file://")) if out else default_out_dir(loaded.suite.name)
-    cached = cached_tables(loaded, out_dir)
-    if cached is None:
-        return False
-    tables, n = cached
-    for table in rich_tables(tables):
-        console.print(table)
-    err_console.print(f"0 computed, {n} cached, 0 failed in {time.perf_counter() - started:.1f}s -> "
-                      f"{out_dir}/leaderboard.md")
-    return True
 
 
 def _keep_receipt(loaded, result) -> None:

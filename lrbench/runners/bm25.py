@@ -62,6 +62,23 @@ def _bm25s_tokenize(texts, p: BM25Params):
                           return_ids=False, show_progress=False)
 
 
+def _bm25s_corpus(docs, p: BM25Params, chunk: int = 20_000) -> tuple[list[str], list[list[int]], dict[str, int]]:
+    """(doc ids, token ids per document, vocabulary) from a document stream, tokenized `chunk` documents at a
+    time: only ids are kept, never the corpus' texts or token strings. The same tokens and vocabulary as
+    bm25s' own indexing from token lists; only the numbering of the vocabulary differs (first occurrence)."""
+    import itertools
+
+    doc_ids: list[str] = []
+    token_ids: list[list[int]] = []
+    vocab: dict[str, int] = {}
+    stream = iter(docs)
+    while batch := list(itertools.islice(stream, chunk)):
+        doc_ids += [doc_id for doc_id, _ in batch]
+        for tokens in _bm25s_tokenize([text for _, text in batch], p):
+            token_ids.append([vocab.setdefault(token, len(vocab)) for token in tokens])
+    return doc_ids, token_ids, vocab
+
+
 def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunContext):
     import bm25s
     import numpy as np
@@ -76,13 +93,10 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         doc_ids = json.loads(doc_ids_file.read_text())
         index_cached = True
     else:
-        doc_ids, texts = [], []
-        for doc_id, text in ctx.progress(dataset.docs(), description="reading corpus"):
-            doc_ids.append(doc_id)
-            texts.append(text)
-        tokens = _bm25s_tokenize(texts, p)
+        doc_ids, token_ids, vocab = _bm25s_corpus(ctx.progress(dataset.docs(), description="indexing corpus"), p)
         retriever = bm25s.BM25(k1=p.k1, b=p.b, method=p.method)
-        retriever.index(tokens, show_progress=False)
+        retriever.index((token_ids, vocab), show_progress=False)
+        del token_ids
         tmp = Path(tempfile.mkdtemp(dir=index_dir.parent if index_dir.parent.exists() else None))
         index_dir.parent.mkdir(parents=True, exist_ok=True)
         retriever.save(str(tmp))

@@ -8,12 +8,14 @@ score_mode: generate-integer (fine-grained relevance grades, as in ERank / ProRa
   model's next-token distribution restricted to the grade tokens (renormalised); when a grade is several
   tokens (SmolLM2 writes "10" as "1" "0"), P("10") = P("1") * P("0" | "1") and P("1") keeps the rest, from one
   more forward pass with "1" appended. With `expectation: false` the model generates up to `answer_tokens`
-  tokens greedily and the first grade in the text is parsed (digits or number words, "7/10", "**8**"); outputs
-  with no grade get `unparsed_score` and are counted in the profile.
+  tokens greedily and the first grade in the text is parsed (digits or number words, "7/10", "**8**"), or, with
+  `grade_patterns`, the first of those regular expressions (tried in order on the lower-cased answer) that
+  matches gives the grade from its first group, as UMBRELA's parser does; outputs with no grade get
+  `unparsed_score` and are counted in the profile.
 score_mode: reason-then-score (Rank-R1 style): the model first generates a bounded reasoning span
   (`reason_tokens` at most, stopped at </think>; `reason_min_tokens` keeps a small model from ending its turn
-  at once), then the answer is forced ("</think>\\n<answer>") and the score
-  is logit(yes) - logit(no) of the next token. The generated tokens per query are in the profile
+  at once), then the answer is forced (`forced_answer`, by default "{reasoning}</think>\\n<answer>") and the
+  score is logit(yes) - logit(no) of the next token. The generated tokens per query are in the profile
   (`generated_tokens_per_query`): that is where this mode's cost goes.
 
 `ScoreModeParams` holds the fields; `score_mode_for(params)` returns the mode object that `llm-pointwise`
@@ -25,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from lrbench.runners.base import RunnerParams
 
@@ -59,15 +61,55 @@ class ScoreModeParams(RunnerParams):
                                                 "(false: generate and parse)")
     answer_tokens: int = Field(6, ge=1, description="generate-integer with expectation false: tokens generated")
     unparsed_score: float = Field(-1.0, description="generate-integer: score of an output with no grade in it")
+    grade_patterns: list[str] | None = Field(None, description="generate-integer with expectation false: regular "
+                                             "expressions tried in order, the grade is the first group of the "
+                                             "first match (default: the first number in the answer)")
+    grade_match: Literal["first", "last"] = Field("first", description="grade_patterns: read a pattern's first "
+                                                                       "or last match in the answer")
     reason_tokens: int = Field(64, ge=1, description="reason-then-score: most tokens of reasoning per passage")
     reason_min_tokens: int = Field(0, ge=0, description="reason-then-score: end-of-turn suppressed before this")
     think_open: str = "<think>"
     think_close: str = "</think>"
     answer_open: str = "<answer>"
+    forced_answer: str = Field("{reasoning}{think_close}\n{answer_open}",
+                               description="reason-then-score: what follows think_open before the answer token is "
+                                           "read; {reasoning} is the generated reasoning, right-stripped")
+
+    @field_validator("forced_answer")
+    @classmethod
+    def _has_reasoning(cls, value: str) -> str:
+        try:
+            rendered = value.format(reasoning="\0", think_close="", answer_open="")
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(f"forced_answer may use only {{reasoning}}, {{think_close}}, {{answer_open}}: {e}") \
+                from None
+        if "\0" not in rendered:
+            raise ValueError("forced_answer must contain {reasoning}")
+        return value
+
+    @field_validator("grade_patterns")
+    @classmethod
+    def _patterns_compile(cls, value):
+        for pattern in value or []:
+            try:
+                if re.compile(pattern).groups < 1:
+                    raise ValueError(f"grade pattern {pattern!r} has no group for the grade")
+            except re.error as e:
+                raise ValueError(f"grade pattern {pattern!r} is not a regular expression: {e}") from None
+        return value
 
 
-def parse_grade(text: str, max_grade: int) -> int | None:
-    """The first grade in a generated answer: an integer (clamped to 0..max_grade) or a number word."""
+def parse_grade(text: str, max_grade: int, patterns: list[str] | None = None, match: str = "first") -> int | None:
+    """The first grade in a generated answer: an integer (clamped to 0..max_grade) or a number word; with
+    `patterns`, the first group of the first (or last) match of the first pattern that matches the lower-cased,
+    stripped answer."""
+    if patterns:
+        lowered = text.strip().lower()
+        for pattern in patterns:
+            found = list(re.finditer(pattern, lowered, flags=re.IGNORECASE | re.MULTILINE | re.DOTALL))
+            if found:
+                return max(0, min(max_grade, round(float(found[0 if match == "first" else -1].group(1)))))
+        return None
     match = re.search(r"-?\d+(?:\.\d+)?|\b(" + "|".join(NUMBER_WORDS) + r")\b", text, flags=re.IGNORECASE)
     if not match:
         return None
@@ -222,7 +264,8 @@ class GenerateInteger(ScoreMode):
         scores = []
         for ids in outs:
             self.generated += len(ids)
-            grade = parse_grade(loaded.tokenizer.decode(ids, skip_special_tokens=True), self.p.max_grade)
+            grade = parse_grade(loaded.tokenizer.decode(ids, skip_special_tokens=True), self.p.max_grade,
+                                self.p.grade_patterns, self.p.grade_match)
             if grade is None:
                 self.unparsed += 1
             scores.append(float(self.p.unparsed_score if grade is None else grade))
@@ -243,16 +286,18 @@ class ReasonThenScore(ScoreMode):
     def _score(self, loaded, query, docs, watch):
         p = self.p
         first = self.prompts(loaded, query, docs, p.think_open)
+        stops = [s for s in (p.think_close, p.answer_open) if s]  # an empty tag would stop at once
         outs = generate(loaded, first, p.reason_tokens, p.batch_size, watch, min_new_tokens=min(
-            p.reason_min_tokens, p.reason_tokens), stop_strings=[p.think_close, p.answer_open], tokenizer=loaded.tokenizer)
+            p.reason_min_tokens, p.reason_tokens), stop_strings=stops, tokenizer=loaded.tokenizer)
         reasons = []
         for ids in outs:
             self.generated += len(ids)
             text = loaded.tokenizer.decode(ids, skip_special_tokens=True)
-            cut = min((i for i in (text.find(p.think_close), text.find(p.answer_open)) if i >= 0), default=-1)
+            cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
             self.closed += cut >= 0
             reasons.append(text[:cut] if cut >= 0 else text)
-        seqs = [self.prompts(loaded, query, [d], p.think_open + r.rstrip() + p.think_close + "\n" + p.answer_open)[0]
+        seqs = [self.prompts(loaded, query, [d], p.think_open + p.forced_answer.format(
+            reasoning=r.rstrip(), think_close=p.think_close, answer_open=p.answer_open))[0]
                 for d, r in zip(docs, reasons)]
         logits = next_token_logits(loaded, seqs, p.batch_size, p.bucket, watch)
         self.last_reasons = reasons

@@ -16,6 +16,57 @@ from pydantic import Field
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import RunnerParams
 
+UMBRELA_PROMPT = ('Given a query and a passage, you must provide a score on an integer scale of 0 to 3 with '
+                  'the following meanings:\n'
+                  '0 = represent that the passage has nothing to do with the query, \n'
+                  '1 = represents that the passage seems related to the query but does not answer it, \n'
+                  '2 = represents that the passage has some answer for the query, but the answer may be a '
+                  'bit unclear, or hidden amongst extraneous information and \n'
+                  '3 = represents that the passage is dedicated to the query and contains the exact answer.\n'
+                  '\n'
+                  'Important Instruction: Assign category 1 if the passage is somewhat related to the topic '
+                  'but not completely, category 2 if passage presents something very important related to '
+                  'the entire topic but also has some extra information and category 3 if the passage only '
+                  'and entirely refers to the topic. If none of the above satisfies give it category 0.\n'
+                  '\n'
+                  'Query: {query}\n'
+                  'Passage: {document}\n'
+                  '\n'
+                  'Split this problem into steps:\n'
+                  'Consider the underlying intent of the search.\n'
+                  'Measure how well the content matches a likely intent of the query (M).\n'
+                  'Measure how trustworthy the passage is (T).\n'
+                  'Consider the aspects above and the relative importance of each, and decide on a final '
+                  'score (O). Final score must be an integer value only.\n'
+                  'Do not provide any code in result. Provide each score in the format of: ##final score: '
+                  'score without providing any reasoning.')
+UMBRELA_PATTERNS = ['"o"\\s*[:-=]?\\s*(0|1|2|3)',
+                    "\\'o\\'\\s*[:-=]?\\s*(0|1|2|3)",
+                    'o\\s*[:-=]?\\s*(0|1|2|3)',
+                    '"overall_score"\\s*[:-=]?\\s*(0|1|2|3)',
+                    '"overall"\\s*[:-=]?\\s*(0|1|2|3)',
+                    '"overall score"\\s*[:-=]?\\s*(0|1|2|3)',
+                    '"final score"\\s*[:-=]?\\s*(0|1|2|3)',
+                    'final score\\s*[:-=]?\\s*(0|1|2|3)',
+                    'final score is (0|1|2|3)',
+                    '"final_score"\\s*[:-=]?\\s*(0|1|2|3)',
+                    '"score"\\s*[:-=]?\\s*(0|1|2|3)',
+                    '"o_score"\\s*[:-=]?\\s*(0|1|2|3)',
+                    'output score is (0|1|2|3)',
+                    'score is (0|1|2|3)',
+                    '[a-zA-Z]+\\s+is\\s+(0|1|2|3)\\s',
+                    'relevance category\\s*[:-=]?\\s*(0|1|2|3)',
+                    'relevance category\\s*[:-=]?\\s*(0|1|2|3)',
+                    'relevance category is (0|1|2|3)',
+                    'it falls into the category (0|1|2|3)',
+                    'category\\s*(0|1|2|3)',
+                    'relevance category (0|1|2|3)',
+                    'relevance category for this passage would be (0|1|2|3)',
+                    'the relevance category would be (0|1|2|3)',
+                    '\\n*(0|1|2|3)']
+RANK1_PROMPT = ("Determine if the following passage is relevant to the query. Answer only with 'true' or "
+                "'false'.\nQuery: {query}\nPassage: {document}\n")
+
 RANK_LLM = "castorini/rank_llm (PyPI rank-llm 0.25.7; templates at commit cdc43edad2997d33937919041d721953104ad7e4)"
 LLM_RANKERS_R1 = "ielab/llm-rankers (commit a5ee1a974e311e9704a4b1176ea37fa09bb7e08d)"
 
@@ -86,6 +137,34 @@ RECIPES = {r.name: r for r in [
                   "'Yes' and 'No' logits, monotone in their difference)",
            published="flan-t5-large/xl pointwise yes_no reranking BM25 top-100: DL19/DL20 figures in Zhuang et "
                      "al., Table 1, not transcribed here"),
+    Recipe("umbrela", "llm-pointwise",
+           {"score_mode": "generate-integer", "template": UMBRELA_PROMPT, "system": "You are a helpful assistant.",
+            "chat": True, "max_grade": 3, "expectation": False, "answer_tokens": 100,
+            "grade_patterns": UMBRELA_PATTERNS, "grade_match": "last", "unparsed_score": 0.0},
+           paper="Upadhyay et al., UMBRELA: UMbrela is the (Open-Source Reproduction of the) Bing RELevance "
+                 "Assessor, 2024 (after Thomas et al., Large language models can accurately predict searcher "
+                 "preferences, SIGIR 2024)",
+           repository="castorini/umbrela (commit 16cba3ebdfb79477850196695e06eef5ce96f339)",
+           source="src/umbrela/prompts/qrel_zeroshot_bing.txt (the zero-shot 'bing' prompt); gpt_judge.py (system "
+                  "message, the prompt as the user turn); utils/common_utils.py parse_fewshot_response (patterns "
+                  "tried in order on the lower-cased answer, the last match of the first that matches, 0 when "
+                  "none does); max_new_tokens 100",
+           published="GPT-4o judgments vs the TREC DL 2019-2023 qrels: Cohen's kappa and system-ranking "
+                     "correlations in the paper's tables, not transcribed here (a judge, not a DL19 reranker)"),
+    Recipe("rank1", "llm-pointwise",
+           {"score_mode": "reason-then-score", "template": RANK1_PROMPT, "chat": False, "system": None,
+            "think_open": "<think>", "think_close": "</think>", "answer_open": "",
+            "forced_answer": "{reasoning}\n{think_close}", "yes": " true", "no": " false", "variants": False,
+            "reason_tokens": 8192, "doc_max_tokens": None},
+           paper="Weller et al., rank1: Test-Time Compute for Reranking in Information Retrieval, 2025",
+           repository="jhu-clsp/rank1 (rank1.py, read at commit 37248a0e57425478d7c6da2b771fbd670b033418 of its "
+                      "fork timaah/rank1-lawllama)",
+           source="rank1.py rank1.return_prompt (raw text ending in <think>, no chat template), the ' true' / "
+                  "' false' first token ids, stop at '</think> true|false' (max_output_tokens 8192), "
+                  "_fix_incomplete_responses ('\\n</think>' forced when the reasoning does not close)",
+           published="jhu-clsp/rank1-7b: BRIGHT and TREC DL figures in the paper's tables, not transcribed here",
+           notes="rank1 scores P(true) / (P(true) + P(false)), a monotone function of lrbench's logit(true) - "
+                 "logit(false): the same ranking; rank1 also trims an unclosed reasoning to its last sentence"),
     Recipe("setwise_heapsort", "llm-setwise",
            {"compare": "generate", "method": "heapsort", "num_child": 2, "k": 10, "doc_max_tokens": 128,
             "query_max_tokens": 32, "special_tokens": True, "shuffle": False, "chat": True},

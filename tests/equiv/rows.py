@@ -27,7 +27,8 @@ def cross_encoder() -> list[dict]:
         result = ce.compare(ours, fn(checkpoint, ds, run))
         rows.append({"row": "cross-encoder" if not rows else "cross-encoder (rerankers)", "reference": name,
                      "slice": f"DL19 BM25 top-100, 43 queries ({result['pairs']} pairs)",
-                     "metric": "score (abs), and the ranking per query", "max_diff": result["max_diff"],
+                     "metric": f"score (abs); document pairs ordered differently: {result['order_swaps']} "
+                               f"(+ {result['near_tie_swaps']} within 2e-5: near ties)", "max_diff": result["max_diff"],
                      "equal": result["equal"], "details": result,
                      "layer": "all-MiniLM-L6-v2 + a seeded fresh single-logit head: mechanics only (pairing, "
                               "truncation, batching, which logit); the scores carry no quality"})
@@ -44,7 +45,8 @@ def late_interaction() -> dict:
     result = li.compare(ours, li.pylate_scores(ds, run, work / "cache"), tolerance=li.TOLERANCE)
     return {"row": "late-interaction", "reference": "pylate colbert_scores (ColBERT MaxSim)",
             "slice": f"DL19 BM25 top-100, 43 queries ({result['pairs']} pairs), MiniLM, ColBERT markers",
-            "metric": "MaxSim score (abs), and the ranking", "max_diff": result["max_diff"],
+            "metric": f"MaxSim score (abs); document pairs ordered differently: {result['order_swaps']} "
+                      f"(+ {result['near_tie_swaps']} near ties)", "max_diff": result["max_diff"],
             "equal": result["equal"], "details": result,
             "layer": "the MaxSim scoring, from the same token embeddings (lrbench's)"}
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # loaded on first use: cached reruns never need it
 
 from lrbench.errors import LrbenchError
 from lrbench.suites.datasets.base import QRELS_COLUMNS, Dataset
-from lrbench.suites.datasets.tasks import EXAMPLE_COLUMNS, _Measures
+from lrbench.suites.datasets.tasks import EXAMPLE_COLUMNS, SplitExamples, _Measures
 from lrbench.suites.fingerprints import cached_fingerprint, hash_files
 from lrbench.suites.hf_cache import cached_revisions, hf_datasets_cache, offline, repo_folder, seed_from_hf_mirror
 
@@ -67,7 +67,7 @@ def beir_text(title, text) -> str:
     return f"{title} {text or ''}".strip() if title else (text or "")
 
 
-class MtebDataset(Dataset):
+class MtebDataset(SplitExamples, Dataset):
     """`mteb:NAME`: an MTEB task (retrieval, reranking, classification, STS) from the datasets cache."""
 
     scheme = "mteb"
@@ -264,15 +264,8 @@ class MtebDataset(Dataset):
                              "text": data[self.mteb_task.input_column_name], "text_pair": None,
                              "label": [int(x) for x in labels]})[EXAMPLE_COLUMNS]
 
-    @cached_property
-    def _test(self) -> pd.DataFrame:
-        frame = self._examples(self.split)
-        if self.spec.queries_limit:
-            frame = frame.iloc[: self.spec.queries_limit]
-        return frame.reset_index(drop=True)
-
-    def examples(self) -> pd.DataFrame:
-        return self._test
+    def _split_examples(self) -> pd.DataFrame:
+        return self._examples(self.split)
 
     def train_examples(self) -> pd.DataFrame:
         self._need("classification")

@@ -61,6 +61,24 @@ class _TaskDataset(Dataset):
         return {}
 
 
+class SplitExamples:
+    """`examples()`: the evaluation split's examples (`_split_examples`), the first `queries_limit` of them when
+    the suite sets it, numbered from 0."""
+
+    def _split_examples(self) -> pd.DataFrame:
+        raise NotImplementedError
+
+    @cached_property
+    def _test(self) -> pd.DataFrame:
+        frame = self._split_examples()
+        if self.spec.queries_limit:
+            frame = frame.iloc[: self.spec.queries_limit]
+        return frame.reset_index(drop=True)
+
+    def examples(self) -> pd.DataFrame:
+        return self._test
+
+
 # -- GLUE ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -216,7 +234,7 @@ class GlueDataset(_TaskDataset):
 
 # -- MTEB classification ------------------------------------------------------------------
 
-class MtebClassificationDataset(_TaskDataset):
+class MtebClassificationDataset(SplitExamples, _TaskDataset):
     """`mteb-classification:DIR`: train.csv and test.csv with `text,category` (e.g. Banking77)."""
 
     scheme = "mteb-classification"
@@ -265,15 +283,8 @@ class MtebClassificationDataset(_TaskDataset):
         return pd.DataFrame({"id": [f"{split}-{i}" for i in range(len(frame))], "text": frame["text"],
                              "text_pair": None, "label": frame["category"].map(index).astype(int)})
 
-    @cached_property
-    def _test(self) -> pd.DataFrame:
-        frame = self._read(self.spec.split or "test")
-        if self.spec.queries_limit:
-            frame = frame.iloc[: self.spec.queries_limit]
-        return frame.reset_index(drop=True)
-
-    def examples(self) -> pd.DataFrame:
-        return self._test
+    def _split_examples(self) -> pd.DataFrame:
+        return self._read(self.spec.split or "test")
 
     def train_examples(self) -> pd.DataFrame:
         return self._read("train")
