@@ -19,6 +19,8 @@ DEPTH = 10
 
 def suite(shared) -> dict:
     base = shared / "trec-dl-2019-passage"
+    # one thread: on 2 shared cores, two torch threads next to another busy process ran this 10x slower
+    one = {"model": SMOLLM, "threads": 1}
     return {
         "name": "setwise-mechanics",
         "datasets": [{"id": f"candidates:{base}/rank_llm_candidates/BM25.top100.dl19.json", "name": "dl19-2q",
@@ -27,17 +29,18 @@ def suite(shared) -> dict:
         "baseline": "bm25",
         "systems": [
             {"name": "bm25", "type": "given"},
-            # a heap of 10 with 4 children per node: 3 compares build it (one more if the root moves down)
+            # a heap of 10 with 4 children per node: 3 compares build it, 1 re-sifts the root for the second place
+            # (more where a parent moves down)
             {"name": "setwise", "type": "llm-setwise", "input": "bm25", "depth": DEPTH,
-             "params": {"model": SMOLLM, "recipe": "setwise_heapsort", "num_child": 4, "k": 1,
-                        "doc_max_tokens": 12}},
+             "params": {**one, "recipe": "setwise_heapsort", "num_child": 4, "k": 2,
+                        "doc_max_tokens": 6}},
             # one set of all 10: one compare per query
             {"name": "r1", "type": "llm-setwise", "input": "bm25", "depth": DEPTH,
-             "params": {"model": SMOLLM, "recipe": "rank_r1", "num_child": 9, "k": 1, "reason_tokens": 4,
-                        "doc_max_tokens": 12}},
+             "params": {**one, "recipe": "rank_r1", "num_child": 9, "k": 1, "reason_tokens": 3,
+                        "doc_max_tokens": 6}},
             {"name": "likelihood", "type": "llm-setwise", "input": "bm25", "depth": DEPTH,
-             "params": {"model": SMOLLM, "recipe": "setwise_heapsort", "compare": "likelihood", "num_child": 9,
-                        "k": 1, "doc_max_tokens": 12}},
+             "params": {**one, "recipe": "setwise_heapsort", "compare": "likelihood", "num_child": 9,
+                        "k": 1, "doc_max_tokens": 6}},
         ],
     }
 
@@ -58,7 +61,7 @@ def results(tmp_path_factory):
     return lrbench.open_results(tmp / "out")
 
 
-@pytest.mark.parametrize("system,k", [("setwise", 1), ("r1", 1), ("likelihood", 1)])
+@pytest.mark.parametrize("system,k", [("setwise", 2), ("r1", 1), ("likelihood", 1)])
 def test_every_candidate_ranked_top_k_first_rest_in_input_order(results, system, k):
     bm25 = results.run("bm25")
     run = results.run(system)
@@ -73,14 +76,14 @@ def test_every_candidate_ranked_top_k_first_rest_in_input_order(results, system,
 def test_profiles_count_compares_tokens_and_provenance(results):
     setwise = results.profile("setwise")
     assert setwise["compare"] == "generate" and setwise["method"] == "heapsort" and setwise["num_child"] == 4
-    assert 3 <= setwise["compares_per_query"] <= 4
+    assert 4 <= setwise["compares_per_query"] <= 8
     assert setwise["generated_tokens"] <= setwise["compares"]  # one token per compare (none if it ended)
     assert 0 <= setwise["unparsed_answers"] <= setwise["compares"]
     assert setwise["recipe"]["name"] == "setwise_heapsort" and "ielab/llm-rankers" in setwise["recipe"]["repository"]
     r1 = results.profile("r1")
     assert r1["compare"] == "reason" and r1["compares"] == 2  # one per query (the warm-up is not counted)
-    assert 0 < r1["generated_tokens"] <= 4 * r1["compares"]
-    # 4 tokens cannot hold "<think>...</think><answer>[k]</answer>": every answer falls back to the set's first
+    assert 0 < r1["generated_tokens"] <= 3 * r1["compares"]
+    # 3 tokens cannot hold "<think>...</think><answer>[k]</answer>": every answer falls back to the set's first
     assert r1["unparsed_answers"] == 2
     assert r1["recipe"]["name"] == "rank_r1" and "a5ee1a974e311e9704a4b1176ea37fa09bb7e08d" in r1["recipe"]["repository"]
     likelihood = results.profile("likelihood")
