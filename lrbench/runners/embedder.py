@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import Field
 
 from lrbench.errors import LrbenchError
-from lrbench.results.blocks import EmbeddingBlocks, plan_blocks, shard_blocks
+from lrbench.results.blocks import Block, EmbeddingBlocks, plan_blocks, shard_blocks
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, truncate_tokens
 from lrbench.runners.neural.device import select_device
@@ -137,24 +137,18 @@ class EmbedderRunner(NeuralRunner):
                  "compress": ctx.compress, "block_docs": p.block_docs, "encoder": "embedder-v2"}
         return digest(canonical_json(parts), dataset.corpus_fingerprint())[:24]
 
-    def _read_corpus(self, dataset, ctx: RunContext) -> tuple[list[str], list[str]]:
-        ids, texts = [], []
-        for doc_id, text in ctx.progress(dataset.docs(), description="reading corpus"):
-            ids.append(str(doc_id))
-            texts.append(text)
-        return ids, texts
-
     def _corpus_blocks(self, dataset):
-        """(ids, texts) of `block_docs` consecutive corpus rows at a time, streamed from the dataset."""
-        ids, texts = [], []
+        """(block, ids, texts) of `block_docs` consecutive corpus rows at a time, streamed from the dataset:
+        the blocks of `plan_blocks`, in corpus order."""
+        ids, texts, start = [], [], 0
         for doc_id, text in dataset.docs():
             ids.append(str(doc_id))
             texts.append(text)
             if len(ids) == self.params.block_docs:
-                yield ids, texts
-                ids, texts = [], []
+                yield Block(start, start + len(ids)), ids, texts
+                start, ids, texts = start + len(ids), [], []
         if ids:
-            yield ids, texts
+            yield Block(start, start + len(ids)), ids, texts
 
     def _encode_block(self, loaded, texts: list[str], stats: dict):
         """One block of corpus rows; the same call whether a shard worker or the cell itself encodes it,
@@ -182,7 +176,7 @@ class EmbedderRunner(NeuralRunner):
             emb = np.load(folder / "emb.npy")
             return ids, emb, time.perf_counter() - started, True, 0, {}
         ids, parts, stats = [], [], {}
-        for block_ids, block_texts in ctx.progress(self._corpus_blocks(dataset), description="embedding corpus"):
+        for _, block_ids, block_texts in ctx.progress(self._corpus_blocks(dataset), description="embedding corpus"):
             ids += block_ids
             parts.append(self._encode_block(loaded, block_texts, stats))
         emb = np.concatenate(parts) if parts else np.zeros((0, loaded.model.config.hidden_size), np.float32)
@@ -200,42 +194,43 @@ class EmbedderRunner(NeuralRunner):
     def shard_count(self, has_input: bool) -> int:
         return 0 if has_input or not self.params.shards or self.params.shards < 2 else self.params.shards
 
-    def _ensure_blocks(self, loaded, store: EmbeddingBlocks, ids: list[str], texts: list[str], blocks, ctx,
-                       stats: dict, description: str) -> tuple[list, int]:
-        """Each block's embeddings, read from the store or encoded and written there; (parts, encoded)."""
-        parts, encoded = [], 0
-        for block in ctx.progress(blocks, total=len(blocks), description=description):
-            emb = None
-            if store.has(block):
-                try:
-                    block_ids, emb = store.get(block)
-                    if block_ids != ids[block.start:block.end]:
-                        emb = None
-                except Exception:  # a damaged block file is encoded again
-                    emb = None
-            if emb is None:
-                emb = self._encode_block(loaded, texts[block.start:block.end], stats)
-                store.put(block, ids[block.start:block.end], emb)
-                encoded += 1
-            parts.append(emb)
-        return parts, encoded
+    def _stored_or_encoded(self, loaded, store: EmbeddingBlocks, block, ids: list[str], texts: list[str],
+                           stats: dict) -> tuple:
+        """(the block's embeddings, whether they were encoded now): read from the store when a block with these
+        ids is there, else encoded and written there (a damaged or stale block file is encoded again)."""
+        if store.has(block):
+            try:
+                stored_ids, emb = store.get(block)
+                if stored_ids == ids:
+                    return emb, False
+            except Exception:  # noqa: BLE001 - unreadable block: encode it again
+                pass
+        emb = self._encode_block(loaded, texts, stats)
+        store.put(block, ids, emb)
+        return emb, True
 
     def run_shard(self, dataset, ctx: RunContext, shard: int) -> dict:
-        """Encode this shard's blocks of the corpus into the run store (those already there are kept)."""
+        """Encode this shard's blocks of the corpus into the run store (those already there are kept); the
+        corpus is streamed twice (count, then this shard's blocks), never held."""
         if ctx.store is None:
             raise ValueError("embedder shards need the run store")
         started = time.perf_counter()
-        ids, texts = self._read_corpus(dataset, ctx)
-        blocks = shard_blocks(plan_blocks(len(ids), self.params.block_docs), shard, self.params.shards)
+        n_docs = sum(1 for _ in dataset.docs())
+        blocks = shard_blocks(plan_blocks(n_docs, self.params.block_docs), shard, self.params.shards)
         summary = {"shard": shard, "docs": sum(b.end - b.start for b in blocks), "blocks": len(blocks)}
         if not blocks:
             return {**summary, "blocks_encoded": 0, "seconds": time.perf_counter() - started}
-        loaded = self.load(ctx, texts[:64])
+        mine = set(blocks)
+        loaded = self.load(ctx, [t for _, t in zip(range(64), dataset.docs())])
         store = EmbeddingBlocks(ctx.store, self._corpus_key(loaded, dataset, ctx))
         stats: dict = {}
-        t0 = time.perf_counter()
-        _, encoded = self._ensure_blocks(loaded, store, ids, texts, blocks, ctx, stats,
-                                         f"embedding shard {shard + 1}/{self.params.shards}")
+        encoded, t0 = 0, time.perf_counter()
+        for block, ids, texts in ctx.progress(self._corpus_blocks(dataset), total=len(plan_blocks(
+                n_docs, self.params.block_docs)), description=f"embedding shard {shard + 1}/{self.params.shards}"):
+            if block in mine:
+                encoded += self._stored_or_encoded(loaded, store, block, ids, texts, stats)[1]
+            elif block.start >= blocks[-1].end:
+                break
         return {**summary, "blocks_encoded": encoded, "tokens": stats.get("tokens", 0),
                 "encode_seconds": time.perf_counter() - t0, "seconds": time.perf_counter() - started}
 
@@ -244,16 +239,20 @@ class EmbedderRunner(NeuralRunner):
         import numpy as np
 
         started = time.perf_counter()
-        ids, texts = self._read_corpus(dataset, ctx)
-        blocks = plan_blocks(len(ids), self.params.block_docs)
         store = EmbeddingBlocks(ctx.store, self._corpus_key(loaded, dataset, ctx))
         stats: dict = {}
-        parts, encoded = self._ensure_blocks(loaded, store, ids, texts, blocks, ctx, stats,
-                                             f"embedding corpus ({self.params.shards} shards)")
+        all_ids, parts, encoded, n_blocks = [], [], 0, 0
+        for block, ids, texts in ctx.progress(self._corpus_blocks(dataset),
+                                              description=f"embedding corpus ({self.params.shards} shards)"):
+            emb, fresh = self._stored_or_encoded(loaded, store, block, ids, texts, stats)
+            all_ids += ids
+            parts.append(emb)
+            encoded += fresh
+            n_blocks += 1
         emb = np.concatenate(parts) if parts else np.zeros((0, loaded.model.config.hidden_size), np.float32)
-        info = {"corpus_shards": self.params.shards, "corpus_blocks": len(blocks),
+        info = {"corpus_shards": self.params.shards, "corpus_blocks": n_blocks,
                 "corpus_blocks_encoded_in_cell": encoded, "corpus_store": str(store.folder)}
-        return ids, emb, time.perf_counter() - started, encoded == 0, stats.get("tokens", 0), info
+        return all_ids, emb, time.perf_counter() - started, encoded == 0, stats.get("tokens", 0), info
 
     def _first_stage(self, dataset, ctx: RunContext) -> Output:
         p: EmbedderParams = self.params
