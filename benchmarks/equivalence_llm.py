@@ -235,15 +235,12 @@ def judge_prompts() -> list[dict]:
 
 def setwise_sorts() -> list[dict]:
     """llm-setwise heapsort / bubblesort against llm-rankers' SetwiseLlmRanker for the same answers."""
-    from test_equiv_setwise import SETTINGS, oracle, ours, reference
+    from test_equiv_setwise import SETTINGS, dl19_grades, oracle, ours, reference
 
     from reference_llm import dl19_candidates
 
     lists, _ = dl19_candidates(SHARED, n_queries=43, depth=100)
-    grades = {}
-    for line in (SHARED / "trec-dl-2019-passage" / "qrels.dl19-passage.txt").read_text().splitlines():
-        qid, _, docid, grade = line.split()
-        grades[(qid, docid)] = int(grade)
+    grades = dl19_grades(SHARED)
     runs = bad = compares = 0
     for method, num_child, k, depth in SETTINGS:
         for qid, query, docids in lists:

@@ -32,11 +32,13 @@ def dl19():
     from conftest import SHARED
 
     lists, _ = shared_dl19_candidates(n_queries=5, depth=100)
-    grades = {}
-    for line in (SHARED / "trec-dl-2019-passage" / "qrels.dl19-passage.txt").read_text().splitlines():
-        qid, _, docid, grade = line.split()
-        grades[(qid, docid)] = int(grade)
-    return lists, grades
+    return lists, dl19_grades(SHARED)
+
+
+def dl19_grades(shared) -> dict[tuple[str, str], int]:
+    """(query id, doc id) -> DL19 qrels grade."""
+    lines = (shared / "trec-dl-2019-passage" / "qrels.dl19-passage.txt").read_text().splitlines()
+    return {(qid, docid): int(grade) for qid, _, docid, grade in (line.split() for line in lines)}
 
 
 def oracle(qid: str, grades: dict, beyond: bool):
