@@ -1,5 +1,5 @@
-"""The LLM rows of benchmarks/EQUIVALENCE.md: llm-listwise, FIRST, icr and llm-pointwise recipes against
-RankLLM, rankify and llm-rankers, on full DL19 slices.
+"""The LLM rows of benchmarks/EQUIVALENCE.md: llm-listwise, FIRST, icr, llm-pointwise and llm-setwise recipes
+against RankLLM, rankify and llm-rankers, on full DL19 slices.
 
     python benchmarks/equivalence.py --only llm-listwise-windows icr-smollm2   # rows through the page generator
     python benchmarks/equivalence_llm.py --only llm-listwise-first-smollm2     # or alone: prints the rows as JSON
@@ -233,6 +233,83 @@ def judge_prompts() -> list[dict]:
              "layer": "raw prompt text up to `<think>`; answer tokens ' true' / ' false'"}]
 
 
+def setwise_sorts() -> list[dict]:
+    """llm-setwise heapsort / bubblesort against llm-rankers' SetwiseLlmRanker for the same answers."""
+    from test_equiv_setwise import SETTINGS, dl19_grades, oracle, ours, reference
+
+    from reference_llm import dl19_candidates
+
+    lists, _ = dl19_candidates(SHARED, n_queries=43, depth=100)
+    grades = dl19_grades(SHARED)
+    runs = bad = compares = 0
+    for method, num_child, k, depth in SETTINGS:
+        for qid, query, docids in lists:
+            answer = oracle(qid, grades, beyond=method == "heapsort")
+            ref = reference(method, num_child, k, query, docids[:depth], answer)
+            mine = ours(method, num_child, k, docids[:depth], answer)
+            bad += mine != ref
+            runs += 1
+            compares += len(ref[0])
+    return [{"row": "llm-setwise-sorts", "reference": "llm-rankers 0.0.2 SetwiseLlmRanker.heapSort / rerank "
+             "(heapsort, bubblesort), live, compare replaced by an oracle", "slice": f"DL19 BM25, 43 queries x "
+             f"{len(SETTINGS)} (method, num_child, k, depth) settings ({compares} compares)",
+             "metric": "runs whose compared sets (in order) or final ranking differ", "max_diff": bad,
+             "equal": bad == 0, "layer": "the sort's control flow: the oracle answers by qrels grade, with "
+                                         "unreadable answers and (heapsort) labels beyond the set"}]
+
+
+def setwise_prompts() -> list[dict]:
+    """setwise_heapsort prompts through llm-rankers' own compare; rank_r1 messages from the prompt file."""
+    import tomllib
+
+    from llmrankers.rankers import SearchResult
+    from test_equiv_setwise_prompts import R1_TOML, llm_rankers_setwise, r1_messages
+
+    from lrbench.runners.llm_setwise import SetwiseRunner
+    from lrbench.runners.neural.base import truncate_tokens
+    from reference_llm import dl19_candidates
+
+    tok = _tokenizer()
+    loaded = types.SimpleNamespace(tokenizer=tok)
+    lists, texts = dl19_candidates(SHARED, n_queries=43, depth=100)
+    setwise = SetwiseRunner({"model": SMOLLM, "recipe": "setwise_heapsort"})
+    p = setwise.params
+    ref = llm_rankers_setwise(tok, tok(" A", add_special_tokens=False)["input_ids"][0])
+    bad = sets = 0
+    for _, query, docids in lists:
+        q = ref.truncate(query, p.query_max_tokens)
+        for start in range(0, len(docids), 3):
+            window = docids[start:start + 3]
+            docs = [ref.truncate(texts[d], p.doc_max_tokens) for d in window]
+            ref.compare(q, [SearchResult(docid=d, score=0.0, text=t) for d, t in zip(window, docs)])
+            bad += (docs != [truncate_tokens(tok, texts[d], p.doc_max_tokens) for d in window]
+                    or q != truncate_tokens(tok, query, p.query_max_tokens)
+                    or setwise.prompt_string(tok, q, docs) != ref.tokenizer.texts[-1]
+                    or setwise.prompt_ids(loaded, q, docs) != ref.tokenizer.ids[-1])
+            sets += 1
+    r1_ref = tomllib.loads(R1_TOML.read_text())
+    r1 = SetwiseRunner({"model": SMOLLM, "recipe": "rank_r1"})
+    bad_r1 = sets_r1 = 0
+    for _, query, docids in lists:
+        q = truncate_tokens(tok, query, r1.params.query_max_tokens)
+        for start in range(0, len(docids), 20):
+            docs = [truncate_tokens(tok, texts[d], r1.params.doc_max_tokens) for d in docids[start:start + 20]]
+            rendered = tok.apply_chat_template(r1_messages(r1_ref, q, docs), tokenize=False, add_generation_prompt=True)
+            bad_r1 += r1.prompt_string(tok, q, docs) != rendered
+            sets_r1 += 1
+    return [{"row": "llm-setwise-setwise_heapsort-prompt", "reference": "llm-rankers 0.0.2 SetwiseLlmRanker.compare "
+             "(causal-LM branch), live, SmolLM2 tokenizer, stand-in model", "slice": f"DL19 BM25 top-100, 43 "
+             f"queries ({sets} sets of 3)", "metric": "sets whose cut passages, prompt string or ids differ",
+             "max_diff": bad, "equal": bad == 0, "layer": "passage / query cut, whole prompt string under the chat "
+                                                           "template with ' Passage:', token ids"},
+            {"row": "llm-setwise-rank_r1-prompt", "reference": "Rank-R1/prompts/prompt_setwise-R1.toml (ielab/"
+             "llm-rankers a5ee1a97) formatted as R1SetwiseLlmRanker.compare does", "slice": f"DL19 BM25 top-100, "
+             f"43 queries ({sets_r1} sets of 20)", "metric": "sets whose rendered prompt differs",
+             "max_diff": bad_r1, "equal": bad_r1 == 0,
+             "layer": "system + user messages under the chat template (what vLLM's LLM.chat renders); the compare "
+                      "itself is rebuilt from Rank-R1/run_setwise.py (needs vLLM, not in the PyPI package)"}]
+
+
 GROUPS = {  # function -> the rows it computes
     rankgpt_prompt: ["llm-listwise-rankgpt-prompt"],
     partial(zephyr_prompt, "rank_zephyr", "rank_zephyr_template.yaml", False): ["llm-listwise-rank_zephyr-prompt"],
@@ -242,6 +319,8 @@ GROUPS = {  # function -> the rows it computes
     icr_smollm: ["icr-smollm2"],
     pointwise_prompts: ["llm-pointwise-yes_no-prompt"],
     judge_prompts: ["llm-pointwise-umbrela-prompt", "llm-pointwise-rank1-prompt"],
+    setwise_sorts: ["llm-setwise-sorts"],
+    setwise_prompts: ["llm-setwise-setwise_heapsort-prompt", "llm-setwise-rank_r1-prompt"],
 }
 ROW_NAMES = [name for names in GROUPS.values() for name in names]
 

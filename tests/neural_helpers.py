@@ -69,3 +69,23 @@ def module_scifact_slice(tmp_path_factory, name: str, **slice_args):
     tmp = tmp_path_factory.mktemp(name)
     folder = scifact_slice(SHARED, tmp / "scifact", **slice_args)
     return open_dataset(DatasetSpec(id=f"beir:{folder}", split="test"), tmp), tmp
+
+
+def smollm_tokenizer():
+    """SmolLM2-135M-Instruct's tokenizer, resolved offline as lrbench resolves the model."""
+    from transformers import AutoTokenizer
+
+    from lrbench.models import resolve
+
+    return AutoTokenizer.from_pretrained(resolve(SMOLLM).path)
+
+
+def shared_dl19_candidates(n_queries: int, depth: int):
+    """`reference_llm.dl19_candidates` on ../shared/data (skips the test without it)."""
+    import pytest
+    from conftest import SHARED
+    from reference_llm import dl19_candidates
+
+    if not SHARED.exists():
+        pytest.skip("../shared/data is not available")
+    return dl19_candidates(SHARED, n_queries=n_queries, depth=depth)

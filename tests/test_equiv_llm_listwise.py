@@ -13,8 +13,8 @@ import pytest
 
 from lrbench.runners.listwise_prompts import first_order, get_prompt, parse_permutation, window_messages, window_schedule
 from lrbench.runners.llm_listwise import ListwiseRunner
-from neural_helpers import SMOLLM
-from reference_llm import (HFGenerator, dl19_candidates, rank_gpt_handler, rank_llm_modules, rank_llm_reranker,
+from neural_helpers import SMOLLM, shared_dl19_candidates, smollm_tokenizer
+from reference_llm import (HFGenerator, rank_gpt_handler, rank_llm_modules, rank_llm_reranker,
                            rank_llm_request, rank_llm_result)
 
 rank_llm_modules()  # skips the module when rank-llm is not installed
@@ -22,20 +22,12 @@ rank_llm_modules()  # skips the module when rank-llm is not installed
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from transformers import AutoTokenizer
-
-    from lrbench.models import resolve
-
-    return AutoTokenizer.from_pretrained(resolve(SMOLLM).path)
+    return smollm_tokenizer()
 
 
 @pytest.fixture(scope="module")
 def candidates():
-    from conftest import SHARED
-
-    if not SHARED.exists():
-        pytest.skip("../shared/data is not available")
-    return dl19_candidates(SHARED, n_queries=3, depth=100)
+    return shared_dl19_candidates(n_queries=3, depth=100)
 
 
 def test_rank_gpt_messages_equal_rank_llm(candidates):

@@ -68,6 +68,7 @@ RANK1_PROMPT = ("Determine if the following passage is relevant to the query. An
                 "'false'.\nQuery: {query}\nPassage: {document}\n")
 
 RANK_LLM = "castorini/rank_llm (PyPI rank-llm 0.25.7; templates at commit cdc43edad2997d33937919041d721953104ad7e4)"
+LLM_RANKERS_R1 = "ielab/llm-rankers (commit a5ee1a974e311e9704a4b1176ea37fa09bb7e08d)"
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,35 @@ RECIPES = {r.name: r for r in [
            published="jhu-clsp/rank1-7b: BRIGHT and TREC DL figures in the paper's tables, not transcribed here",
            notes="rank1 scores P(true) / (P(true) + P(false)), a monotone function of lrbench's logit(true) - "
                  "logit(false): the same ranking; rank1 also trims an unclosed reasoning to its last sentence"),
+    Recipe("setwise_heapsort", "llm-setwise",
+           {"compare": "generate", "method": "heapsort", "num_child": 2, "k": 10, "doc_max_tokens": 128,
+            "query_max_tokens": 32, "special_tokens": True, "shuffle": False, "chat": True},
+           paper="Zhuang et al., A Setwise Approach to Effective and Highly Efficient Zero-shot Ranking with Large "
+                 "Language Models, SIGIR 2024",
+           repository="ielab/llm-rankers (PyPI llm-rankers 0.0.2; README at commit "
+                      "3166baaf373e69529e016a7b20529f47cbcfc969)",
+           source="llmrankers/setwise.py SetwiseLlmRanker.compare (causal-LM branch: chat template, ' Passage:', "
+                  "one generated token), heapify, heapSort, rerank; run.py truncate (query_length 32, "
+                  "passage_length 128); README setwise command (num_child 2, heapsort, k 10)",
+           published="google/flan-t5-large, setwise heapsort generation over BM25 top-100: DL19 nDCG@10 0.6697 "
+                     "(README); flan-t5 is encoder-decoder (llm-rankers' T5 branch: no chat template, decoder "
+                     "prefix '<pad> Passage'), which this causal-LM runner does not load; the paper's Vicuna / "
+                     "Llama tables: not transcribed here"),
+    Recipe("rank_r1", "llm-setwise",
+           {"compare": "reason", "method": "heapsort", "num_child": 19, "k": 10, "doc_max_tokens": 512,
+            "query_max_tokens": 32, "reason_tokens": 2048, "shuffle": True, "seed": 929, "special_tokens": False,
+            "chat": True},
+           paper="Zhuang et al., Rank-R1: Enhancing Reasoning in LLM-based Document Rerankers via Reinforcement "
+                 "Learning, 2025 (arXiv 2503.06034)",
+           repository=LLM_RANKERS_R1,
+           source="Rank-R1/prompts/prompt_setwise-R1.toml (prompt_system, prompt_user, pattern); Rank-R1/"
+                  "run_setwise.py R1SetwiseLlmRanker.compare (documents '[i] text' joined by newlines, shuffled "
+                  "by random.sample, vLLM chat, temperature 0, max_tokens 2048, pattern over the lower-cased "
+                  "completion); Rank-R1/README.md TREC DL command (num_child 19, heapsort, k 10, "
+                  "query_length 32, passage_length 512)",
+           published="ielabgroup/Rank-R1-{3B,7B,14B}-v0.1 (LoRA on Qwen2.5-*-Instruct) over BM25 top-100: DL19 / "
+                     "DL20 nDCG@10 in the paper's tables, not transcribed here (the README gives the commands "
+                     "only)"),
 ]}
 
 

@@ -27,6 +27,7 @@ BUILTIN_RUNNERS = {
     "llm-pointwise": "lrbench.runners.llm_pointwise:PointwiseRunner",
     "llm-listwise": "lrbench.runners.llm_listwise:ListwiseRunner",
     "llm-groupwise": "lrbench.runners.llm_groupwise:GroupwiseRunner",
+    "llm-setwise": "lrbench.runners.llm_setwise:SetwiseRunner",
     "icr": "lrbench.runners.icr:ICRRunner",
     "late-interaction": "lrbench.runners.late_interaction:LateInteractionRunner",
     "cur-retrieval": "lrbench.runners.cur_retrieval:CurRetrievalRunner",

@@ -16,7 +16,8 @@ only the step that turns a prompt into generated text moves. Params (mixed into 
 Decoding is greedy (temperature 0), stopping at the model's end of turn, as the transformers backend. Every
 generation is kept for audit: the runners store them as the cell's `generations` frame. Only generating modes
 run on these backends (llm-listwise mode generate, llm-pointwise score_mode generate-integer with expectation
-false, llm-groupwise mode generate); modes that read next-token logits need backend: transformers.
+false, llm-groupwise mode generate, llm-setwise compare generate / reason); modes that read next-token logits need
+backend: transformers.
 """
 
 from __future__ import annotations

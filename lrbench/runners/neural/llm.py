@@ -7,13 +7,20 @@ from lrbench.runners.neural.batching import length_batches, pad_batch
 from lrbench.runners.neural.loading import chat_wrap
 
 
-def prompt_ids(loaded, text: str, system: str | None = None, chat: bool = True, assistant_prefix: str = "") -> list[int]:
+def prompt_ids(loaded, text: str, system: str | None = None, chat: bool = True, assistant_prefix: str = "",
+               special_tokens: bool | None = None) -> list[int]:
     """Token ids of `text` as the user turn of the chat template (assistant turn opened), plus an optional
-    start of the assistant's answer."""
+    start of the assistant's answer. `special_tokens` forces the tokenizer's own (BOS) on or off; by default
+    they are added only without a template, which already holds them."""
     before, after = chat_wrap(loaded.tokenizer, system, chat)
-    full = before + text + after + assistant_prefix
-    add_special = not before  # the template already holds the special tokens
-    return loaded.tokenizer(full, add_special_tokens=add_special)["input_ids"]
+    add_special = not before if special_tokens is None else special_tokens
+    return loaded.tokenizer(before + text + after + assistant_prefix, add_special_tokens=add_special)["input_ids"]
+
+
+def prompt_text(tokenizer, text: str, system: str | None = None, chat: bool = True, assistant_prefix: str = "") -> str:
+    """The string `prompt_ids` tokenizes: `text` under the chat template, then the assistant prefix."""
+    before, after = chat_wrap(tokenizer, system, chat)
+    return before + text + after + assistant_prefix
 
 
 def next_token_logits(loaded, sequences: list[list[int]], batch_size: int, sort: bool = True, watch=None):
