@@ -155,3 +155,14 @@ def test_rank1_recipe_scores_after_a_closed_reasoning(pairs, tmp_path):
         with torch.inference_mode():
             logits = loaded.model(input_ids=torch.tensor([seq])).logits[0, -1].float()
         assert score == pytest.approx(float(logits[mode.yes_ids[0]] - logits[mode.no_ids[0]]), abs=2e-3)
+
+
+def test_bad_grade_patterns_and_forced_answer_are_refused():
+    from lrbench.errors import LrbenchError
+
+    for params, words in (({"grade_patterns": ["final score: ("]}, "not a regular expression"),
+                          ({"grade_patterns": ["final score: \\d"]}, "no group"),
+                          ({"forced_answer": "</think>"}, "must contain {reasoning}"),
+                          ({"forced_answer": "{reasoning}{oops}"}, "may use only")):
+        with pytest.raises((LrbenchError, ValueError), match=words):
+            PointwiseRunner({"model": SMOLLM, **params})
