@@ -45,13 +45,15 @@ def _answered_from_cache(argv: list[str], started: float) -> bool:
     target = plain_run(argv)
     if target is None:
         return False
+    suite, out = target
+    if out and "://" not in out and not os.path.exists(os.path.join(out, "rerun.json")):
+        return False  # no receipt (lrbench.rerun.RECEIPT) to answer from: straight to the full command
     try:
         from rich.console import Console
 
         from lrbench.rerun import print_cached
         from lrbench.suites.loader import parse_suite
 
-        loaded = parse_suite(target[0])
-        return print_cached(loaded, target[1], started, Console(), Console(stderr=True))
+        return print_cached(parse_suite(suite), out, started, Console(), Console(stderr=True))
     except Exception:  # noqa: BLE001 - whatever went wrong, the full command redoes it and reports it
         return False

@@ -89,3 +89,9 @@ def shared_dl19_candidates(n_queries: int, depth: int):
     if not SHARED.exists():
         pytest.skip("../shared/data is not available")
     return dl19_candidates(SHARED, n_queries=n_queries, depth=depth)
+
+
+def dl19_pairs(n_queries: int, depth: int) -> list[tuple[str, str]]:
+    """(query, passage) of the first judged DL19 queries' BM25 top-`depth` (skips without ../shared/data)."""
+    lists, texts = shared_dl19_candidates(n_queries=n_queries, depth=depth)
+    return [(query, texts[d]) for _, query, docids in lists for d in docids]

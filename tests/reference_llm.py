@@ -164,18 +164,6 @@ def rank_llm_result(request):
     return data.Result(query=request.query, candidates=copy.deepcopy(request.candidates), invocations_history=[])
 
 
-def dl19_pairs(n_queries: int, depth: int) -> list[tuple[str, str]]:
-    """(query, passage) of the first judged DL19 queries' BM25 top-`depth`; skips without ../shared/data."""
-    import pytest
-
-    from conftest import SHARED
-
-    if not SHARED.exists():
-        pytest.skip("../shared/data is not available")
-    lists, texts = dl19_candidates(SHARED, n_queries=n_queries, depth=depth)
-    return [(query, texts[d]) for _, query, docids in lists for d in docids]
-
-
 def dl19_candidates(shared, n_queries: int, depth: int):
     """[(qid, query, [doc ids])] of the first judged DL19 queries (BM25 top-`depth`) and the passage texts."""
     import json

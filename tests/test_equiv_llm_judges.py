@@ -48,18 +48,16 @@ def packaged_patterns(common_utils) -> list[str]:
 
 @pytest.fixture(scope="module")
 def pairs():
-    from reference_llm import dl19_pairs
+    from neural_helpers import dl19_pairs
 
     return dl19_pairs(n_queries=3, depth=4)
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from transformers import AutoTokenizer
+    from neural_helpers import smollm_tokenizer
 
-    from lrbench.models import resolve
-
-    return AutoTokenizer.from_pretrained(resolve(SMOLLM).path)
+    return smollm_tokenizer()
 
 
 def test_umbrela_recipe_renders_the_zero_shot_bing_prompt(pairs, tokenizer):

@@ -35,7 +35,7 @@ def llmrankers_prompt(method: str) -> str:
 
 @pytest.fixture(scope="module")
 def pairs():
-    from reference_llm import dl19_pairs
+    from neural_helpers import dl19_pairs
 
     return dl19_pairs(n_queries=3, depth=5)
 
@@ -56,11 +56,9 @@ def test_yes_no_recipe_renders_llm_rankers_prompt(pairs):
 def test_yes_no_recipe_reads_the_same_answer_tokens():
     """llm-rankers scores softmax over the logits of tokenizer.encode('Yes')[0] and encode('No')[0]: a monotone
     function of their difference, which is lrbench's score with variants off."""
-    from transformers import AutoTokenizer
+    from neural_helpers import smollm_tokenizer
 
-    from lrbench.models import resolve
-
-    tok = AutoTokenizer.from_pretrained(resolve(SMOLLM).path)
+    tok = smollm_tokenizer()
     p = PointwiseRunner({"model": SMOLLM, "recipe": "llmrankers_yes_no"}).params
     assert (p.chat, p.variants) == (False, False)
     ref = [tok.encode("Yes", add_special_tokens=False)[0], tok.encode("No", add_special_tokens=False)[0]]

@@ -215,13 +215,17 @@ class EmbedderRunner(NeuralRunner):
         if ctx.store is None:
             raise ValueError("embedder shards need the run store")
         started = time.perf_counter()
-        n_docs = sum(1 for _ in dataset.docs())
+        n_docs, sample = 0, []  # one pass counts the corpus and keeps the texts the model load looks at
+        for _, text in dataset.docs():
+            if n_docs < 64:
+                sample.append(text)
+            n_docs += 1
         blocks = shard_blocks(plan_blocks(n_docs, self.params.block_docs), shard, self.params.shards)
         summary = {"shard": shard, "docs": sum(b.end - b.start for b in blocks), "blocks": len(blocks)}
         if not blocks:
             return {**summary, "blocks_encoded": 0, "seconds": time.perf_counter() - started}
         mine = set(blocks)
-        loaded = self.load(ctx, [t for _, t in zip(range(64), dataset.docs())])
+        loaded = self.load(ctx, sample)
         store = EmbeddingBlocks(ctx.store, self._corpus_key(loaded, dataset, ctx))
         stats: dict = {}
         encoded, t0 = 0, time.perf_counter()
