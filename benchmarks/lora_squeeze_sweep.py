@@ -37,7 +37,7 @@ def main():
     ap.add_argument("--extra", type=int, default=1000)
     args = ap.parse_args()
     from lrbench.runners.base import RunContext
-    from lrbench.runners.embedder import EmbedderRunner
+    from lrbench.runners.retrieval.embedder import EmbedderRunner
 
     work = OUT / "lora_squeeze"
     work.mkdir(parents=True, exist_ok=True)

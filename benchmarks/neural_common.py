@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def dataset(dataset_id: str, **spec):
-    from lrbench.suites.datasets import open_dataset
+    from lrbench.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
     return open_dataset(DatasetSpec(id=dataset_id, **spec), ROOT)
@@ -39,7 +39,7 @@ def context(depth=None, cache=None):
 
 
 def evaluate(output, ds, measures):
-    from lrbench.results.evaluators import evaluator_for
+    from lrbench.evaluation.evaluators import evaluator_for
 
     frame = output.frame("run")
     _, scores = evaluator_for("ranking").evaluate(frame, ds, measures)

@@ -61,7 +61,7 @@ def suite_with_overrides(args) -> tuple[dict, Path]:
 def run_suite(args, columns=COLUMNS):
     """Run the suite through lrbench.run, time it, print its table; returns the Results."""
     import lrbench
-    from lrbench.results.tables import TableSpec, render, summarize
+    from lrbench.presentation.tables import TableSpec, render, summarize
 
     suite, base = suite_with_overrides(args)
     out = Path(args.out) if args.out else OUT / suite["name"]

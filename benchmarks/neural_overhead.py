@@ -40,7 +40,7 @@ def main():
     from sentence_transformers import SentenceTransformer
 
     from lrbench.runners.base import RunContext
-    from lrbench.runners.embedder import EmbedderRunner
+    from lrbench.runners.retrieval.embedder import EmbedderRunner
     from lrbench.runners.neural import load_model
 
     ds = dataset(f"beir:{SHARED / 'beir-scifact'}")

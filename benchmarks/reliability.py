@@ -58,7 +58,7 @@ def lrbench(args: list[str], env: dict) -> subprocess.Popen:
 
 
 def board_of(folder: Path):
-    from lrbench.results.manifest import load
+    from lrbench.store.manifest import load
 
     board, _ = load(folder)
     return board.sort_values(["dataset", "system", "measure"]).reset_index(drop=True)
@@ -68,8 +68,8 @@ def inspect(folder: Path) -> dict:
     """What a reader finds in a folder right after a kill."""
     from lrbench.atomic import sha256_file
     from lrbench.errors import LrbenchError
-    from lrbench.results.manifest import BOARD, MANIFEST, MARKDOWN, _read_json
-    from lrbench.results.store import LocalStore
+    from lrbench.store.manifest import BOARD, MANIFEST, MARKDOWN, _read_json
+    from lrbench.store.store import LocalStore
 
     store = LocalStore(folder)
     found = {"cells": 0, "corrupt": 0, "torn": 0, "stale_view": 0, "manifest": False}

@@ -125,7 +125,7 @@ def lrbench_cli(argv: list[str], env: dict, log) -> None:
 
 def collect(summary: Path) -> list[dict]:
     """One row per (corpus, queries, stage) from the cells' profiles in the summaries."""
-    from lrbench.results.store import LocalStore
+    from lrbench.store.store import LocalStore
 
     procs = json.loads((summary / "processes.json").read_text())["processes"]
     rows = []

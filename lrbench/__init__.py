@@ -4,7 +4,7 @@ The Python API (`run`, `load_suite`, `open_results`, `evaluate`, `register_runne
 so `import lrbench` stays light (no pandas, no torch).
 """
 
-__version__ = "0.1.0"
+from lrbench.version import __version__
 
 _API = {
     "run": "lrbench.api", "load_suite": "lrbench.api", "open_results": "lrbench.api", "evaluate": "lrbench.api",

@@ -23,14 +23,14 @@ RECEIPT = "rerun.json"
 
 def code_signature() -> str:
     """lrbench's version and the size and mtime of each of its modules: a receipt written by other code is void."""
-    import lrbench
+    from lrbench.version import __version__
 
-    root = Path(lrbench.__file__).parent
+    root = Path(__file__).resolve().parent
     stats = []
     for path in sorted(root.rglob("*.py")):
         st = path.stat()
         stats.append(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}")
-    return hashlib.sha256("\n".join([lrbench.__version__, *stats]).encode()).hexdigest()[:20]
+    return hashlib.sha256("\n".join([__version__, *stats]).encode()).hexdigest()[:20]
 
 
 def suite_keys(loaded) -> list[str]:
@@ -73,7 +73,7 @@ def cached_tables(loaded, out_dir: Path) -> tuple[list[dict], int] | None:
         return None
     if sorted(keys) != receipt.get("keys"):
         return None
-    from lrbench.results.store import LocalStore
+    from lrbench.store.store import LocalStore
 
     store = LocalStore(Path(out_dir))
     if not all(store.has(key) for key in keys):
@@ -81,28 +81,12 @@ def cached_tables(loaded, out_dir: Path) -> tuple[list[dict], int] | None:
     return receipt["tables"], len(keys)
 
 
-def rich_tables(tables: list[dict]):
-    """Rich tables from `terminal_tables` rows (markup already escaped and styled)."""
-    from rich.table import Table
-
-    out = []
-    for spec in tables:
-        table = Table(title=spec["title"], title_justify="left")
-        table.add_column("system")
-        for column in spec["columns"]:
-            table.add_column(column, justify="right")
-        for row in spec["rows"]:
-            table.add_row(*row)
-        out.append(table)
-    return out
-
-
 def print_cached(loaded, out: str | None, started: float, console, err_console) -> bool:
     """Print the stored leaderboard of a fully cached suite (True), or do nothing (False)."""
     import time
 
     from lrbench.paths import default_out_dir
-    from lrbench.results.store import is_remote
+    from lrbench.store.store import is_remote
 
     if out and is_remote(out):
         return False
@@ -111,6 +95,8 @@ def print_cached(loaded, out: str | None, started: float, console, err_console) 
     if cached is None:
         return False
     tables, n = cached
+    from lrbench.presentation.terminal import rich_tables
+
     for table in rich_tables(tables):
         console.print(table)
     err_console.print(f"0 computed, {n} cached, 0 failed in {time.perf_counter() - started:.1f}s -> "

@@ -10,7 +10,7 @@ SMOLLM = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
 def dl19(shared: Path, queries_limit: int | None = None):
-    from lrbench.suites.datasets import open_dataset
+    from lrbench.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
     base = shared / "trec-dl-2019-passage"
@@ -61,7 +61,7 @@ def module_scifact_slice(tmp_path_factory, name: str, **slice_args):
     import pytest
     from conftest import SHARED
 
-    from lrbench.suites.datasets import open_dataset
+    from lrbench.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
     if not SHARED.exists():

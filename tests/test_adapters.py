@@ -85,7 +85,7 @@ def test_squeezed_output_equals_truncated_svd_reconstruction(adapter, tmp_path):
 
     from lrbench.models import resolve
     from lrbench.runners.base import RunContext
-    from lrbench.runners.embedder import EmbedderRunner
+    from lrbench.runners.retrieval.embedder import EmbedderRunner
 
     folder, _, _ = adapter
     ctx = RunContext(cache_dir=tmp_path / "cache", suite_dir=tmp_path,
@@ -124,7 +124,7 @@ def test_squeezed_output_equals_truncated_svd_reconstruction(adapter, tmp_path):
 def test_lora_squeeze_block_validation(tmp_path, shared):
     from lrbench.errors import LrbenchError
     from lrbench.runners.base import RunContext
-    from lrbench.runners.embedder import EmbedderRunner
+    from lrbench.runners.retrieval.embedder import EmbedderRunner
     from lrbench.plan import load_suite
 
     path = _suite(tmp_path, shared, None, [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lrbench.runners.cross_encoder import CrossEncoderRunner
+from lrbench.runners.rerankers.cross_encoder import CrossEncoderRunner
 from lrbench.runners.neural.batching import length_batches
 from lrbench.runners.neural.profile import Stopwatch
 from neural_helpers import MINILM, dl19

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lrbench.runners.bm25 import BM25Params, _bm25s_corpus, _bm25s_tokenize
+from lrbench.runners.retrieval.bm25 import BM25Params, _bm25s_corpus, _bm25s_tokenize
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +14,7 @@ def scifact():
 
     if not shared.exists():
         pytest.skip("../shared/data is not available")
-    from lrbench.suites.datasets import open_dataset
+    from lrbench.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
     ds = open_dataset(DatasetSpec(id=f"beir:{shared / 'beir-scifact'}", name="scifact"), shared)

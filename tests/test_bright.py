@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 import lrbench
-from lrbench.results.evaluate import evaluate_run
-from lrbench.suites.datasets import open_dataset
-from lrbench.suites.datasets.files import parse_id_list
+from lrbench.evaluation.evaluate import evaluate_run
+from lrbench.datasets import open_dataset
+from lrbench.datasets.files import parse_id_list
 from lrbench.suites.schema import DatasetSpec
 from tests.helpers import scores, write_suite
 

@@ -18,9 +18,9 @@ import pytest
 
 from helpers import scores, write_suite
 
-from lrbench.executor import SuiteExecutor
-from lrbench.results.evaluate import evaluate_run
-from lrbench.suites.datasets import open_dataset
+from lrbench.executors.core import Engine
+from lrbench.evaluation.evaluate import evaluate_run
+from lrbench.datasets import open_dataset
 from lrbench.plan import load_suite
 from lrbench.suites.schema import DatasetSpec
 
@@ -85,7 +85,7 @@ def test_bm25_over_bright_documents_with_the_exclusion_rule(shared, tmp_path):
         "name": "bright-e2e", "measures": ["nDCG@10"],
         "datasets": [{"id": f"bright:{folder}/leetcode", "name": "leetcode"}],
         "systems": [{"name": "bm25", "type": "bm25", "params": {"k": 100}}]})
-    executor = SuiteExecutor(load_suite(suite), tmp_path / "out")
+    executor = Engine(load_suite(suite), tmp_path / "out")
     result = executor.run()
     assert not result.failed, [c.error for c in result.failed]
     run = executor.store.get_run(result.cells[0].cell.key)

@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from helpers import scores, write_suite
 
 from lrbench.cli import app
-from lrbench.executor import SuiteExecutor
-from lrbench.suites.datasets import open_dataset
-from lrbench.suites.datasets.catalogue import BRIGHT_SUBSETS, CATALOGUE, CQADUPSTACK
+from lrbench.executors.core import Engine
+from lrbench.datasets import open_dataset
+from lrbench.datasets.catalogue import BRIGHT_SUBSETS, CATALOGUE, CQADUPSTACK
 from lrbench.plan import load_suite
 from lrbench.suites.schema import DatasetSpec
 
@@ -21,7 +21,7 @@ BM25 = {"name": "bm25", "type": "bm25", "params": {"k1": 0.9, "b": 0.4}}
 
 def _board(tmp_path, datasets, systems, name="cat"):
     path = write_suite(tmp_path, {"name": name, "datasets": datasets, "systems": systems})
-    result = SuiteExecutor(load_suite(path), tmp_path / name).run()
+    result = Engine(load_suite(path), tmp_path / name).run()
     assert not result.failed, [c.error for c in result.failed]
     return result.leaderboard
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 from lrbench.compression.config import canonical_compress
-from lrbench.executor import SuiteExecutor
+from lrbench.executors.core import Engine
 from lrbench.plan import KEY_FORMAT, build_plan, canonical_params, load_suite
-from lrbench.runners.bm25 import BM25Params, BM25Runner
+from lrbench.runners.retrieval.bm25 import BM25Params, BM25Runner
 from tests.helpers import write_suite
 
 CRANFIELD = {"id": "irds:cranfield", "name": "cranfield", "measures": ["nDCG@10", "AP"]}
@@ -25,14 +25,14 @@ def test_defaults_written_out_share_one_cell(shared, tmp_path):
     keys = _keys(tmp_path, systems)
     assert keys["short"] == keys["spelled"]
     suite = write_suite(tmp_path, {"name": "keys", "datasets": [CRANFIELD], "systems": systems})
-    result = SuiteExecutor(load_suite(suite), tmp_path / "out").run()
+    result = Engine(load_suite(suite), tmp_path / "out").run()
     status = {c.cell.system_label: c.status for c in result.cells}
     assert status == {"short": "computed", "spelled": "cached"}  # computed once within the run
     board = result.leaderboard.set_index(["system", "measure"])["value"]
     assert board["short"].equals(board["spelled"])
     # a later suite that spells the defaults out finds the cell stored
     again = write_suite(tmp_path, {"name": "keys", "datasets": [CRANFIELD], "systems": systems[1:]}, "again.yaml")
-    assert SuiteExecutor(load_suite(again), tmp_path / "out").run().count("cached") == 1
+    assert Engine(load_suite(again), tmp_path / "out").run().count("cached") == 1
 
 
 def test_a_changed_default_changes_the_key(shared, tmp_path, monkeypatch):
@@ -64,7 +64,7 @@ def test_scheduling_params_stay_out_of_the_key_and_do_not_change_the_run(shared,
 
 
 def test_embedder_declares_shards_as_scheduling():
-    from lrbench.runners.embedder import EmbedderRunner
+    from lrbench.runners.retrieval.embedder import EmbedderRunner
 
     params = {"model": "sentence-transformers/all-MiniLM-L6-v2"}
     assert canonical_params(EmbedderRunner, {**params, "shards": 3}) == canonical_params(EmbedderRunner, params)

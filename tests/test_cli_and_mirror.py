@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from lrbench.cli import app
-from lrbench.suites.mirror import dataset_folder, seed_from_mirror
+from lrbench.datasets.mirror import dataset_folder, seed_from_mirror
 
 runner = CliRunner()
 

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from helpers import write_suite
-from lrbench.runners.bm25 import BM25Runner
-from lrbench.runners.embedder import EmbedderRunner
-from lrbench.suites.datasets import open_dataset
-from lrbench.suites.datasets.beir_index import CorpusFiles
+from lrbench.runners.retrieval.bm25 import BM25Runner
+from lrbench.runners.retrieval.embedder import EmbedderRunner
+from lrbench.datasets import open_dataset
+from lrbench.datasets.beir_index import CorpusFiles
 from lrbench.suites.schema import DatasetSpec
 from neural_helpers import MINILM, ctx
 
@@ -96,7 +96,7 @@ def _parquet_copy(src, dst):
 
 
 def test_gzipped_and_parquet_beir_folders_give_the_same_leaderboard(shared, tmp_path):
-    from lrbench.executor import SuiteExecutor
+    from lrbench.executors.core import Engine
     from lrbench.plan import load_suite
 
     src = shared / "beir-scifact"
@@ -106,7 +106,7 @@ def test_gzipped_and_parquet_beir_folders_give_the_same_leaderboard(shared, tmp_
                 for name, folder in (("plain", src), ("gz", tmp_path / "gz"), ("pq", tmp_path / "pq"))]
     suite = write_suite(tmp_path, {"name": "formats", "datasets": datasets,
                                    "systems": [{"name": "bm25", "type": "bm25"}]})
-    board = SuiteExecutor(load_suite(suite), tmp_path / "out").run().leaderboard
+    board = Engine(load_suite(suite), tmp_path / "out").run().leaderboard
     by = {name: part.set_index("measure")["value"] for name, part in board.groupby("dataset")}
     assert by["plain"]["nDCG@10"] > 0.6  # BM25 on SciFact
     pd.testing.assert_series_equal(by["plain"], by["gz"], check_names=False)

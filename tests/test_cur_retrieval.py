@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lrbench.errors import LrbenchError
-from lrbench.runners.cur_retrieval import CurRetrievalRunner, PairScorer, cur_operator
+from lrbench.runners.retrieval.cur_retrieval import CurRetrievalRunner, PairScorer, cur_operator
 from neural_helpers import MINILM, ctx, module_scifact_slice
 
 SCORER = {"type": "embedder", "params": {"model": MINILM, "max_length": 128}}
@@ -82,7 +82,7 @@ def test_generic_pairwise_path_equals_cached_embeddings(sf):
 def test_llm_pointwise_scorer_keeps_its_score_mode(sf):
     """cur-retrieval scores through the scorer's public protocol, so an llm-pointwise scorer's score_mode is the
     one that scores (it once always called the yes/no scorer)."""
-    from lrbench.runners.llm_score_modes import GenerateInteger, YesNo
+    from lrbench.runners.llm.score_modes import GenerateInteger, YesNo
     from neural_helpers import SMOLLM
 
     ds, tmp = sf

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lrbench.runners.embedder import EmbedderRunner
+from lrbench.runners.retrieval.embedder import EmbedderRunner
 from neural_helpers import MINILM, ctx, module_scifact_slice
 
 BASE = {"model": MINILM, "k": 30, "threads": 1, "latency_sample": 4, "chunk_size": 61}

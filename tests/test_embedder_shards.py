@@ -11,9 +11,9 @@ import pytest
 
 import lrbench
 from lrbench.errors import LrbenchError
-from lrbench.results.blocks import FOLDER, plan_blocks, shard_blocks
+from lrbench.store.blocks import FOLDER, plan_blocks, shard_blocks
 from lrbench.runners import registry
-from lrbench.runners.embedder import EmbedderRunner
+from lrbench.runners.retrieval.embedder import EmbedderRunner
 from tests.helpers import write_suite
 from tests.neural_helpers import MINILM, scifact_slice
 

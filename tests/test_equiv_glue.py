@@ -17,7 +17,7 @@ LIMIT = 4
 
 @pytest.mark.parametrize("task", ["sst2", "mrpc", "rte"])
 def test_zero_shot_glue_equals_lm_eval(shared, tmp_path, task):
-    from lrbench.runners.glue import ZERO_SHOT
+    from lrbench.runners.tasks.glue import ZERO_SHOT
 
     model, tokenizer = load_model()
     theirs = lm_eval_predictions(task, model, tokenizer, tmp_path / "lm-eval", LIMIT)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lrbench.runners.icr import ICRRunner, rankify_prompt
+from lrbench.runners.llm.icr import ICRRunner, rankify_prompt
 from neural_helpers import SMOLLM, bm25_run, ctx, dl19
 from reference_llm import rankify_icr, rankify_masked_scores
 

@@ -17,8 +17,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from lrbench.runners.llm_pointwise import PointwiseRunner
-from lrbench.runners.llm_score_modes import parse_grade
+from lrbench.runners.llm.pointwise import PointwiseRunner
+from lrbench.runners.llm.score_modes import parse_grade
 from lrbench.runners.neural.llm import prompt_ids, single_token_ids
 from neural_helpers import SMOLLM
 

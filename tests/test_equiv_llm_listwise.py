@@ -11,8 +11,8 @@ import types
 
 import pytest
 
-from lrbench.runners.listwise_prompts import first_order, get_prompt, parse_permutation, window_messages, window_schedule
-from lrbench.runners.llm_listwise import ListwiseRunner
+from lrbench.runners.llm.prompts.listwise import first_order, get_prompt, parse_permutation, window_messages, window_schedule
+from lrbench.runners.llm.listwise import ListwiseRunner
 from neural_helpers import SMOLLM, shared_dl19_candidates, smollm_tokenizer
 from reference_llm import (HFGenerator, rank_gpt_handler, rank_llm_modules, rank_llm_reranker,
                            rank_llm_request, rank_llm_result)
@@ -216,7 +216,7 @@ def test_first_final_ranking_on_smollm2_equals_rank_llm(smollm, tmp_path):
 
 def test_recipes_resolve_with_overrides_and_key_on_resolved_values(tmp_path):
     from lrbench.errors import LrbenchError
-    from lrbench.runners.recipes import RECIPES, recipe_profile
+    from lrbench.runners.llm.recipes import RECIPES, recipe_profile
 
     p = ListwiseRunner({"model": SMOLLM, "recipe": "first", "stride": 5}).params
     assert (p.prompt, p.mode, p.letters, p.window, p.stride, p.first_top_logprobs) == \

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lrbench.runners.llm_pointwise import PointwiseRunner
+from lrbench.runners.llm.pointwise import PointwiseRunner
 from lrbench.runners.neural.llm import single_token_ids
 from neural_helpers import SMOLLM
 

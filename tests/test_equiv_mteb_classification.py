@@ -21,7 +21,7 @@ def one_stream_samples(n_experiments: int, samples_per_label: int) -> list[list[
     import pandas as pd
 
     from equiv.mteb_classification import BANKING
-    from lrbench.runners.mteb_protocol import first_per_label
+    from lrbench.runners.tasks.mteb_protocol import first_per_label
 
     labels = pd.read_csv(BANKING / "train.csv", keep_default_na=False)["category"].to_numpy()
     rng, idxs, out = np.random.RandomState(42), np.arange(len(labels)), []

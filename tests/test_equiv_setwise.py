@@ -15,9 +15,9 @@ import hashlib
 
 import pytest
 
-from lrbench.runners import setwise_sort
-from lrbench.runners.setwise_prompts import LETTERS, parse_letter
-from lrbench.runners.setwise_sort import SORTS, run_sort
+from lrbench.runners.llm import sorts as setwise_sort
+from lrbench.runners.llm.prompts.setwise import LETTERS, parse_letter
+from lrbench.runners.llm.sorts import SORTS, run_sort
 from neural_helpers import shared_dl19_candidates
 
 pytest.importorskip("llmrankers", reason="install the reference extra: pip install --no-deps llm-rankers==0.0.2")

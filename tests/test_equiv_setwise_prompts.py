@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from lrbench.runners import setwise_prompts
-from lrbench.runners.llm_setwise import SetwiseRunner
+from lrbench.runners.llm.prompts import setwise as setwise_prompts
+from lrbench.runners.llm.setwise import SetwiseRunner
 from lrbench.runners.neural.base import truncate_tokens
-from lrbench.runners.setwise_prompts import parse_letter, parse_rank_r1
+from lrbench.runners.llm.prompts.setwise import parse_letter, parse_rank_r1
 from neural_helpers import SMOLLM, shared_dl19_candidates, smollm_tokenizer
 
 pytest.importorskip("llmrankers", reason="install the reference extra: pip install --no-deps llm-rankers==0.0.2")

@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from lrbench.cli import app
 from lrbench.errors import LrbenchError
-from lrbench.results.leaderboard import load
+from lrbench.presentation.leaderboard import load
 from lrbench.runners import registry
 from lrbench.runners.base import Output, Runner
-from lrbench.runners.bm25 import BM25Runner
+from lrbench.runners.retrieval.bm25 import BM25Runner
 from tests.helpers import write_suite
 
 

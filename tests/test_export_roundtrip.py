@@ -12,9 +12,9 @@ from helpers import scores, write_suite
 
 from lrbench.cli import app
 from lrbench.errors import LrbenchError
-from lrbench.executor import SuiteExecutor
-from lrbench.results.export import export_runs
-from lrbench.suites.datasets.runfiles import detect_format, read_run
+from lrbench.executors.core import Engine
+from lrbench.presentation.export import export_runs
+from lrbench.datasets.runfiles import detect_format, read_run
 from lrbench.plan import load_suite
 
 CRANFIELD = {"id": "irds:cranfield", "name": "cranfield", "relevance": {1: 4, 2: 3, 3: 2, 4: 1, -1: 0},
@@ -23,7 +23,7 @@ CRANFIELD = {"id": "irds:cranfield", "name": "cranfield", "relevance": {1: 4, 2:
 
 def _run(tmp_path, systems, name):
     path = write_suite(tmp_path, {"name": name, "datasets": [CRANFIELD], "systems": systems}, f"{name}.yaml")
-    result = SuiteExecutor(load_suite(path), tmp_path / name).run()
+    result = Engine(load_suite(path), tmp_path / name).run()
     assert not result.failed, [c.error for c in result.failed]
     return result
 

@@ -9,7 +9,7 @@ from helpers import write_suite
 from neural_helpers import MINILM, scifact_slice
 
 from lrbench.errors import LrbenchError
-from lrbench.executor import SuiteExecutor
+from lrbench.executors.core import Engine
 from lrbench.plan import load_suite
 
 ranx = pytest.importorskip("ranx")
@@ -44,7 +44,7 @@ def _suite(tmp_path, shared):
 def _ranx_run(run, by_rank: bool):
     """A ranx Run of an lrbench run. ranx orders tied scores arbitrarily (an unstable sort), so for the
     rank-based methods it gets scores that encode lrbench's trec_eval order (score desc, doc id desc)."""
-    from lrbench.runners.fusion import rank_frame
+    from lrbench.runners.combine.fusion import rank_frame
 
     ranked = rank_frame(run)
     values = -ranked["position"].astype(float) if by_rank else ranked["score"].astype(float)
@@ -61,7 +61,7 @@ def _ordering(scores: dict[str, float]) -> list[str]:
 
 def test_every_fusion_method_equals_ranx_fuse(tmp_path, shared):
     loaded = load_suite(_suite(tmp_path, shared))
-    executor = SuiteExecutor(loaded, tmp_path / "out")
+    executor = Engine(loaded, tmp_path / "out")
     result = executor.run()
     assert not result.failed, [c.error for c in result.failed]
     cells = {c.cell.system.name: c.cell for c in result.cells}

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from lrbench.cli import app
 from lrbench.errors import LrbenchError
-from lrbench.results.gate import check_expectations
-from lrbench.results.profile import Profile
-from lrbench.results.resultsdir import ResultsDir
+from lrbench.presentation.gate import check_expectations
+from lrbench.store.profile import Profile
+from lrbench.store.resultsdir import ResultsDir
 from lrbench.suites.expect import DeltaExpectation, LatencyRatioExpectation, ValueExpectation, parse_expectation
 from lrbench.plan import load_suite
 
@@ -88,7 +88,7 @@ def test_written_baseline_catches_the_degraded_run(gate_runs):
     baseline = (tmp / "baseline.yaml").read_text()
     assert "value: 0.676188" in baseline  # bm25 nDCG@10 pinned at full precision
     results = ResultsDir(tmp / "bad")
-    from lrbench.results.gate import read_baseline
+    from lrbench.presentation.gate import read_baseline
 
     checks = check_expectations(results, read_baseline(tmp / "baseline.yaml"))
     by = {(c.system, c.subject): c.outcome for c in checks}

@@ -97,7 +97,7 @@ def smol_server():
 
 
 def rerank(params, shared, tmp_path, queries=2):
-    from lrbench.runners.llm_listwise import ListwiseRunner
+    from lrbench.runners.llm.listwise import ListwiseRunner
 
     ds = dl19(shared, queries_limit=queries)
     return ListwiseRunner(params).run(ds, {"bm25": bm25_run(ds)}, ctx(tmp_path, depth=4))
@@ -150,9 +150,9 @@ def test_cache_answers_a_second_run_and_retries_after_a_500(smol_server, shared,
 
 
 def test_generations_are_stored_next_to_the_run(smol_server, shared, tmp_path):
-    from lrbench.executor import SuiteExecutor
-    from lrbench.results.leaderboard import load
-    from lrbench.results.store import LocalStore
+    from lrbench.executors.core import Engine
+    from lrbench.presentation.leaderboard import load
+    from lrbench.store.store import LocalStore
     from lrbench.plan import load_suite
 
     base = shared / "trec-dl-2019-passage"
@@ -171,7 +171,7 @@ systems:
     params: {{model: {SMOLLM}, window: 3, stride: 2, doc_max_tokens: 16, max_new_tokens: 12, backend: openai,
               base_url: "{smol_server.base_url}"}}
 """)
-    result = SuiteExecutor(load_suite(suite), tmp_path / "out").run()
+    result = Engine(load_suite(suite), tmp_path / "out").run()
     assert not result.failed, [c.error for c in result.failed]
     _, info = load(tmp_path / "out")
     cell = next(c for c in info["cells"] if c["system"] == "served")
@@ -180,7 +180,7 @@ systems:
 
 
 def test_served_integer_grades_equal_the_transformers_backend(smol_server, shared, tmp_path):
-    from lrbench.runners.llm_pointwise import PointwiseRunner
+    from lrbench.runners.llm.pointwise import PointwiseRunner
 
     ds = dl19(shared, queries_limit=1)
     params = {"model": SMOLLM, "score_mode": "generate-integer", "expectation": False, "doc_max_tokens": 24,
@@ -194,8 +194,8 @@ def test_served_integer_grades_equal_the_transformers_backend(smol_server, share
 
 
 def test_backend_params_are_checked_when_parsed():
-    from lrbench.runners.llm_listwise import ListwiseRunner
-    from lrbench.runners.llm_pointwise import PointwiseRunner
+    from lrbench.runners.llm.listwise import ListwiseRunner
+    from lrbench.runners.llm.pointwise import PointwiseRunner
 
     with pytest.raises(LrbenchError, match="needs base_url"):
         ListwiseRunner({"model": SMOLLM, "backend": "openai"})

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lrbench.results.render import write_report
-from lrbench.results.report import build_report
+from lrbench.presentation.render import write_report
+from lrbench.presentation.report import build_report
 from report_fixtures import run_sweep_suite
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

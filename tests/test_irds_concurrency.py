@@ -10,7 +10,7 @@ from pathlib import Path
 
 def _fingerprint(home: str) -> str:
     os.environ["IR_DATASETS_HOME"] = home  # set before ir_datasets is imported in this fresh process
-    from lrbench.suites.datasets import open_dataset
+    from lrbench.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
     try:

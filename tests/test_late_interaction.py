@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrbench.runners.late_interaction import LateInteractionRunner, maxsim
+from lrbench.runners.retrieval.late_interaction import LateInteractionRunner, maxsim
 from neural_helpers import MINILM, bm25_run, ctx, dl19
 
 

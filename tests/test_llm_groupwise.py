@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lrbench.errors import LrbenchError
-from lrbench.runners.llm_groupwise import GroupwiseRunner, group_spans, merge_group_scores, parse_group
+from lrbench.runners.llm.groupwise import GroupwiseRunner, group_spans, merge_group_scores, parse_group
 from neural_helpers import SMOLLM, bm25_run, ctx, dl19
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from lrbench.runners.llm_pointwise import PointwiseRunner
-from lrbench.runners.llm_score_modes import parse_grade
+from lrbench.runners.llm.pointwise import PointwiseRunner
+from lrbench.runners.llm.score_modes import parse_grade
 from neural_helpers import SMOLLM, bm25_run, ctx, dl19
 
 

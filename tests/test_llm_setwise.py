@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from helpers import write_suite
 from lrbench.errors import LrbenchError
-from lrbench.runners.llm_setwise import SetwiseRunner
+from lrbench.runners.llm.setwise import SetwiseRunner
 from neural_helpers import SMOLLM
 
 DEPTH = 10
@@ -112,6 +112,6 @@ def test_bad_params_name_the_key():
         SetwiseRunner({"model": SMOLLM, "compare": "likelihood", "backend": "vllm"})
     assert exc.value.key == "params.backend"
     with pytest.raises(LrbenchError, match="recipe 'rank_r1' is for llm-setwise"):
-        from lrbench.runners.llm_listwise import ListwiseRunner
+        from lrbench.runners.llm.listwise import ListwiseRunner
 
         ListwiseRunner({"model": SMOLLM, "recipe": "rank_r1"})

@@ -7,8 +7,8 @@ import ir_measures
 import pytest
 
 from lrbench.errors import LrbenchError
-from lrbench.measures import canonical, higher_is_better, lookup, measure
-from lrbench.results.evaluators import evaluator_for
+from lrbench.evaluation.measures import canonical, higher_is_better, lookup, measure
+from lrbench.evaluation.evaluators import evaluator_for
 
 
 def test_ranking_names_are_ir_measures_own_strings():

@@ -48,7 +48,7 @@ def test_unknown_model_offline_is_one_line_with_the_import_command(monkeypatch, 
 
 
 def test_unknown_model_in_a_runner_fails_before_any_work(monkeypatch, tmp_path, shared):
-    from lrbench.runners.embedder import EmbedderRunner
+    from lrbench.runners.retrieval.embedder import EmbedderRunner
     from neural_helpers import bm25_run, ctx, dl19
 
     monkeypatch.setenv("LRBENCH_MODELS", str(tmp_path / "models"))

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("mteb")
 
 from lrbench.errors import LrbenchError  # noqa: E402
-from lrbench.suites.datasets import open_dataset  # noqa: E402
+from lrbench.datasets import open_dataset  # noqa: E402
 from lrbench.suites.schema import DatasetSpec  # noqa: E402
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -22,7 +22,7 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 @pytest.fixture(scope="module")
 def hf_cache(tmp_path_factory):
-    from lrbench.suites.datasets.mteb_tasks import get_mteb_task
+    from lrbench.datasets.mteb_tasks import get_mteb_task
 
     shared = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
     if not shared.exists():
@@ -147,11 +147,11 @@ def test_sts_spearman_of_cosine_equals_mteb_own_evaluation(shared, tmp_path, mon
     from sentence_transformers import SentenceTransformer
 
     from lrbench.models import resolve
-    from lrbench.results.evaluators import evaluator_for
+    from lrbench.evaluation.evaluators import evaluator_for
     from lrbench.runners.base import RunContext
-    from lrbench.runners.embedder import EmbedderRunner
-    from lrbench.suites.hf_cache import offline
-    from lrbench.suites.mteb_seed import seed_mteb_task
+    from lrbench.runners.retrieval.embedder import EmbedderRunner
+    from lrbench.datasets.hf_cache import offline
+    from lrbench.datasets.mteb_seed import seed_mteb_task
 
     cache = tmp_path / "hf"
     monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))
@@ -173,7 +173,7 @@ def test_sts_spearman_of_cosine_equals_mteb_own_evaluation(shared, tmp_path, mon
 
 
 def test_unseeded_or_wrong_revision_cache_is_one_clear_error(hf_cache, tmp_path, monkeypatch):
-    from lrbench.suites.hf_cache import write_config
+    from lrbench.datasets.hf_cache import write_config
 
     _, shared = hf_cache
     cache = tmp_path / "hf"
@@ -188,6 +188,6 @@ def test_unseeded_or_wrong_revision_cache_is_one_clear_error(hf_cache, tmp_path,
         open_id("mteb:SciFactt", shared).queries()
     assert "SciFact" in (err.value.hint or "")
     with pytest.raises(LrbenchError):
-        from lrbench.suites.mteb_seed import seed_mteb_task
+        from lrbench.datasets.mteb_seed import seed_mteb_task
 
         seed_mteb_task("Banking77Classification", shared / "beir-scifact", cache)  # no train.csv there

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from lrbench.errors import LrbenchError
-from lrbench.runners.cross_encoder import CrossEncoderRunner
+from lrbench.runners.rerankers.cross_encoder import CrossEncoderRunner
 from neural_helpers import MINILM, bm25_run, ctx, dl19
 
 

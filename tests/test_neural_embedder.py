@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lrbench.errors import LrbenchError
-from lrbench.runners.embedder import EmbedderRunner
+from lrbench.runners.retrieval.embedder import EmbedderRunner
 from neural_helpers import MINILM, bm25_run, ctx, dl19, scifact_slice
 
 
@@ -45,8 +45,8 @@ def test_encode_matches_sentence_transformers(minilm, shared):
 
 
 def test_dense_first_stage_on_a_scifact_slice_and_corpus_cache(shared, tmp_path):
-    from lrbench.results.evaluators import evaluator_for
-    from lrbench.suites.datasets import open_dataset
+    from lrbench.evaluation.evaluators import evaluator_for
+    from lrbench.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
     folder = scifact_slice(shared, tmp_path / "scifact-slice", n_queries=20, n_extra=150)

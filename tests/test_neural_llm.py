@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from lrbench.errors import LrbenchError
-from lrbench.runners.icr import ICRRunner, _CAPTURE, register_attention
-from lrbench.runners.llm_listwise import ListwiseRunner
-from lrbench.runners.llm_pointwise import PointwiseRunner
+from lrbench.runners.llm.icr import ICRRunner, _CAPTURE, register_attention
+from lrbench.runners.llm.listwise import ListwiseRunner
+from lrbench.runners.llm.pointwise import PointwiseRunner
 from neural_helpers import SMOLLM, bm25_run, ctx, dl19
 from helpers import write_suite
 
@@ -118,7 +118,7 @@ def test_icr_scores_and_chunking(ds, tmp_path):
 
 
 def test_compression_hook(ds, tmp_path, monkeypatch):
-    from lrbench.runners.embedder import EmbedderRunner
+    from lrbench.runners.retrieval.embedder import EmbedderRunner
     from neural_helpers import MINILM
 
     inputs = {"bm25": bm25_run(ds)}

@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 import lrbench
 from lrbench.cli import app
 from lrbench.errors import LrbenchError
-from lrbench.executor import Reporter
-from lrbench.results.leaderboard import load
+from lrbench.executors.core import Reporter
+from lrbench.presentation.leaderboard import load
 from lrbench.runners import registry
 from lrbench.runners.base import Output, Runner, top_k
-from lrbench.runners.bm25 import BM25Runner
+from lrbench.runners.retrieval.bm25 import BM25Runner
 from lrbench.plan import load_suite
 from tests.helpers import scores, write_suite
 

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from lrbench.cli import app
 from lrbench.errors import LrbenchError
-from lrbench.executor import Reporter, SuiteExecutor
-from lrbench.results.leaderboard import load
-from lrbench.results.store import LocalStore
+from lrbench.executors.core import Engine, Reporter
+from lrbench.presentation.leaderboard import load
+from lrbench.store.store import LocalStore
 from lrbench.plan import load_suite
 from tests.helpers import write_suite
 from tests.test_s3_store import BUCKET, s3_server  # noqa: F401  (the moto S3 fixture)
@@ -62,7 +62,7 @@ def _two_at_once(suite: Path, out: str) -> list[tuple[int, str]]:
 def solo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("solo")
     suite = write_suite(folder, SUITE)
-    return suite, _sorted(SuiteExecutor(load_suite(suite), folder / "out").run().leaderboard)
+    return suite, _sorted(Engine(load_suite(suite), folder / "out").run().leaderboard)
 
 
 def test_two_runs_on_one_folder_both_succeed(shared, solo, tmp_path):
@@ -91,12 +91,12 @@ def test_two_runs_on_one_s3_prefix_both_succeed(s3_server, shared, solo):  # noq
 def test_only_and_a_second_suite_keep_the_folder_leaderboard(shared, solo, tmp_path):
     suite, expected = solo
     out = tmp_path / "out"
-    SuiteExecutor(load_suite(suite), out).run()
-    only = SuiteExecutor(load_suite(suite), out, only=["robertson"]).run()
+    Engine(load_suite(suite), out).run()
+    only = Engine(load_suite(suite), out, only=["robertson"]).run()
     assert only.count("cached") == 1
     pd.testing.assert_frame_equal(_sorted(load(out)[0]), expected)
     other = dict(SUITE, name="other", baseline=None, systems=[{"name": "bm25-k1", "type": "bm25", "params": {"k": 100, "k1": 0.5}}])
-    SuiteExecutor(load_suite(write_suite(tmp_path, other, "other.yaml")), out).run()
+    Engine(load_suite(write_suite(tmp_path, other, "other.yaml")), out).run()
     board, info = load(out)
     assert set(board["system"]) == {"bm25", "robertson", "bm25-k1"} and len(info["cells"]) == 3
     report = runner.invoke(app, ["report", str(out), "--no-plots"])
@@ -113,7 +113,7 @@ def test_a_kill_between_the_leaderboard_writes_leaves_the_previous_commit(shared
     suite, _ = solo
     out = tmp_path / "out"
     first = dict(SUITE, systems=SUITE["systems"][:1])
-    SuiteExecutor(load_suite(write_suite(tmp_path, first, "first.yaml")), out).run()
+    Engine(load_suite(write_suite(tmp_path, first, "first.yaml")), out).run()
     committed = _sorted(load(out)[0])
     real = LocalStore._write_atomic
 
@@ -124,7 +124,7 @@ def test_a_kill_between_the_leaderboard_writes_leaves_the_previous_commit(shared
 
     monkeypatch.setattr(LocalStore, "_write_atomic", dies_at)
     with pytest.raises(Killed):
-        SuiteExecutor(load_suite(suite), out).run()
+        Engine(load_suite(suite), out).run()
     monkeypatch.setattr(LocalStore, "_write_atomic", real)
     # leaderboard.parquet already holds the new board, but the manifest still commits the old one
     assert len(pd.read_parquet(out / "leaderboard.parquet")) > len(committed)
@@ -132,7 +132,7 @@ def test_a_kill_between_the_leaderboard_writes_leaves_the_previous_commit(shared
     shown = runner.invoke(app, ["show", str(out), "--json"])
     assert {r["system"] for r in json.loads(shown.stdout)["rows"]} == {"bm25"}
     # the next run commits everything
-    again = SuiteExecutor(load_suite(suite), out, reporter=Statuses()).run()
+    again = Engine(load_suite(suite), out, reporter=Statuses()).run()
     assert again.count("cached") == 2
     assert set(load(out)[0]["system"]) == {"bm25", "robertson"}
 
@@ -140,7 +140,7 @@ def test_a_kill_between_the_leaderboard_writes_leaves_the_previous_commit(shared
 def test_a_kill_while_writing_report_compare_and_gate_outputs_keeps_the_old_file(shared, solo, tmp_path, monkeypatch):
     suite, _ = solo
     out = tmp_path / "out"
-    SuiteExecutor(load_suite(suite), out).run()
+    Engine(load_suite(suite), out).run()
     paths = {"report": out / "report.md", "compare": tmp_path / "cmp.md", "junit": tmp_path / "j.xml",
              "baseline": tmp_path / "base.yaml"}
     commands = {"report": ["report", str(out), "--no-plots"],
@@ -171,7 +171,7 @@ def test_a_kill_while_writing_report_compare_and_gate_outputs_keeps_the_old_file
 def test_a_swapped_or_edited_cell_file_is_detected_and_recomputed(shared, solo, tmp_path):
     suite, expected = solo
     out = tmp_path / "out"
-    SuiteExecutor(load_suite(suite), out).run()
+    Engine(load_suite(suite), out).run()
     store = LocalStore(out)
     a, b = sorted(store.keys())
     # swap the two cells' runs (both are valid Parquet files of the right schema)
@@ -181,7 +181,7 @@ def test_a_swapped_or_edited_cell_file_is_detected_and_recomputed(shared, solo, 
     rb.write_bytes(data_a)
     assert not store.intact(a, ("run",)) and not store.intact(b, ("run",))
     statuses = Statuses()
-    SuiteExecutor(load_suite(suite), out, reporter=statuses).run()
+    Engine(load_suite(suite), out, reporter=statuses).run()
     assert statuses.status == {"bm25": "computed", "robertson": "computed"}
     pd.testing.assert_frame_equal(_sorted(load(out)[0]), expected)
     # an edited score, and a meta.json emptied to {}
@@ -190,7 +190,7 @@ def test_a_swapped_or_edited_cell_file_is_detected_and_recomputed(shared, solo, 
     scores.to_parquet(store.cell_dir(a) / "scores.parquet", index=False)
     (store.cell_dir(b) / "meta.json").write_text("{}")
     statuses = Statuses()
-    SuiteExecutor(load_suite(suite), out, reporter=statuses).run()
+    Engine(load_suite(suite), out, reporter=statuses).run()
     assert set(statuses.status.values()) == {"computed"}
     pd.testing.assert_frame_equal(_sorted(load(out)[0]), expected)
     meta = store.meta(a)
@@ -208,7 +208,7 @@ def test_a_candidate_file_is_scored_over_its_own_queries(shared, tmp_path):
     suite = write_suite(tmp_path, {"name": "six", "datasets": [
         {"id": "candidates:six.json", "name": "six", "qrels": str(dl19 / "qrels.dl19-passage.txt")}],
         "measures": ["nDCG@10"], "systems": [{"name": "bm25", "type": "given"}]})
-    result = SuiteExecutor(load_suite(suite), tmp_path / "out").run()
+    result = Engine(load_suite(suite), tmp_path / "out").run()
     _, info = load(tmp_path / "out")
     assert info["cells"][0]["queries"] == 6
     qids = {str(e["hits"][0]["qid"]) for e in lists}
@@ -221,7 +221,7 @@ def test_a_candidate_file_is_scored_over_its_own_queries(shared, tmp_path):
 def test_remote_object_keys_cannot_write_outside_the_local_copy(monkeypatch, tmp_path):
     import fsspec
 
-    from lrbench.results import remote
+    from lrbench.store import remote
 
     fs = fsspec.filesystem("memory")
     fs.pipe("/escape-test/cells.json", b'{"cells": []}')
@@ -254,7 +254,7 @@ def test_an_unreachable_hub_fails_fast(monkeypatch):
 
 
 def test_the_mirror_copies_only_source_files(tmp_path):
-    from lrbench.suites.mirror import seed_from_mirror
+    from lrbench.datasets.mirror import seed_from_mirror
 
     mirror, home = tmp_path / "mirror", tmp_path / "home"
     (mirror / "beir" / "scifact" / "docs.pklz4").mkdir(parents=True)
@@ -272,7 +272,7 @@ def test_the_mirror_copies_only_source_files(tmp_path):
 
 
 def test_a_pipe_in_a_name_does_not_open_a_markdown_column():
-    from lrbench.results.leaderboard import to_markdown
+    from lrbench.presentation.leaderboard import to_markdown
 
     board = pd.DataFrame({"dataset": ["d|1"] * 2, "system": ["a|b", "c"], "measure": ["nDCG@10"] * 2,
                           "value": [0.5, 0.25]})
@@ -307,7 +307,7 @@ def test_nan_or_empty_system_output_fails_the_cell_not_a_zero_score(shared, tmp_
     from lrbench.runners import registry
 
     try:
-        result = SuiteExecutor(load_suite(write_suite(tmp_path, suite)), tmp_path / "out").run()
+        result = Engine(load_suite(write_suite(tmp_path, suite)), tmp_path / "out").run()
     finally:
         registry._REGISTERED.pop(Broken.type, None)
     errors = {f.cell.system_label: f.error for f in result.failed}

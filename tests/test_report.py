@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 
 from lrbench.cli import app
 from lrbench.errors import LrbenchError
-from lrbench.results.store import LocalStore
-from lrbench.results import stats
-from lrbench.results.compare import compare_targets, to_markdown as compare_markdown
-from lrbench.results.plots import pareto_front
-from lrbench.results.render import write_report
-from lrbench.results.report import build_report, to_markdown
-from lrbench.results.resultsdir import ResultsDir
+from lrbench.store.store import LocalStore
+from lrbench.statistics import significance as stats
+from lrbench.presentation.compare import compare_targets, to_markdown as compare_markdown
+from lrbench.presentation.plots import pareto_front
+from lrbench.presentation.render import write_report
+from lrbench.presentation.report import build_report, to_markdown
+from lrbench.store.resultsdir import ResultsDir
 from report_fixtures import run_sweep_suite
 
 scipy_stats = pytest.importorskip("scipy.stats")
@@ -186,8 +186,8 @@ def test_corpus_level_scores_get_no_ci(results, tmp_path):
 
 
 def test_direction_aware_markers():
-    from lrbench.results.report import Comparison
-    from lrbench.measures import higher_is_better
+    from lrbench.presentation.report import Comparison
+    from lrbench.evaluation.measures import higher_is_better
 
     assert higher_is_better("nDCG@10") and higher_is_better("accuracy")
     assert not higher_is_better("perplexity") and not higher_is_better("word_perplexity")

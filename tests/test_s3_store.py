@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 import lrbench
 from lrbench.cli import app
-from lrbench.executor import Reporter
-from lrbench.results.store import TMP_PREFIX, FsspecStore, LocalStore, RemotePath, open_store
+from lrbench.executors.core import Reporter
+from lrbench.store.store import TMP_PREFIX, FsspecStore, LocalStore, RemotePath, open_store
 from tests.helpers import write_suite
 
 s3fs = pytest.importorskip("s3fs")
@@ -184,7 +184,7 @@ def test_embedding_blocks_on_s3(s3_server):
     """Embedder shards keep their blocks in the run store: whole objects on S3, read back bit for bit."""
     import numpy as np
 
-    from lrbench.results.blocks import EmbeddingBlocks, plan_blocks
+    from lrbench.store.blocks import EmbeddingBlocks, plan_blocks
 
     blocks = EmbeddingBlocks(open_store(f"s3://{BUCKET}/blocks"), "corpus-key")
     first, second = plan_blocks(5, 3)
@@ -222,7 +222,7 @@ def test_show_report_compare_read_results_on_s3(s3_server, shared, tmp_path, mon
     assert "nDCG@10" in compared.output and "robertson" in compared.output
 
     # a second read downloads only what changed: here, nothing
-    from lrbench.results.remote import local_results
+    from lrbench.store.remote import local_results
 
     local = local_results(uri)
     stamps = {p: p.stat().st_mtime_ns for p in local.rglob("*.parquet")}

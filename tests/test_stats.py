@@ -1,4 +1,4 @@
-"""The statistics in lrbench.results.stats against scipy on known inputs, and Holm against a hand computation."""
+"""The statistics in lrbench.statistics.significance against scipy on known inputs, and Holm against a hand computation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lrbench.results import stats
+from lrbench.statistics import significance as stats
 
 scipy_stats = pytest.importorskip("scipy.stats")
 

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import lrbench
-from lrbench.executor import Reporter
-from lrbench.results.store import TMP_PREFIX
+from lrbench.executors.core import Reporter
+from lrbench.store.store import TMP_PREFIX
 from tests.helpers import write_suite
 
 SWEEP_SUITE = {

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import lrbench
 from lrbench.cli import app
 from lrbench.errors import LrbenchError
-from lrbench.results.tables import regenerate
+from lrbench.presentation.tables import regenerate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from lrbench.errors import LrbenchError
-from lrbench.results.evaluators import evaluator_for
-from lrbench.results.tasks import metrics
-from lrbench.suites.datasets import open_dataset
+from lrbench.evaluation.evaluators import evaluator_for
+from lrbench.evaluation.tasks import metrics
+from lrbench.datasets import open_dataset
 from lrbench.suites.schema import DatasetSpec
 
 ROOT = Path(__file__).resolve().parents[1]

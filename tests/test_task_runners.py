@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 import lrbench  # noqa: E402
-from lrbench.results.leaderboard import load  # noqa: E402
+from lrbench.presentation.leaderboard import load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -36,7 +36,7 @@ def smollm2_or_skip():
 
 
 def test_sliding_windows_score_each_token_once():
-    from lrbench.runners.lm_perplexity import sliding_windows
+    from lrbench.runners.tasks.lm_perplexity import sliding_windows
 
     for n, ctx, stride in [(1000, 128, 64), (1000, 128, 128), (50, 128, 64), (300, 100, 30)]:
         windows = sliding_windows(n, ctx, stride)
@@ -93,7 +93,7 @@ name: zs
 datasets: [{{id: "glue:{shared}/glue-dev/SST-2.dev.tsv", name: sst2, queries_limit: 12}}]
 systems: [{{name: smol, type: glue, params: {{model: {SMOL}, protocol: zero-shot-lm, batch_size: 6}}}}]
 """)
-    from lrbench.results.store import LocalStore
+    from lrbench.store.store import LocalStore
 
     key = info["cells"][0]["key"]
     preds = LocalStore(tmp_path / "out").read_frame(key, "predictions")
@@ -104,7 +104,7 @@ systems: [{{name: smol, type: glue, params: {{model: {SMOL}, protocol: zero-shot
 
 def test_zero_shot_single_token_path_equals_the_general_one(shared):
     smollm2_or_skip()
-    from lrbench.runners.glue import ZERO_SHOT, choice_logprobs
+    from lrbench.runners.tasks.glue import ZERO_SHOT, choice_logprobs
     from lrbench.runners.neural.loading import load_model
 
     loaded = load_model("causal-lm", SMOL, {"device": "cpu"})
@@ -153,7 +153,7 @@ def test_banking77_ci_suite_dense_and_whitened(shared, tmp_path):
     comp = cells["whiten[ratio=0.6]"]["profile"]["compression"]
     assert comp["method"] == "whiten" and comp["layers_factored"] > 0 and comp["calibration"]["texts"] == 32
     assert cells["whiten[ratio=0.6]"]["profile"]["params"] < cells["dense"]["profile"]["params"]
-    from lrbench.results.store import LocalStore
+    from lrbench.store.store import LocalStore
 
     preds = LocalStore(tmp_path / "out").read_frame(cells["dense"]["key"], "predictions")
     assert sorted(preds["experiment"].unique()) == [0, 1] and len(preds) == 200

@@ -21,7 +21,7 @@ def main(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks
 
 
 def _print_leaderboard(board, baseline) -> None:
-    from lrbench.results.leaderboard import rich_tables
+    from lrbench.presentation.leaderboard import rich_tables
 
     for table in rich_tables(board, baseline):
         console.print(table)
@@ -74,7 +74,7 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
 
 def _keep_receipt(loaded, result) -> None:
     from lrbench.rerun import write_receipt
-    from lrbench.results.leaderboard import terminal_tables
+    from lrbench.presentation.leaderboard import terminal_tables
 
     keys = [c.cell.key for c in result.cells]
     if result.failed or result.leaderboard is None or not keys or None in keys or not isinstance(result.out_dir, Path):
@@ -124,8 +124,8 @@ def show(target: str = typer.Argument(..., metavar="RESULTS",
                                       help="A results folder or URI (s3://...) written by `lrbench run`."),
          as_json: bool = typer.Option(False, "--json", help="Print the leaderboard as JSON.")):
     """Reprint a finished leaderboard without running anything."""
-    from lrbench.results.leaderboard import load
-    from lrbench.results.remote import local_results
+    from lrbench.presentation.leaderboard import load
+    from lrbench.store.remote import local_results
 
     board, info = load(local_results(target))
     if as_json:

@@ -17,7 +17,7 @@ console = Console()
 
 
 def _mirror(mirror: Optional[Path]) -> Path:
-    from lrbench.suites.mirror import mirror_dir
+    from lrbench.datasets.mirror import mirror_dir
 
     if mirror is not None and not mirror.is_dir():
         raise LrbenchError(f"--mirror {mirror} is not a folder", hint="point it at a folder laid out as an ir_datasets cache")
@@ -42,7 +42,7 @@ def seed(dataset_id: str = typer.Argument(..., help="ir_datasets id, e.g. beir/s
     def go():
         if dataset_id.startswith("mteb:"):
             return _seed_mteb(dataset_id.removeprefix("mteb:"), source or mirror)
-        from lrbench.suites.mirror import dataset_files, irds_home, seed_from_mirror
+        from lrbench.datasets.mirror import dataset_files, irds_home, seed_from_mirror
 
         folder = _mirror(mirror)
         irds_id = dataset_id.removeprefix("irds:")
@@ -57,8 +57,8 @@ def seed(dataset_id: str = typer.Argument(..., help="ir_datasets id, e.g. beir/s
 
 
 def _seed_mteb(task_name: str, source: Optional[Path]) -> None:
-    from lrbench.suites.hf_cache import hf_datasets_cache, hf_mirror_dir
-    from lrbench.suites.mteb_seed import seed_mteb_task
+    from lrbench.datasets.hf_cache import hf_datasets_cache, hf_mirror_dir
+    from lrbench.datasets.mteb_seed import seed_mteb_task
 
     source = source or hf_mirror_dir()
     if source is None:
@@ -78,7 +78,7 @@ def info(dataset_id: str = typer.Argument(..., help="A dataset id as a suite wri
     import os
 
     from lrbench.cli.common import friendly_errors
-    from lrbench.suites.datasets import open_dataset
+    from lrbench.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
     @friendly_errors

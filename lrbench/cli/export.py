@@ -22,8 +22,8 @@ def register(app: typer.Typer) -> None:
                suite_dir: str = typer.Option(".", "--suite-dir", help="rankllm: where the suite's relative "
                                              "dataset paths resolve (for query and passage texts).")):
         """Write runs with query_id, doc_id, rank, score, system (the TREC run tag) and dataset."""
-        from lrbench.results.export import export_runs
-        from lrbench.results.remote import local_results
+        from lrbench.presentation.export import export_runs
+        from lrbench.store.remote import local_results
 
         for path in export_runs(local_results(target), fmt, out, system=system, dataset=dataset,
                                 suite_dir=suite_dir):

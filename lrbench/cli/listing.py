@@ -24,7 +24,7 @@ _AVAILABILITY = {"download": "[dim]download[/dim]", "missing": "[red]missing[/re
 
 
 def datasets_table() -> Table:
-    from lrbench.suites.datasets import CATALOGUE, SCHEMES
+    from lrbench.datasets import CATALOGUE, SCHEMES
 
     table = Table(title="dataset catalogue (any scheme:source id works too: " +
                   ", ".join(s + ":" for s in sorted(SCHEMES)) + "); offline: found in the mirror, the "
@@ -41,7 +41,7 @@ def datasets_table() -> Table:
 def measures_table() -> Table:
     import ir_measures
 
-    from lrbench.measures import CLASSIFICATION, LANGUAGE_MODELLING
+    from lrbench.evaluation.measures import CLASSIFICATION, LANGUAGE_MODELLING
 
     table = Table(title="measures: ranking in ir-measures syntax (parameters such as rel=2, judged_only, cutoff @k), "
                         "mean of per-query values, higher is better")

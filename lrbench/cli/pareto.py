@@ -18,8 +18,8 @@ def register(app: typer.Typer) -> None:
                                                      "dataset's first)."),
                dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset.")):
         """Write pareto-<dataset>.png: quality vs parameters and vs latency, Pareto front marked."""
-        from lrbench.results.pareto import write_pareto
-        from lrbench.results.remote import local_results
+        from lrbench.presentation.pareto import write_pareto
+        from lrbench.store.remote import local_results
 
         results = local_results(target)
         for path in write_pareto(results, measure, dataset):

@@ -1,4 +1,4 @@
-"""`lrbench report`, `lrbench compare` and `lrbench gate`: thin wrappers over lrbench.results."""
+"""`lrbench report`, `lrbench compare` and `lrbench gate`: thin wrappers over lrbench.presentation and lrbench.api.gate."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ TEST_HELP = "Significance test: t (paired t-test), wilcoxon, randomization."
 
 
 def _check_test(test: str) -> str:
-    from lrbench.results.stats import TESTS
+    from lrbench.statistics.significance import TESTS
 
     if test not in TESTS:
         raise LrbenchError(f"unknown test '{test}'", key="--test", hint=f"choose one of: {', '.join(TESTS)}")
@@ -43,13 +43,13 @@ def register(app: typer.Typer) -> None:
                plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw PNG plots next to the report."),
                ):
         """Write a Markdown or HTML report: CIs, significance vs the baseline, win/tie/loss, efficiency, plots."""
-        from lrbench.results.render import write_report
-        from lrbench.results.report import build_report
+        from lrbench.presentation.render import write_report
+        from lrbench.presentation.report import build_report
 
         _check_alpha(alpha)
         if fmt not in ("md", "html"):
             raise LrbenchError(f"unknown format '{fmt}'", key="--format", hint="choose md or html")
-        from lrbench.results.remote import local_results
+        from lrbench.store.remote import local_results
 
         folder = local_results(results)  # results in object storage are read from a local copy
         data = build_report(folder, baseline=baseline, test=_check_test(test), alpha=_check_alpha(alpha))
@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
                 out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the Markdown here."),
                 ):
         """Side-by-side deltas per dataset and measure with significance, for PR descriptions."""
-        from lrbench.results.compare import compare_targets, rich_table, to_markdown
+        from lrbench.presentation.compare import compare_targets, rich_table, to_markdown
 
         comparison = compare_targets(targets, test=_check_test(test), alpha=_check_alpha(alpha))
         console.print(rich_table(comparison))
@@ -103,7 +103,8 @@ def register(app: typer.Typer) -> None:
         from rich.markup import escape
 
         from lrbench.cli.progress import RichReporter
-        from lrbench.results.gate import github_annotations, junit_xml, rich_table, run_gate, summary
+        from lrbench.api.gate import run_gate
+        from lrbench.presentation.gate import github_annotations, junit_xml, rich_table, summary
 
         _set_mirror(mirror)
         with RichReporter(err_console) as reporter:

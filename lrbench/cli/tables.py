@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     def tables(files: List[Path] = typer.Argument(..., help="Markdown files with <!-- lrbench-table ... --> blocks."),
                check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 if a block is stale.")):
         """Rewrite the tables between <!-- lrbench-table results=DIR ... --> markers from those results folders."""
-        from lrbench.results.tables import regenerate
+        from lrbench.presentation.tables import regenerate
 
         stale = []
         for path in files:
@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
     def summarize(results: str = typer.Argument(..., help="A results folder written by `lrbench run`."),
                   dest: Path = typer.Argument(..., help="Where the summary goes, e.g. benchmarks/results/NAME.")):
         """Copy leaderboard, cells.json and each cell's meta.json, scores and per-query values (no run files)."""
-        from lrbench.results.tables import summarize as copy_summary
+        from lrbench.presentation.tables import summarize as copy_summary
 
         written = copy_summary(results, dest)
         console.print(f"wrote {len(written)} files to {dest}", highlight=False)

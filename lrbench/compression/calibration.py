@@ -38,7 +38,7 @@ def calibration_texts(spec: dict, base_dir: Path) -> list[str]:
     ranking datasets give corpus documents; classification datasets their training texts (or examples);
     language-modelling datasets consecutive ~2000-character chunks of their text.
     """
-    from lrbench.suites.datasets import open_dataset
+    from lrbench.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
     samples = int(spec.get("samples", 256))

@@ -131,7 +131,7 @@ class Engine:
 
     def __init__(self, loaded: LoadedSuite, out_dir=None, *, backend: Backend | None = None, force: bool = False,
                  only: list[str] | None = None, reporter: Reporter | None = None, debug: bool = False):
-        from lrbench.results.store import open_store
+        from lrbench.store.store import open_store
 
         self.loaded = loaded
         self.suite = loaded.suite
@@ -154,8 +154,8 @@ class Engine:
     # -- cached cells -------------------------------------------------------------------------
     def reuse_cached(self, prepared: PreparedCell) -> bool:
         """True when the store holds this cell complete and readable (re-scored if measures changed)."""
-        from lrbench.results.evaluators import evaluator_for
-        from lrbench.results.store import CorruptCell
+        from lrbench.evaluation.evaluators import evaluator_for
+        from lrbench.store.store import CorruptCell
 
         key = prepared.key
         evaluator = evaluator_for(prepared.task)
@@ -200,7 +200,7 @@ class Engine:
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> SuiteResult:
-        from lrbench.results.leaderboard import write_leaderboard
+        from lrbench.presentation.leaderboard import write_leaderboard
 
         for stale in self.store.clean_incomplete():
             self.reporter.warn(f"removed incomplete file from an interrupted run: {stale}")

@@ -76,7 +76,7 @@ class TaskResult:
 def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from lrbench import __version__
+    from lrbench.version import __version__
 
     out = {"lrbench": __version__, "python": platform.python_version()}
     for pkg in ("ir-measures", "ir-datasets", "bm25s", "pandas", "pyarrow", "torch", "transformers"):
@@ -106,8 +106,8 @@ def compute_cell(cell: Cell, key: str, config: dict, dataset, runner_cls, inputs
                  debug: bool = False, store=None) -> tuple[dict[str, pd.DataFrame], dict]:
     """Run one cell and evaluate it: (frames to store, meta.json). It writes no cell to the store (the
     driver does, data first and meta.json last); `store` only serves the runner's intermediate artifacts."""
-    from lrbench.results.environment import environment
-    from lrbench.results.evaluators import evaluator_for
+    from lrbench.environment import environment
+    from lrbench.evaluation.evaluators import evaluator_for
 
     runner = runner_cls(cell.params)
     ctx = cell_context(cell, suite_dir, progress=progress, debug=debug, store=store)
@@ -147,8 +147,8 @@ def describe_error(exc: BaseException, cell: Cell | None = None, debug: bool = F
 def execute(task: CellTask | ShardTask, *, dataset=None, store=None, progress=None) -> TaskResult:
     """Run a task here. A LrbenchError becomes an error result (retrying cannot help); other exceptions
     propagate, for the backend to retry or report."""
-    from lrbench.results.store import open_store
-    from lrbench.suites.datasets import open_dataset
+    from lrbench.store.store import open_store
+    from lrbench.datasets import open_dataset
 
     started = time.perf_counter()
     worker = f"{platform.node()}:{os.getpid()}"

@@ -176,8 +176,8 @@ def _param_errors(runner, params, suite_dir) -> Iterator[LrbenchError]:
 def _check_datasets(loaded: LoadedSuite, err) -> dict[int, str | None]:
     """Open each dataset (resolving paths, reading nothing) and check its options and measures.
     Returns each dataset's task kind (None when it cannot be opened)."""
-    from lrbench.measures import measure
-    from lrbench.suites.datasets import open_dataset
+    from lrbench.evaluation.measures import measure
+    from lrbench.datasets import open_dataset
 
     suite = loaded.suite
     tasks: dict[int, str | None] = {}
@@ -233,7 +233,7 @@ def _check_applicability(suite: Suite, runners: dict, tasks: dict[int, str | Non
 # -- expectations ---------------------------------------------------------------------------------
 
 def _check_expectations(suite: Suite, tasks: dict[int, str | None], err) -> None:
-    from lrbench.measures import canonical
+    from lrbench.evaluation.measures import canonical
     from lrbench.suites.cells import Cell
 
     names = [s.name for s in suite.systems]

@@ -17,7 +17,7 @@ class PreparedCell:
     """One cell ready to run or to be found in the store."""
 
     cell: Cell
-    dataset: Any  # lrbench.suites.datasets.Dataset
+    dataset: Any  # lrbench.datasets.Dataset
     runner_cls: type
     key: str
     config: dict[str, Any]
@@ -52,7 +52,7 @@ class Plan:
         return self.loaded.base_dir
 
     def dataset(self, cell: Cell):
-        from lrbench.suites.datasets import open_dataset
+        from lrbench.datasets import open_dataset
 
         label = cell.dataset.label
         if label not in self._datasets:
@@ -88,7 +88,7 @@ class Plan:
 
 def measures_for(loaded: LoadedSuite, cell: Cell, dataset) -> list[str]:
     """The dataset's own measures, else the suite's, else the catalogue's, else its task kind's defaults."""
-    from lrbench.measures import DEFAULT_MEASURES
+    from lrbench.evaluation.measures import DEFAULT_MEASURES
 
     if cell.dataset.measures:
         return cell.dataset.measures

@@ -20,21 +20,21 @@ ENTRY_POINT_GROUP = "lrbench.runners"
 
 #: type -> "module:Class"; imported only when a suite uses the type, so heavy runners cost nothing otherwise
 BUILTIN_RUNNERS = {
-    "bm25": "lrbench.runners.bm25:BM25Runner",
-    "given": "lrbench.runners.given:GivenRunner",
-    "embedder": "lrbench.runners.embedder:EmbedderRunner",
-    "cross-encoder": "lrbench.runners.cross_encoder:CrossEncoderRunner",
-    "llm-pointwise": "lrbench.runners.llm_pointwise:PointwiseRunner",
-    "llm-listwise": "lrbench.runners.llm_listwise:ListwiseRunner",
-    "llm-groupwise": "lrbench.runners.llm_groupwise:GroupwiseRunner",
-    "llm-setwise": "lrbench.runners.llm_setwise:SetwiseRunner",
-    "icr": "lrbench.runners.icr:ICRRunner",
-    "late-interaction": "lrbench.runners.late_interaction:LateInteractionRunner",
-    "cur-retrieval": "lrbench.runners.cur_retrieval:CurRetrievalRunner",
-    "lm-perplexity": "lrbench.runners.lm_perplexity:PerplexityRunner",
-    "glue": "lrbench.runners.glue:GlueRunner",
-    "mteb-classification": "lrbench.runners.mteb_classification:MtebClassificationRunner",
-    "fusion": "lrbench.runners.fusion:FusionRunner",
+    "bm25": "lrbench.runners.retrieval.bm25:BM25Runner",
+    "given": "lrbench.runners.combine.given:GivenRunner",
+    "embedder": "lrbench.runners.retrieval.embedder:EmbedderRunner",
+    "cross-encoder": "lrbench.runners.rerankers.cross_encoder:CrossEncoderRunner",
+    "llm-pointwise": "lrbench.runners.llm.pointwise:PointwiseRunner",
+    "llm-listwise": "lrbench.runners.llm.listwise:ListwiseRunner",
+    "llm-groupwise": "lrbench.runners.llm.groupwise:GroupwiseRunner",
+    "llm-setwise": "lrbench.runners.llm.setwise:SetwiseRunner",
+    "icr": "lrbench.runners.llm.icr:ICRRunner",
+    "late-interaction": "lrbench.runners.retrieval.late_interaction:LateInteractionRunner",
+    "cur-retrieval": "lrbench.runners.retrieval.cur_retrieval:CurRetrievalRunner",
+    "lm-perplexity": "lrbench.runners.tasks.lm_perplexity:PerplexityRunner",
+    "glue": "lrbench.runners.tasks.glue:GlueRunner",
+    "mteb-classification": "lrbench.runners.tasks.mteb_classification:MtebClassificationRunner",
+    "fusion": "lrbench.runners.combine.fusion:FusionRunner",
 }
 
 

@@ -38,7 +38,7 @@ def run_suite(suite: dict | Path, folder: Path):
     """Run `suite` (a dict, written as YAML into `folder`, or a suite file) through `lrbench.run`;
     return (ResultsDir of the results folder, lrbench's Results)."""
     import lrbench
-    from lrbench.results.resultsdir import ResultsDir
+    from lrbench.store.resultsdir import ResultsDir
 
     folder.mkdir(parents=True, exist_ok=True)
     path = suite

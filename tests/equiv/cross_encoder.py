@@ -34,7 +34,7 @@ def fresh_head_checkpoint(folder: Path, seed: int = 0) -> Path:
 
 def dl19_pairs(queries_limit: int | None, depth: int):
     """lrbench's DL19 dataset (BM25 top-100 with passage text) and its BM25 run cut to `depth` per query."""
-    from lrbench.suites.datasets import open_dataset
+    from lrbench.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
     spec = DatasetSpec(id=f"candidates:{DL19}/rank_llm_candidates/BM25.top100.dl19.json",
@@ -48,7 +48,7 @@ def dl19_pairs(queries_limit: int | None, depth: int):
 
 def lrbench_scores(checkpoint: Path, ds, run: pd.DataFrame, cache: Path, batch_size: int = 16) -> pd.DataFrame:
     from lrbench.runners.base import RunContext
-    from lrbench.runners.cross_encoder import CrossEncoderRunner
+    from lrbench.runners.rerankers.cross_encoder import CrossEncoderRunner
 
     depth = int(run.groupby("query_id").size().max())
     params = {"model": str(checkpoint), "max_length": MAX_LENGTH, "batch_size": batch_size, "device": "cpu"}

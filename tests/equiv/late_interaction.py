@@ -27,7 +27,7 @@ def _context(cache: Path, depth: int):
 
 
 def lrbench_scores(ds, run: pd.DataFrame, cache: Path, params: dict | None = None) -> pd.DataFrame:
-    from lrbench.runners.late_interaction import LateInteractionRunner
+    from lrbench.runners.retrieval.late_interaction import LateInteractionRunner
 
     depth = int(run.groupby("query_id").size().max())
     out = LateInteractionRunner(params or PARAMS).run(ds, {"bm25": run}, _context(cache, depth))
@@ -39,7 +39,7 @@ def pylate_scores(ds, run: pd.DataFrame, cache: Path, params: dict | None = None
     import torch
     from pylate.scores import colbert_scores
 
-    from lrbench.runners.late_interaction import LateInteractionRunner
+    from lrbench.runners.retrieval.late_interaction import LateInteractionRunner
 
     runner = LateInteractionRunner(params or PARAMS)
     ctx = _context(cache, int(run.groupby("query_id").size().max()))

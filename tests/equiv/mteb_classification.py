@@ -75,7 +75,7 @@ def mteb_evaluate(n_experiments: int = 10, samples_per_label: int = 8, test_limi
 def lrbench_evaluate(folder: Path, n_experiments: int = 10, samples_per_label: int = 8,
                      test_limit: int | None = None) -> dict:
     """lrbench's run of the same configuration through a suite (accuracy from its evaluator)."""
-    from lrbench.runners.mteb_protocol import undersample
+    from lrbench.runners.tasks.mteb_protocol import undersample
 
     dataset = {"id": f"mteb-classification:{BANKING}", "name": "banking77", "measures": ["accuracy"]}
     if test_limit:

@@ -16,7 +16,7 @@ from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
 from lrbench.runners.neural.device import select_device
 from lrbench.runners.neural.loading import LoadedModel, load_model
 from lrbench.runners.neural.profile import PeakMemory, Stopwatch
-from lrbench.suites.datasets.base import RUN_COLUMNS
+from lrbench.datasets.base import RUN_COLUMNS
 
 
 class ModelParams(RunnerParams):
@@ -49,7 +49,7 @@ def model_revision(params: dict[str, Any], suite_dir: Path) -> str:
         return ""
     revision = resolve(model_location(model, suite_dir), params.get("revision")).revision
     if params.get("adapter"):
-        from lrbench.runners.adapters import adapter_fingerprint
+        from lrbench.runners.neural.adapters import adapter_fingerprint
 
         revision += "+" + adapter_fingerprint(params["adapter"], suite_dir)
     return revision
@@ -57,7 +57,7 @@ def model_revision(params: dict[str, Any], suite_dir: Path) -> str:
 
 class NeuralParams(ModelParams):
     bucket: bool = Field(True, description="length-bucketed batching (sort, bucket, restore order)")
-    adapter: str | None = Field(None, description="a peft adapter folder (LoRA...), see lrbench.runners.adapters")
+    adapter: str | None = Field(None, description="a peft adapter folder (LoRA...), see lrbench.runners.neural.adapters")
     merge: bool = Field(True, description="merge the adapter into the base weights")
 
 
@@ -81,7 +81,7 @@ class NeuralRunner(Runner):
 
             return load_for_backend(self, ctx, self.model_id(ctx))
         if self.params.adapter:
-            from lrbench.runners.adapters import load_with_adapter
+            from lrbench.runners.neural.adapters import load_with_adapter
 
             return load_with_adapter(self, ctx, calibration, **kwargs)
         return load_model(self.model_kind, self.model_id(ctx), self.params, compress=ctx.compress,

@@ -1,0 +1,136 @@
+"""`lrbench export`: the runs of a results folder as TREC, Parquet, JSON lines or RankLLM candidate lists.
+
+Every exported run carries its system label (the TREC run tag) and dataset label. TREC and RankLLM files hold
+one run each, so a folder receives one file per (dataset, system); Parquet and JSON lines hold any number of
+runs in one file, told apart by their `system` and `dataset` columns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from lrbench.errors import LrbenchError
+from lrbench.store.resultsdir import CellInfo, ResultsDir
+
+FORMATS = {"trec": ".trec", "parquet": ".parquet", "jsonl": ".jsonl", "rankllm": ".json"}
+ONE_RUN_PER_FILE = {"trec", "rankllm"}
+EXPORT_COLUMNS = ["query_id", "doc_id", "rank", "score", "system", "dataset"]
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=,+-]+", "_", name)
+
+
+def run_tag(system: str) -> str:
+    """TREC run tags are one whitespace-free token."""
+    return re.sub(r"\s+", "_", system)
+
+
+def selected_cells(results: ResultsDir, system: str | None, dataset: str | None) -> list[CellInfo]:
+    cells = [c for c in results.cells if c.task == "ranking" and (c.dir / "run.parquet").exists()]
+    if dataset:
+        cells = [c for c in cells if results.dataset_matches(c.dataset, dataset)]
+    if system:
+        cells = [c for c in cells if system in (c.system, c.system_name)]
+    if not cells:
+        known = sorted({f"{c.system} on {c.dataset}" for c in results.cells if c.task == "ranking"})
+        raise LrbenchError(f"no ranking run in {results.root} matches"
+                           f"{f' --system {system}' if system else ''}{f' --dataset {dataset}' if dataset else ''}",
+                           hint="runs: " + (", ".join(known) if known else "none (the folder holds no ranking cells)"))
+    return cells
+
+
+def labelled_run(cell: CellInfo) -> pd.DataFrame:
+    run = pd.read_parquet(cell.dir / "run.parquet")
+    run = run.sort_values(["query_id", "rank"], kind="stable").reset_index(drop=True)
+    return run.assign(query_id=run["query_id"].astype(str), doc_id=run["doc_id"].astype(str),
+                      system=cell.system, dataset=cell.dataset)[EXPORT_COLUMNS]
+
+
+def write_trec(run: pd.DataFrame, path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for q, d, r, s, tag in zip(run["query_id"], run["doc_id"], run["rank"], run["score"], run["system"]):
+            fh.write(f"{q} Q0 {d} {int(r)} {float(s)!r} {run_tag(tag)}\n")
+
+
+def write_jsonl(run: pd.DataFrame, path: Path) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for record in run.to_dict(orient="records"):
+            fh.write(json.dumps({**record, "rank": int(record["rank"]), "score": float(record["score"])}) + "\n")
+
+
+def write_rankllm(run: pd.DataFrame, path: Path, queries: dict[str, str], texts: dict[str, str]) -> None:
+    lists = []
+    for qid, part in run.groupby("query_id", sort=False):
+        hits = [{"qid": qid, "docid": d, "rank": int(r), "score": float(s), "content": texts.get(d, "")}
+                for d, r, s in zip(part["doc_id"], part["rank"], part["score"])]
+        lists.append({"query": queries.get(qid, ""), "hits": hits})
+    path.write_text(json.dumps(lists, ensure_ascii=False))
+
+
+def _texts_for(results: ResultsDir, cell: CellInfo, run: pd.DataFrame, suite_dir: Path):
+    """Query and passage texts for a RankLLM export, from the cell's dataset (as the suite declared it)."""
+    from lrbench.datasets import open_dataset
+    from lrbench.suites.schema import DatasetSpec
+
+    spec = next((s for s in results.suite_config.get("datasets", [])
+                 if (s.get("name") or s.get("id")) == cell.dataset), {"id": cell.dataset_id})
+    dataset = open_dataset(DatasetSpec(**spec), suite_dir)
+    texts = dataset.doc_texts(set(run["doc_id"])) if dataset.has_docs() else {}
+    return dataset.queries(), texts
+
+
+def _atomic(path: Path, write) -> None:
+    """Write through a temporary file in the target folder, so a reader never sees half an export."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write(fmt: str, run: pd.DataFrame, path: Path, texts=None) -> None:
+    if fmt == "trec":
+        _atomic(path, lambda p: write_trec(run, p))
+    elif fmt == "parquet":
+        _atomic(path, lambda p: run.to_parquet(p, index=False))
+    elif fmt == "jsonl":
+        _atomic(path, lambda p: write_jsonl(run, p))
+    else:
+        _atomic(path, lambda p: write_rankllm(run, p, *texts))
+
+
+def export_runs(results_dir: str | Path, fmt: str, out: str | Path | None = None, *, system: str | None = None,
+                dataset: str | None = None, suite_dir: str | Path = ".") -> list[Path]:
+    """Write the selected runs; returns the files written. `out` is a file (one run, or any number for
+    parquet/jsonl) or a folder (one file per run); by default `<results>/export/`."""
+    if fmt not in FORMATS:
+        raise LrbenchError(f"unknown export format '{fmt}'", key="--format", hint=f"one of: {', '.join(FORMATS)}")
+    results = ResultsDir(results_dir)
+    cells = selected_cells(results, system, dataset)
+    target = Path(out) if out else results.root / "export"
+    as_file = target.suffix != "" and not target.is_dir()
+    if as_file and fmt in ONE_RUN_PER_FILE and len(cells) > 1:
+        raise LrbenchError(f"{len(cells)} runs match but a {fmt} file holds one", key="--out",
+                           hint="pick one with --system/--dataset, or give --out a folder (one file per run)")
+    runs = [labelled_run(c) for c in cells]
+    if as_file and fmt not in ONE_RUN_PER_FILE:
+        _write(fmt, pd.concat(runs, ignore_index=True), target)
+        return [target]
+    written = []
+    for cell, run in zip(cells, runs):
+        path = target if as_file else target / f"{_safe(cell.dataset)}__{_safe(cell.system)}{FORMATS[fmt]}"
+        texts = _texts_for(results, cell, run, Path(suite_dir)) if fmt == "rankllm" else None
+        _write(fmt, run, path, texts)
+        written.append(path)
+    return written

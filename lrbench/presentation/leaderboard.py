@@ -1,0 +1,133 @@
+"""Leaderboard: mean of per-query values per (dataset, system, measure), as Parquet, Markdown and rich tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from lrbench.evaluation.measures import canonical, higher_is_better
+from lrbench.store import manifest
+from lrbench.store.store import LocalStore
+
+COLUMNS = ["dataset", "system", "measure", "value"]
+
+
+def _display_names(measures: list[str], task: str) -> dict[str, str]:
+    return {canonical(m, task): m for m in measures}
+
+
+def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
+    rows, index = [], []
+    for cell in cells:
+        meta = store.meta(cell.key)
+        names = _display_names(cell.measures, meta.get("task", "ranking"))
+        scores = store.read_frame(cell.key, "scores").set_index("measure")["value"]
+        perquery = store.read_frame(cell.key, "perquery")
+        counts = perquery.groupby("measure")["query_id"].nunique()
+        for canon, display in names.items():
+            if canon in scores:
+                rows.append((cell.dataset_label, cell.system_label, display, float(scores[canon])))
+        index.append({"dataset": cell.dataset_label, "system": cell.system_label, "system_name": cell.system.name,
+                      "type": cell.system.type, "key": cell.key,
+                      "queries": int(counts.max()) if len(counts) else 0,
+                      "profile": meta.get("profile", {})})
+    return pd.DataFrame(rows, columns=COLUMNS), index
+
+
+def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells, failed=()) -> pd.DataFrame:
+    """`failed`: CellResults of the cells that failed, recorded so a later `lrbench gate RESULTS` sees them."""
+    board, index = collect(store, cells)
+    failures = [{"dataset": f.cell.dataset_label, "system": f.cell.system_label,
+                 "system_name": f.cell.system.name, "error": f.error} for f in failed]
+    board = manifest.commit(store, out_dir, suite, board, index,
+                            lambda merged: to_markdown(merged, suite.baseline, title=suite.name), failed=failures)
+    if any(cell.compress for cell in cells) and isinstance(store, LocalStore):
+        _write_pareto_plots(Path(out_dir))
+    return board
+
+
+def _write_pareto_plots(out_dir: Path) -> None:
+    """A compression sweep gets its quality-vs-cost plots next to the leaderboard (when matplotlib is there)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    from lrbench.presentation.pareto import write_pareto
+
+    write_pareto(out_dir)
+
+
+def load(out_dir: Path) -> tuple[pd.DataFrame, dict]:
+    return manifest.load(out_dir)
+
+
+def tables(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """One systems x measures table per dataset, in first-seen order."""
+    out = {}
+    for dataset in dict.fromkeys(board["dataset"]):
+        part = board[board["dataset"] == dataset]
+        table = part.pivot(index="system", columns="measure", values="value")
+        table = table.reindex(index=list(dict.fromkeys(part["system"])), columns=list(dict.fromkeys(part["measure"])))
+        out[dataset] = table
+    return out
+
+
+def best_values(table: pd.DataFrame) -> pd.Series:
+    """The best value per measure column: the largest, or the smallest for perplexity-like measures."""
+    return pd.Series({m: (table[m].max() if higher_is_better(m) else table[m].min()) for m in table.columns})
+
+
+def _is_baseline(system: str, baseline: str | None) -> bool:
+    return bool(baseline) and (system == baseline or system.startswith(baseline + "["))
+
+
+def formatted_rows(table: pd.DataFrame, baseline: str | None, bold: str, mark: str, quote=lambda s: s):
+    """(system label, [value texts]) per row; `bold` and `mark` format the best value and the baseline's
+    name, `quote` escapes names, so Markdown and the terminal share one layout."""
+    best = best_values(table)
+    for system, row in table.iterrows():
+        name = mark.format(quote(system)) if _is_baseline(system, baseline) else quote(system)
+        texts = []
+        for measure, value in row.items():
+            text = "" if pd.isna(value) else f"{value:.4f}"
+            texts.append(bold.format(text) if text and value == best[measure] and len(table) > 1 else text)
+        yield name, texts
+
+
+def md_cell(text) -> str:
+    """Text safe inside a Markdown table cell: a '|' in a name must not open a column."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def dataset_title(board: pd.DataFrame, dataset: str) -> str:
+    """The dataset's name and, when known, how many queries its numbers average over."""
+    count = board.attrs.get("queries", {}).get(dataset)
+    return f"{dataset} ({count} queries)" if count else str(dataset)
+
+
+def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> str:
+    lines = [f"# {title}", ""] if title else []
+    for dataset, table in tables(board).items():
+        lines += [f"## {md_cell(dataset_title(board, dataset))}", "", "| system | " + " | ".join(md_cell(m) for m in table.columns) + " |",
+                  "|---|" + "---:|" * len(table.columns)]
+        for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)", md_cell):
+            lines.append(f"| {name} | " + " | ".join(texts) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def terminal_tables(board: pd.DataFrame, baseline: str | None) -> list[dict]:
+    """Per dataset: title, measure columns and rows of rich-markup cells (kept in rerun.json as they are)."""
+    from rich.markup import escape
+
+    return [{"title": escape(dataset_title(board, dataset)), "columns": [escape(m) for m in table.columns],
+             "rows": [[name, *texts] for name, texts in
+                      formatted_rows(table, baseline, "[bold]{}[/bold]", "{} [dim](baseline)[/dim]", escape)]}
+            for dataset, table in tables(board).items()]
+
+
+def rich_tables(board: pd.DataFrame, baseline: str | None):
+    from lrbench.presentation.terminal import rich_tables as render
+
+    return render(terminal_tables(board, baseline))

@@ -1,0 +1,171 @@
+"""`bm25`: BM25 first-stage retrieval, embedded (bm25s) or Lucene-exact (pyserini in its own process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from lrbench.errors import LrbenchError
+from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
+from lrbench.datasets.base import RUN_COLUMNS, digest
+
+
+class BM25Params(RunnerParams):
+    backend: Literal["bm25s", "pyserini"] = "bm25s"
+    k1: float = Field(0.9, ge=0, description="term-frequency saturation")
+    b: float = Field(0.4, ge=0, le=1, description="document-length normalisation")
+    k: int = 1000
+    method: Literal["lucene", "robertson", "atire", "bm25l", "bm25+"] = "lucene"
+    stemmer: str | None = "english"   # a PyStemmer algorithm; None to disable
+    stopwords: str | None = "en"
+    threads: int = Field(1, ge=1, description="queries are split over threads; each query's scores are the same")
+
+
+class BM25Runner(Runner):
+    """BM25 retrieval over the dataset's corpus (bm25s by default; backend: pyserini for Lucene)."""
+
+    type = "bm25"
+    version = "1"
+    Params = BM25Params
+    schedule_params = frozenset({"threads"})
+
+    def run(self, dataset, inputs, ctx: RunContext) -> Output:
+        p: BM25Params = self.params
+        if not dataset.has_docs():
+            raise LrbenchError(f"{dataset.spec.label} has no document collection for BM25",
+                               hint="use a dataset with a corpus, or the 'given' system for candidate lists")
+        queries = dataset.eval_queries()
+        if p.backend == "pyserini":
+            run, profile = _pyserini_search(dataset, queries, p, ctx)
+        else:
+            run, profile = _bm25s_search(dataset, queries, p, ctx)
+        return Output(run=top_k(run, p.k), profile=profile)
+
+
+# -- bm25s ------------------------------------------------------------------------------
+
+def _bm25s_tokenize(texts, p: BM25Params):
+    import bm25s
+    import Stemmer
+
+    stemmer = Stemmer.Stemmer(p.stemmer) if p.stemmer else None
+    return bm25s.tokenize(texts, stopwords=p.stopwords or [], stemmer=stemmer,
+                          return_ids=False, show_progress=False)
+
+
+def _bm25s_corpus(docs, p: BM25Params, chunk: int = 20_000) -> tuple[list[str], list[list[int]], dict[str, int]]:
+    """(doc ids, token ids per document, vocabulary) from a document stream, tokenized `chunk` documents at a
+    time: only ids are kept, never the corpus' texts or token strings. The same tokens and vocabulary as
+    bm25s' own indexing from token lists; only the numbering of the vocabulary differs (first occurrence)."""
+    import itertools
+
+    doc_ids: list[str] = []
+    token_ids: list[list[int]] = []
+    vocab: dict[str, int] = {}
+    stream = iter(docs)
+    while batch := list(itertools.islice(stream, chunk)):
+        doc_ids += [doc_id for doc_id, _ in batch]
+        for tokens in _bm25s_tokenize([text for _, text in batch], p):
+            token_ids.append([vocab.setdefault(token, len(vocab)) for token in tokens])
+    return doc_ids, token_ids, vocab
+
+
+def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunContext):
+    import bm25s
+    import numpy as np
+    import pandas as pd
+
+    settings = {k: getattr(p, k) for k in ("k1", "b", "method", "stemmer", "stopwords")}
+    index_dir = ctx.cache_dir / "bm25s" / digest(dataset.corpus_fingerprint(), json.dumps(settings, sort_keys=True))[:24]
+    started = time.perf_counter()
+    doc_ids_file = index_dir / "doc_ids.json"
+    if doc_ids_file.exists():
+        retriever = bm25s.BM25.load(str(index_dir))
+        doc_ids = json.loads(doc_ids_file.read_text())
+        index_cached = True
+    else:
+        doc_ids, token_ids, vocab = _bm25s_corpus(ctx.progress(dataset.docs(), description="indexing corpus"), p)
+        retriever = bm25s.BM25(k1=p.k1, b=p.b, method=p.method)
+        retriever.index((token_ids, vocab), show_progress=False)
+        del token_ids
+        tmp = Path(tempfile.mkdtemp(dir=index_dir.parent if index_dir.parent.exists() else None))
+        index_dir.parent.mkdir(parents=True, exist_ok=True)
+        retriever.save(str(tmp))
+        (tmp / "doc_ids.json").write_text(json.dumps(doc_ids))
+        try:
+            os.replace(tmp, index_dir)
+        except OSError:  # another process finished the same index first
+            shutil.rmtree(tmp, ignore_errors=True)
+        index_cached = False
+    index_seconds = time.perf_counter() - started
+
+    qids = list(queries)
+    k = min(p.k, len(doc_ids))
+    rows, latencies = [], []
+    search_start = time.perf_counter()
+    for qid in ctx.progress(qids, total=len(qids), description="BM25 retrieval"):
+        t0 = time.perf_counter()
+        tokens = _bm25s_tokenize([queries[qid]], p)
+        if not tokens[0]:
+            latencies.append(time.perf_counter() - t0)
+            continue
+        idx, scores = retriever.retrieve(tokens, k=k, show_progress=False, n_threads=p.threads)
+        latencies.append(time.perf_counter() - t0)
+        for i, s in zip(idx[0], scores[0]):
+            if s > 0:
+                rows.append((qid, doc_ids[int(i)], float(s)))
+    search_seconds = time.perf_counter() - search_start
+    lat = np.array(latencies) * 1000 if latencies else np.zeros(1)
+    profile = {
+        "backend": "bm25s", "index_seconds": index_seconds, "index_cached": index_cached,
+        "search_seconds": search_seconds, "queries": len(qids), "docs": len(doc_ids),
+        "latency_ms_p50": float(np.percentile(lat, 50)), "latency_ms_p95": float(np.percentile(lat, 95)),
+        "latency_ms_p99": float(np.percentile(lat, 99)),
+        "throughput_qps": len(qids) / search_seconds if search_seconds else None,
+    }
+    return pd.DataFrame(rows, columns=RUN_COLUMNS), profile
+
+
+# -- pyserini (subprocess) --------------------------------------------------------------
+
+def _pyserini_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunContext):
+    """Index and search in a child process: pyserini's JVM and torch imports stay out of our profile."""
+    import pandas as pd
+
+    index_dir = ctx.cache_dir / "lucene" / digest(dataset.corpus_fingerprint(), "title+text")[:24]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if not (index_dir / "lrbench-index.done").exists():
+            corpus_dir = tmp / "corpus"
+            corpus_dir.mkdir()
+            with open(corpus_dir / "docs.jsonl", "w", encoding="utf-8") as fh:
+                for doc_id, text in ctx.progress(dataset.docs(), description="writing corpus for Lucene"):
+                    fh.write(json.dumps({"id": doc_id, "contents": text}) + "\n")
+        else:
+            corpus_dir = None
+        (tmp / "queries.json").write_text(json.dumps(queries))
+        request = {"index_dir": str(index_dir), "corpus_dir": str(corpus_dir) if corpus_dir else None,
+                   "queries": str(tmp / "queries.json"), "out": str(tmp / "run.tsv"),
+                   "k1": p.k1, "b": p.b, "k": p.k, "threads": p.threads}
+        (tmp / "request.json").write_text(json.dumps(request))
+        proc = subprocess.run([sys.executable, "-m", "lrbench.runners.retrieval.pyserini_worker", str(tmp / "request.json")],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            lines = [l for l in proc.stderr.strip().splitlines() if l and not l[0].isspace()] or ["no output"]
+            last = lines[-1]
+            raise LrbenchError(f"pyserini backend failed: {last}",
+                               hint="install the lucene extra: pip install -e '.[lucene]'")
+        run = pd.read_csv(tmp / "run.tsv", sep="\t", names=RUN_COLUMNS, dtype={"query_id": str, "doc_id": str},
+                          keep_default_na=False)
+        profile = json.loads((tmp / "profile.json").read_text())
+    profile["backend"] = "pyserini"
+    return run, profile
