@@ -47,3 +47,30 @@ def _restore_environment():
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+STRICT_INSTALL = os.environ.get("LRBENCH_STRICT_INSTALL") == "1"
+
+
+def _missing_install(report) -> bool:
+    from installs import IMPORTORSKIP, MISSING
+
+    text = str(report.longrepr)
+    return report.skipped and (MISSING in text or IMPORTORSKIP in text or "install the reference extra" in text)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under LRBENCH_STRICT_INSTALL=1 a test skipped for a missing install fails: CI must run every test."""
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT_INSTALL and _missing_install(report):
+        report.outcome = "failed"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    report = outcome.get_result()
+    if STRICT_INSTALL and _missing_install(report):
+        report.outcome = "failed"
