@@ -97,7 +97,7 @@ def check_expectations(results: ResultsDir, expectations: list[tuple[Expectation
     checks: list[Check] = []
     for exp, source, line in expectations:
         for dataset in _datasets_for(results, exp, failed):
-            targets = results.resolve(dataset, exp.system) if exp.kind == "value" else \
+            targets = results.resolve(dataset, exp.system) if exp.kind in ("value", "flops") else \
                 [_one(results, dataset, exp.system)]
             if not targets or targets == [None]:
                 targets = [None]
@@ -110,7 +110,9 @@ def _check(results, exp, source, line, dataset, cell) -> Check:
     system = cell.system if cell else exp.system
     base = dict(expectation=exp, source=source, line=line, dataset=dataset,
                 dataset_id=results.dataset_id(dataset), system=system)
-    if exp.kind == "latency":
+    if exp.kind == "flops":
+        subject, expected = "flops_per_query", f"<= {exp.max_flops_per_query:.4g}"
+    elif exp.kind == "latency":
         subject, expected = f"latency_ms_p50 ratio vs {exp.latency_p50_ratio_vs}", f"<= {exp.max:g}" + (
             f" (tolerance {exp.tolerance:g})" if exp.tolerance else "")
     elif exp.kind == "delta":
@@ -131,6 +133,14 @@ def _check(results, exp, source, line, dataset, cell) -> Check:
         outcome = "OK" if abs(delta) <= UNCHANGED else ("OKISH" if abs(delta) <= exp.tolerance + 1e-12 else "FAIL")
         return Check(**base, outcome=outcome, measured=measured, delta=delta,
                      detail="inside tolerance but moved" if outcome == "OKISH" else "")
+
+    if exp.kind == "flops":
+        measured = cell.profile.flops_per_query
+        if measured is None:
+            return Check(**base, outcome="FAIL", detail=f"{cell.system} reported no flops_per_query in its profile "
+                                                        "(a runner without a model, or a cell stored before FLOPs)")
+        outcome = "OK" if measured <= exp.max_flops_per_query else "FAIL"
+        return Check(**base, outcome=outcome, measured=measured, delta=measured - exp.max_flops_per_query)
 
     other_name = exp.min_delta_vs if exp.kind == "delta" else exp.latency_p50_ratio_vs
     other = _one(results, dataset, other_name)

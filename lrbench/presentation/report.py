@@ -175,7 +175,25 @@ EFFICIENCY: list[tuple[str, str, Callable[[float], str]]] = [
     ("peak GPU MB", "peak_cuda_mb", lambda v: f"{v:,.0f}"),
     ("params", "params", _human),
     ("wall s", "wall_seconds", lambda v: f"{v:.2f}"),
+    ("FLOPs/query", "flops_per_query", _human),
+    ("tokens/query", "tokens_per_query", lambda v: f"{v:,.0f}"),
+    ("calls/query", "calls_per_query", lambda v: f"{v:,.1f}"),
+    ("price/1k queries", "price_per_1k_queries", lambda v: f"{v:,.4f}"),
 ]
+
+
+def _pflop_columns(data: ResultsDir) -> list[tuple[str, Callable]]:
+    """RPP and QPP (E2R-FLOPs) beside latency: quality (the dataset's first measure) and queries per PetaFLOP."""
+    if not any(c.profile.flops_per_query for c in data.cells):
+        return []
+
+    def rpp(cell):
+        measures = data.measures(cell.dataset)
+        return cell.profile.rpp(cell.score(measures[0][1])) if measures else None
+
+    first = {d: data.measures(d)[0][0] for d in data.datasets() if data.measures(d)}
+    name = next(iter(first.values())) if len(set(first.values())) == 1 else "quality"
+    return [(f"RPP ({name}/PFLOP)", rpp), ("QPP (queries/PFLOP)", lambda cell: cell.profile.qpp)]
 
 
 def efficiency_table(data: ResultsDir) -> Table | None:
@@ -183,13 +201,18 @@ def efficiency_table(data: ResultsDir) -> Table | None:
             if any(getattr(c.profile, name) is not None for c in data.cells)]
     if not used:
         return None
-    table = Table("Efficiency (from the stored profiles)", ["dataset", "system"] + [c for c, _, _ in used],
-                  align=["l", "l"] + ["r"] * len(used))
+    derived = _pflop_columns(data)
+    table = Table("Efficiency (from the stored profiles)",
+                  ["dataset", "system"] + [c for c, _, _ in used] + [c for c, _ in derived],
+                  align=["l", "l"] + ["r"] * (len(used) + len(derived)))
     for cell in data.cells:
         row = [Cell(cell.dataset), Cell(cell.system)]
         for _, name, f in used:
             value = getattr(cell.profile, name)
             row.append(Cell(f(value) if value is not None else "–", sort=value))
+        for _, value_of in derived:
+            value = value_of(cell)
+            row.append(Cell(f"{value:,.1f}" if value is not None else "–", sort=value))
         table.rows.append(row)
     table.note = ("Missing entries: the runner did not report that number. peak RSS is the process's when the "
                   "runner reports no own figure." if any(c.profile.rss_is_process for c in data.cells) else

@@ -32,6 +32,7 @@ PROFILE_HEADERS = {
     "peak_rss_mb": "peak RSS MB", "peak_cuda_mb": "peak CUDA MB", "wall_seconds": "wall s",
     "load_seconds": "load s", "docs_per_second": "docs/s", "generated_tokens_per_query": "generated tokens / query",
     "batch_size": "batch", "dtype": "dtype", "device": "device", "threads": "threads",
+    "flops_per_query": "FLOPs / query", "tokens_per_query": "tokens / query", "calls_per_query": "calls / query",
 }
 
 

@@ -1,6 +1,9 @@
 """A cell's profile as typed fields: what reports, plots, compare and gate read from meta.json's `profile`.
 
-Runners write the names below (runners/neural/profile.py and the first-stage runners); the executor adds
+Runners write the names below (runners/neural/profile.py, runners/cost.py and the first-stage runners); the
+hardware-independent cost (`flops`, `flops_per_query`, `tokens_per_query`, `calls_per_query`) comes from the run's
+`Cost`: a reranker's counts cover its own work only, never its input's, and a first stage's corpus encoding is
+reported apart (`corpus_flops`). The executor adds
 `wall_seconds` and `peak_rss_mb_process` (the whole worker process, used when a runner reports no own peak).
 Anything else a runner records stays readable through `get` (e.g. `gpu`, `corpus_cached`).
 """
@@ -34,6 +37,12 @@ class Profile:
     device: str | None = None
     dtype: str | None = None
     batch_size: int | None = None
+    flops: float | None = None            # forward FLOPs of the query-time work (all queries)
+    flops_per_query: float | None = None
+    tokens_per_query: float | None = None  # tokens read and generated
+    calls_per_query: float | None = None   # forward passes, or requests to a served backend
+    corpus_flops: float | None = None     # a first stage's corpus encoding (0 when its embeddings were cached)
+    price_per_1k_queries: float | None = None  # served backends with a `price:`
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -58,6 +67,15 @@ class Profile:
     def rss_is_process(self) -> bool:
         """The peak RSS is the worker process's, not a figure the runner measured around its own work."""
         return _number(self.raw.get("peak_rss_mb")) is None and self.peak_rss_mb is not None
+
+    @property
+    def qpp(self) -> float | None:
+        """Queries per PetaFLOP (E2R-FLOPs): 1e15 / FLOPs per query."""
+        return 1e15 / self.flops_per_query if self.flops_per_query else None
+
+    def rpp(self, quality: float | None) -> float | None:
+        """Ranking quality per PetaFLOP spent per query (E2R-FLOPs' RPP), e.g. nDCG@10 / (FLOPs per query / 1e15)."""
+        return quality * 1e15 / self.flops_per_query if self.flops_per_query and quality is not None else None
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.raw.get(key, default)

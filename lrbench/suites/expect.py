@@ -6,6 +6,9 @@ Three kinds, told apart by their keys:
            system's score minus the other system's score must be >= value
 - latency: {dataset?, system, latency_p50_ratio_vs, max, tolerance?}
            profile latency_ms_p50 of system / of the other system, measured in the same run, must be <= max
+- flops:   {dataset?, system, max_flops_per_query}
+           profile flops_per_query (forward FLOPs per query, counted on the real batches) must be <= the budget;
+           FLOPs do not depend on the machine, so the budget is checked absolutely, with no tolerance
 Without `dataset` an expectation applies to every dataset the system runs on.
 """
 
@@ -69,11 +72,24 @@ class LatencyRatioExpectation(_Expectation):
             f" (tolerance {self.tolerance:g})" if self.tolerance else "")
 
 
-Expectation = Union[ValueExpectation, DeltaExpectation, LatencyRatioExpectation]
-KINDS: tuple[type[_Expectation], ...] = (ValueExpectation, DeltaExpectation, LatencyRatioExpectation)
+class FlopsBudgetExpectation(_Expectation):
+    max_flops_per_query: float = Field(gt=0, description="largest allowed forward FLOPs per query, e.g. 2.5e12")
+    tolerance: float = Field(0.0, ge=0, le=0, description="none: FLOPs are deterministic")
+
+    kind: ClassVar[str] = "flops"
+
+    def describe(self) -> str:
+        return f"FLOPs per query <= {self.max_flops_per_query:.4g}"
+
+
+Expectation = Union[ValueExpectation, DeltaExpectation, LatencyRatioExpectation, FlopsBudgetExpectation]
+KINDS: tuple[type[_Expectation], ...] = (ValueExpectation, DeltaExpectation, LatencyRatioExpectation,
+                                         FlopsBudgetExpectation)
 
 
 def model_for(raw: dict[str, Any]) -> type[_Expectation]:
+    if "max_flops_per_query" in raw:
+        return FlopsBudgetExpectation
     if "latency_p50_ratio_vs" in raw:
         return LatencyRatioExpectation
     if "min_delta_vs" in raw:
@@ -110,7 +126,8 @@ def parse_expectation(raw: Any, index: int, *, file: str | None = None, line_of=
         elif first["type"] == "missing":
             message = "required key is missing"
             hint = (f"add '{field}:'; value checks: {{system, measure, value, tolerance}}, delta checks: "
-                    f"{{system, measure, min_delta_vs, value}}, latency checks: {{system, latency_p50_ratio_vs, max}}")
+                    f"{{system, measure, min_delta_vs, value}}, latency checks: {{system, latency_p50_ratio_vs, max}}, "
+                    f"FLOPs budgets: {{system, max_flops_per_query}}")
         else:
             message = first["msg"]
             hint = "see the gate section of docs/results-report-gate.md"

@@ -16,6 +16,7 @@ from pydantic import field_validator, model_validator
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
+from lrbench.runners.cost import Cost
 
 NORMS = ("none", "min-max", "z-score", "rank")
 #: the normalisation a method uses when `norm:` is not given (RRF works on ranks and needs none)
@@ -142,6 +143,8 @@ class FusionRunner(Runner):
         weights = input_weights(p, names)
         runs = {name: top_k(run, ctx.depth) for name, run in inputs.items()}
         fused = fuse(runs, p.method, p.norm, p.k, weights)
+        cost = Cost()
+        cost.count("docs_touched", sum(len(run) for run in runs.values()))
         return Output(run=top_k(fused, p.keep), profile={
             "method": p.method, "norm": p.norm or DEFAULT_NORM[p.method], "inputs": names,
-            "weights": weights, "depth": ctx.depth})
+            "weights": weights, "depth": ctx.depth, **cost.profile(fused["query_id"].nunique())})

@@ -19,7 +19,6 @@ time of its group.
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -92,66 +91,27 @@ class ListwiseRunner(NeuralRunner):
     schedule_params = GENERATION_SCHEDULE_PARAMS
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
-        self.counts = {"windows": 0, "ok": 0, "repaired": 0, "partial": 0}
-        self.latency_groups = 0
-        self.generated = 0
-        return attach_generations(self, self.rerank_grouped(dataset, inputs, ctx))
+        return attach_generations(self, self.rerank(dataset, inputs, ctx, group_size=self.params.batch_size,
+                                                    description=f"llm listwise ({self.params.mode})"))
 
-    # the window loop works on groups of queries, so `rerank` from the base is replaced by this
-    def rerank_grouped(self, dataset, inputs, ctx: RunContext) -> Output:
-        import pandas as pd
+    def score_group(self, loaded, items, texts, watch, scorer=None) -> list[list[float]]:
+        """The window loop works on a group of queries at once: each list's new order, as scores n - rank."""
+        return [[float(len(order) - order.index(d)) for d in docs]
+                for (_, docs), order in zip(items, self.rank_group(loaded, items, texts, watch))]
 
-        from lrbench.runners.neural.device import select_device
-        from lrbench.runners.neural.profile import PeakMemory, Stopwatch
-        from lrbench.datasets.base import RUN_COLUMNS
-
-        lists, texts, depth = self.candidate_lists(dataset, inputs, ctx)
-        started = time.perf_counter()
-        with PeakMemory(select_device(self.params.device)) as mem:
-            loaded = self.load(ctx, [texts.get(d, "") for d in lists[0][2][:32]])
-            t0 = time.perf_counter()
-            qid, query, docs = lists[0]
-            self.rank_group(loaded, [(query, docs[:2])], texts, Stopwatch())  # warm-up, not timed
-            self.counts = {"windows": 0, "ok": 0, "repaired": 0, "partial": 0}
-            self.generated = 0
-            warmup = time.perf_counter() - t0
-            watch = Stopwatch()
-            rows = []
-            bs = self.params.batch_size
-            groups = [lists[i:i + bs] for i in range(0, len(lists), bs)]
-            busy = 0.0
-            for group in ctx.progress(groups, total=len(groups), description=f"llm listwise ({self.params.mode})"):
-                g0 = time.perf_counter()
-                ranked = self.rank_group(loaded, [(q, d) for _, q, d in group], texts, watch)
-                elapsed = time.perf_counter() - g0
-                busy += elapsed
-                for (qid, _, docs), order in zip(group, ranked):
-                    watch.latencies.append(elapsed)
-                    watch.docs += len(docs)
-                    n = len(order)
-                    rows.extend((qid, d, float(n - r)) for r, d in enumerate(order))
-        profile = {**loaded.info(), "mode": self.params.mode, "window": self.params.window,
-                   "stride": self.params.stride, "passes": self.params.passes, "warmup_seconds": warmup,
-                   "depth": depth, "batch_size": bs, "missing_texts": self._missing_texts,
-                   "runner_seconds": time.perf_counter() - started,
-                   "windows": self.counts["windows"], "windows_ok": self.counts["ok"],
-                   "windows_repaired": self.counts["repaired"], "windows_partial": self.counts["partial"],
-                   "generated_tokens": self.generated, "prompt": self.params.prompt,
-                   "generated_tokens_per_query": self.generated / max(1, len(lists)),
-                   **watch.as_dict(), **mem.as_dict()}
-        profile.update(scoring_seconds=busy, docs_per_second=watch.docs / busy if busy else None,
-                       tokens_per_second=watch.tokens / busy if busy else None)
-        if loaded.compression is not None:
-            profile["compression"] = loaded.compression
+    def extra_profile(self) -> dict:
         from lrbench.runners.llm.recipes import recipe_profile
 
-        profile.update(recipe_profile(self.params))
-        return Output(run=pd.DataFrame(rows, columns=RUN_COLUMNS), profile=profile)
+        p: ListwiseParams = self.params
+        return {"mode": p.mode, "window": p.window, "stride": p.stride, "passes": p.passes, "prompt": p.prompt,
+                **recipe_profile(p)}
 
     # -- one group of queries --------------------------------------------------------------
     def rank_group(self, loaded, items, texts, watch) -> list[list[str]]:
         """The public hook: [(query, [doc ids])] -> each list reordered by the sliding windows."""
         p: ListwiseParams = self.params
+        for name in ("windows", "windows_ok", "windows_repaired", "windows_partial", "generated_tokens"):
+            watch.count(name, 0)  # reported even when none happened
         rankings = [list(docs) for _, docs in items]
         schedules = [window_schedule(len(docs), p.window, p.stride) * p.passes for _, docs in items]
         for step in range(max((len(s) for s in schedules), default=0)):
@@ -257,8 +217,8 @@ class ListwiseRunner(NeuralRunner):
                 best = set(row.topk(p.first_top_logprobs).indices.tolist())
                 top = {j for j in range(n) if letter_ids[j] in best}
             orders.append(first_order(scores, n, top))
-            self.counts["windows"] += 1
-            self.counts["ok"] += 1
+            watch.count("windows")
+            watch.count("windows_ok")
         return orders
 
     def _generate(self, loaded, prompts, sizes, watch) -> list[list[int]]:
@@ -273,8 +233,9 @@ class ListwiseRunner(NeuralRunner):
             length = {}
         served = generated_texts(loaded, prompts, max_new)
         if served is not None:
-            self.generated += sum(len(loaded.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in served)
-            return self._orders(served, sizes)
+            generated = sum(len(loaded.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in served)
+            watch.count("generated_tokens", generated)
+            return self._orders(served, sizes, watch)
         t = pad_batch(prompts, loaded.pad_id, "left")
         t = {k: v.to(loaded.device) for k, v in t.items()}
         with torch.inference_mode():
@@ -283,15 +244,16 @@ class ListwiseRunner(NeuralRunner):
                                         **length)
         new = out[:, t["input_ids"].shape[1]:]
         generated = int((new != loaded.pad_id).sum())  # a finished row is padded to the longest one
-        self.generated += generated
+        watch.count("generated_tokens", generated)
+        watch.add(tokens_out=generated)
         watch.tokens += int(t["attention_mask"].sum()) + generated
-        return self._orders([loaded.tokenizer.decode(row, skip_special_tokens=True) for row in new], sizes)
+        return self._orders([loaded.tokenizer.decode(row, skip_special_tokens=True) for row in new], sizes, watch)
 
-    def _orders(self, texts: list[str], sizes: list[int]) -> list[list[int]]:
+    def _orders(self, texts: list[str], sizes: list[int], watch) -> list[list[int]]:
         orders = []
         for text, n in zip(texts, sizes):
             order, status = parse_permutation(text, n, self.params.letters)
-            self.counts["windows"] += 1
-            self.counts[status] += 1
+            watch.count("windows")
+            watch.count(f"windows_{status}")
             orders.append(order)
         return orders

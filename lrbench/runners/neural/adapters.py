@@ -73,13 +73,15 @@ def load_with_adapter(runner, ctx, calibration=None, **kwargs) -> AdapterLoadedM
             "adapter_trainable_params": lora_params(model), "adapter_merged": bool(p.merge)}
     report = None
     if squeeze:
-        model, report = apply_compression(model, loaded.tokenizer, compress, calibration, ctx.cache_dir)
+        model, report = apply_compression(model, loaded.tokenizer, compress, calibration, ctx.cache_dir,
+                                          ctx.suite_dir)
         info["adapter_rank_after_squeeze"] = min(int(compress["target_rank"]), int(config.get("r") or 0)) or None
         info["adapter_params_after_squeeze"] = lora_params(model)
     if p.merge:
         model = model.merge_and_unload()
     if compress and not squeeze:
-        model, report = apply_compression(model, loaded.tokenizer, compress, calibration, ctx.cache_dir)
+        model, report = apply_compression(model, loaded.tokenizer, compress, calibration, ctx.cache_dir,
+                                          ctx.suite_dir)
     model.eval()
     fields = {f.name: getattr(loaded, f.name) for f in dataclasses.fields(LoadedModel)}
     # caches keyed by the model's revision (corpus embeddings, token embeddings) must tell adapters apart

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
+from lrbench.runners.cost import Cost
 from lrbench.runners.neural.device import select_device
 from lrbench.runners.neural.loading import LoadedModel, load_model
 from lrbench.runners.neural.profile import PeakMemory, Stopwatch
@@ -61,11 +62,13 @@ class NeuralParams(ModelParams):
     merge: bool = Field(True, description="merge the adapter into the base weights")
 
 
-class NeuralRunner(Runner):
-    """Base for model-backed runners. Subclasses set `model_kind` and implement `run`."""
+class ModelRunner(Runner):
+    """Base for every runner backed by one model (rerankers, retrievers, task runners): one load-and-compress
+    path, one model profile. Subclasses set `model_kind` and implement `run`; the FLOPs, calls and tokens a run
+    spends go into a `Cost` made for that run (`loaded.charging(cost)`), never onto the runner."""
 
     model_kind: ClassVar[str] = "embedder"
-    Params = NeuralParams
+    Params = ModelParams
     loads_model = True
 
     @classmethod
@@ -76,16 +79,33 @@ class NeuralRunner(Runner):
         return model_location(self.params.model, ctx.suite_dir)
 
     def load(self, ctx: RunContext, calibration: list[str] | None = None, **kwargs) -> LoadedModel:
+        """The model, compressed per the system's `compress:` block (its calibration dataset, read relative to
+        the suite, wins over the `calibration` texts a runner passes)."""
         if getattr(self.params, "backend", "transformers") != "transformers":  # a server or vLLM/SGLang generates
             from lrbench.runners.neural.generation import load_for_backend
 
             return load_for_backend(self, ctx, self.model_id(ctx))
-        if self.params.adapter:
+        if getattr(self.params, "adapter", None):
             from lrbench.runners.neural.adapters import load_with_adapter
 
             return load_with_adapter(self, ctx, calibration, **kwargs)
         return load_model(self.model_kind, self.model_id(ctx), self.params, compress=ctx.compress,
-                          calibration=calibration, cache_dir=ctx.cache_dir, **kwargs)
+                          calibration=calibration, cache_dir=ctx.cache_dir, base_dir=ctx.suite_dir, **kwargs)
+
+    def model_profile(self, loaded: LoadedModel, cost: Cost, queries: int) -> dict:
+        """The profile fields every model-backed cell shares: the model (parameters, device, compression) and
+        what the run spent (FLOPs, calls, tokens: totals and per query, plus the price of served tokens)."""
+        profile = {**loaded.info(), **cost.profile(queries)}
+        price = getattr(self.params, "price", None)
+        if price is not None:
+            profile.update(price.profile(cost, queries))
+        return profile
+
+
+class NeuralRunner(ModelRunner):
+    """Base for model-backed rankers: candidate lists from an input run and the reranking loop."""
+
+    Params = NeuralParams
 
     # -- reranking inputs ------------------------------------------------------------------
     def candidate_lists(self, dataset, inputs: dict[str, pd.DataFrame], ctx: RunContext):
@@ -118,14 +138,15 @@ class NeuralRunner(Runner):
         if len(missing) == len(wanted):
             raise LrbenchError(f"{dataset.spec.label} has no text for the input run's documents", key="input",
                                hint="rerank a dataset that carries passage text (candidates:, beir:, irds:)")
-        self._missing_texts = len(missing)
         return lists, texts, depth or input_depth
 
-    def rerank(self, dataset, inputs, ctx: RunContext, scorer, description: str,
-               calibration_docs: int = 32) -> Output:
-        """Load the model, warm it up, score each query's candidates with `scorer(loaded, query, texts, watch)`
-        -> list of floats, and profile the whole thing."""
+    def rerank(self, dataset, inputs, ctx: RunContext, scorer=None, description: str = "",
+               calibration_docs: int = 32, group_size: int = 1) -> Output:
+        """Load the model, warm it up, score the candidates `group_size` queries at a time with `score_group`
+        (by default `scorer(loaded, query, texts, watch)` -> list of floats, per query), and profile the whole
+        thing. `watch` is this run's Stopwatch, a `Cost`: counts go there, never onto the runner."""
         lists, texts, depth = self.candidate_lists(dataset, inputs, ctx)
+        missing = len({d for _, _, docs in lists for d in docs} - set(texts))
         calibration = [texts.get(d, "") for d in lists[0][2][:calibration_docs]]
         started = time.perf_counter()
         with PeakMemory(select_device(self.params.device)) as mem:
@@ -133,24 +154,36 @@ class NeuralRunner(Runner):
             self.prepare(loaded)
             t0 = time.perf_counter()
             qid, query, docs = lists[0]
-            scorer(loaded, query, [texts.get(d, "") for d in docs[:2]], Stopwatch())  # warm-up, not timed
+            self.score_group(loaded, [(query, docs[:2])], texts, Stopwatch(), scorer)  # warm-up, not counted
             warmup = time.perf_counter() - t0
             self.reset_counters()
             watch = Stopwatch()
             rows = []
-            for qid, query, docs in ctx.progress(lists, total=len(lists), description=description):
-                doc_texts = [texts.get(d, "") for d in docs]
-                with watch.timed():
-                    scores = scorer(loaded, query, doc_texts, watch)
-                watch.docs += len(docs)
-                rows.extend((qid, d, float(s)) for d, s in zip(docs, scores))
-        profile = {**loaded.info(), "warmup_seconds": warmup, "depth": depth,
+            groups = [lists[i:i + group_size] for i in range(0, len(lists), group_size)]
+            busy = 0.0
+            with loaded.charging(watch):
+                for group in ctx.progress(groups, total=len(groups), description=description):
+                    g0 = time.perf_counter()
+                    scored = self.score_group(loaded, [(q, d) for _, q, d in group], texts, watch, scorer)
+                    elapsed = time.perf_counter() - g0
+                    busy += elapsed
+                    for (qid, _, docs), scores in zip(group, scored):
+                        watch.latencies.append(elapsed)  # a query of a group waits for the whole group
+                        watch.docs += len(docs)
+                        rows.extend((qid, d, float(s)) for d, s in zip(docs, scores))
+        profile = {**self.model_profile(loaded, watch, len(lists)), "warmup_seconds": warmup, "depth": depth,
                    "batch_size": self.params.batch_size, "bucketed": self.params.bucket,
-                   "missing_texts": self._missing_texts, "runner_seconds": time.perf_counter() - started,
+                   "missing_texts": missing, "runner_seconds": time.perf_counter() - started,
                    **watch.as_dict(), **mem.as_dict(), **self.extra_profile()}
-        if loaded.compression is not None:
-            profile["compression"] = loaded.compression
+        profile.update(scoring_seconds=busy, docs_per_second=watch.docs / busy if busy else None,
+                       tokens_per_second=watch.tokens / busy if busy else None)
         return Output(run=pd.DataFrame(rows, columns=RUN_COLUMNS), profile=profile)
+
+    def score_group(self, loaded: LoadedModel, items: list[tuple[str, list[str]]], texts: dict[str, str],
+                    watch: Stopwatch, scorer=None) -> list[list[float]]:
+        """Hook: [(query, [doc ids])] -> each query's scores in its doc order. The default scores one query at a
+        time with `scorer`; runners that work on several queries at once (listwise windows) replace it."""
+        return [scorer(loaded, query, [texts.get(d, "") for d in docs], watch) for query, docs in items]
 
     def prepare(self, loaded: LoadedModel) -> None:
         """Hook: per-model setup after loading (token ids, prompt pieces)."""

@@ -32,6 +32,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -42,8 +43,22 @@ from lrbench.errors import LrbenchError
 from lrbench.runners.base import RunnerParams
 
 #: params that change how requests are spread or retried, never the output: left out of cell keys
-GENERATION_SCHEDULE_PARAMS = frozenset({"concurrency", "max_retries", "request_timeout", "response_cache"})
+#: (price changes what the report computes, never the run)
+GENERATION_SCHEDULE_PARAMS = frozenset({"concurrency", "max_retries", "request_timeout", "response_cache", "price"})
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class TokenPrice(RunnerParams):
+    """Prices per million tokens (any one currency), e.g. price: {input: 0.15, output: 0.60}."""
+
+    input: float = Field(ge=0, description="per million prompt tokens")
+    output: float = Field(ge=0, description="per million completion tokens")
+    currency: str = "USD"
+
+    def profile(self, cost, queries: int) -> dict:
+        total = (cost.tokens_in * self.input + cost.tokens_out * self.output) / 1e6
+        return {"price_per_1k_queries": 1000.0 * total / max(1, queries), "price_currency": self.currency,
+                "price_input_per_mtok": self.input, "price_output_per_mtok": self.output}
 
 
 class GenerationParams(RunnerParams):
@@ -56,6 +71,8 @@ class GenerationParams(RunnerParams):
     max_retries: int = Field(4, ge=0)
     request_timeout: float = Field(300.0, gt=0)
     response_cache: bool = True
+    price: TokenPrice | None = Field(None, description="served backends: what a million tokens cost, giving the "
+                                                       "cost per 1,000 queries in the profile")
 
 
 def check_backend(params, generating: bool, what: str) -> None:
@@ -94,6 +111,15 @@ class BackendModel:
         from lrbench.runners.neural.loading import pad_token_id
 
         return pad_token_id(self.tokenizer)
+
+    @contextmanager
+    def charging(self, cost):
+        """Count the backend's requests and served tokens made inside the block into `cost`."""
+        previous, self.backend.cost = self.backend.cost, cost
+        try:
+            yield cost
+        finally:
+            self.backend.cost = previous
 
     def info(self) -> dict:
         return {"model": self.resolved.model_id, "model_revision": self.resolved.revision,
@@ -169,19 +195,21 @@ class ResponseCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> dict | None:
+        """The stored entry: `text` and the server's `usage` (token counts; absent in older entries)."""
         path = self._path(key)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))["text"]
-        except (FileNotFoundError, ValueError, KeyError):
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            return entry if isinstance(entry.get("text"), str) else None
+        except (FileNotFoundError, ValueError, AttributeError):
             return None
 
-    def put(self, key: str, request: dict, text: str) -> None:
+    def put(self, key: str, request: dict, text: str, usage: dict | None = None) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".gen-", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"request": request, "text": text}, fh, ensure_ascii=False)
+            json.dump({"request": request, "text": text, "usage": usage or {}}, fh, ensure_ascii=False)
         os.replace(tmp, path)
 
 
@@ -200,6 +228,8 @@ class Backend:
     records: list = field(default_factory=list)
     counters: dict = field(default_factory=lambda: {"requests": 0, "cache_hits": 0, "retries": 0})
     seconds: float = 0.0
+    #: the run's Cost while `BackendModel.charging` holds it: calls (one per prompt) and the served token counts
+    cost: Any = None
 
     kind = ""
 
@@ -212,16 +242,22 @@ class Backend:
         started = time.perf_counter()
         requests = [self.request(p, max_new) for p in prompts]
         keys = [ResponseCache.key(r) for r in requests]
-        texts: list[str | None] = [self.cache.get(k) if self.cache else None for k in keys]
+        entries = [self.cache.get(k) if self.cache else None for k in keys]
+        texts: list[str | None] = [e["text"] if e else None for e in entries]
+        usages = [(e.get("usage") or {}) if e else {} for e in entries]
         todo = [i for i, t in enumerate(texts) if t is None]
         self.counters["cache_hits"] += len(prompts) - len(todo)
         timings = {}
         if todo:
             answers = self._generate([requests[i] for i in todo], [prompts[i] for i in todo])
-            for i, (text, seconds) in zip(todo, answers):
-                texts[i], timings[i] = text, seconds
+            for i, (text, seconds, usage) in zip(todo, answers):
+                texts[i], timings[i], usages[i] = text, seconds, usage
                 if self.cache:
-                    self.cache.put(keys[i], requests[i], text)
+                    self.cache.put(keys[i], requests[i], text, usage)
+        if self.cost is not None:  # a cached reply costs what it cost when it was made: the method's cost
+            self.cost.add(calls=len(prompts),
+                          tokens_in=sum(u.get("prompt_tokens", len(p)) for u, p in zip(usages, prompts)),
+                          tokens_out=sum(u.get("completion_tokens", 0) for u in usages))
         for i, key in enumerate(keys):
             self.records.append((key, self.prompt_text(prompts[i]), texts[i], i not in timings, timings.get(i, 0.0)))
         self.seconds += time.perf_counter() - started
@@ -230,7 +266,8 @@ class Backend:
     def prompt_text(self, prompt: list[int]) -> str:
         return ""
 
-    def _generate(self, requests: list[dict], prompts: list[list[int]]) -> list[tuple[str, float]]:
+    def _generate(self, requests: list[dict], prompts: list[list[int]]) -> list[tuple[str, float, dict]]:
+        """(text, seconds, usage) per request; usage: the OpenAI `usage` fields the backend knows."""
         raise NotImplementedError
 
     def describe(self) -> dict:
@@ -284,7 +321,7 @@ class OpenAIBackend(Backend):
         with ThreadPoolExecutor(max_workers=min(self.params.concurrency, len(requests))) as pool:
             return list(pool.map(self._post, requests))
 
-    def _post(self, request: dict) -> tuple[str, float]:
+    def _post(self, request: dict) -> tuple[str, float, dict]:
         body = {k: v for k, v in request.items() if k != "endpoint"}
         data = json.dumps(body).encode()
         headers = {"Content-Type": "application/json"}
@@ -299,7 +336,9 @@ class OpenAIBackend(Backend):
                 req = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
                 with urllib.request.urlopen(req, timeout=self.params.request_timeout) as resp:
                     reply = json.loads(resp.read().decode())
-                return self._text(reply), time.perf_counter() - started
+                usage = {k: int(v) for k, v in (reply.get("usage") or {}).items()
+                         if k in ("prompt_tokens", "completion_tokens") and isinstance(v, int)}
+                return self._text(reply), time.perf_counter() - started, usage
             except urllib.error.HTTPError as exc:
                 detail = exc.read().decode(errors="replace")[:200]
                 if exc.code not in RETRY_STATUS or attempt >= self.params.max_retries:
@@ -359,7 +398,7 @@ class _InProcess(Backend):
         self.counters["requests"] += len(prompts)
         texts = self._run(engine, prompts, requests[0]["max_tokens"])
         per = (time.perf_counter() - started) / max(1, len(prompts))
-        return [(t, per) for t in texts]
+        return [(t, per, {"prompt_tokens": len(p)}) for t, p in zip(texts, prompts)]
 
 
 class VllmBackend(_InProcess):

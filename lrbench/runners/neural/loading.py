@@ -68,6 +68,14 @@ class LoadedModel:
     max_length: int
     pooling: Pooling = field(default_factory=Pooling)
     compression: dict | None = None
+    compression_seconds: float = 0.0
+
+    def charging(self, cost):
+        """Count the forward passes run inside the block (FLOPs, calls, input tokens) into `cost`
+        (lrbench.runners.cost.Cost); see lrbench.runners.neural.flops."""
+        from lrbench.runners.neural.flops import meter_for
+
+        return meter_for(self).charging(cost)
 
     # -- the embedder path ---------------------------------------------------------------
     def tokenize(self, texts: list[str], max_length: int | None = None, **kwargs) -> dict[str, list]:
@@ -109,14 +117,17 @@ class LoadedModel:
         return pad_token_id(self.tokenizer)
 
     def info(self) -> dict:
-        """Profile fields describing the model."""
-        return {
+        """Profile fields describing the model (and its compression, when compressed)."""
+        info = {
             "model": self.resolved.model_id, "model_revision": self.resolved.revision,
             "model_source": self.resolved.source, "load_seconds": self.load_seconds,
             "params": count_params(self.model), "size_on_disk_mb": size_on_disk_mb(self.resolved.path),
             "dtype": dtype_name(self.dtype), "device": self.device, "threads": self.threads,
             "max_length": self.max_length,
         }
+        if self.compression is not None:
+            info.update(compression=self.compression, compression_seconds=self.compression_seconds)
+        return info
 
 
 def pool(hidden, mask, mode: str):
@@ -139,8 +150,9 @@ def _param(params, name, default=None):
     return getattr(params, name, default)
 
 
-def apply_compression(model, tokenizer, compress: dict, calibration, cache_dir):
-    """The compression hook: lrbench.compression.compress_model(model, spec, ...) -> (model, report)."""
+def apply_compression(model, tokenizer, compress: dict, calibration, cache_dir, base_dir: Path | None = None):
+    """The compression hook: lrbench.compression.compress_model(model, spec, ...) -> (model, report).
+    A calibration dataset in the block is read relative to `base_dir` (the suite's folder)."""
     try:
         from lrbench.compression import compress_model
     except ModuleNotFoundError as exc:
@@ -148,7 +160,8 @@ def apply_compression(model, tokenizer, compress: dict, calibration, cache_dir):
             raise LrbenchError("compression not available", key="compress",
                                hint="this lrbench build has no lrbench.compression; remove compress:") from None
         raise
-    return compress_model(model, compress, tokenizer=tokenizer, calibration=calibration, cache_dir=cache_dir)
+    return compress_model(model, compress, tokenizer=tokenizer, calibration=calibration, cache_dir=cache_dir,
+                          base_dir=base_dir)
 
 
 def _refuse_random_head(model_id: str, info: dict, allowed: bool) -> None:
@@ -164,7 +177,7 @@ def _refuse_random_head(model_id: str, info: dict, allowed: bool) -> None:
 
 def load_model(kind: str, model_id: str, params=None, *, compress: dict | None = None,
                calibration: list[str] | None = None, cache_dir: Path | None = None,
-               attn_implementation: str | None = None) -> LoadedModel:
+               attn_implementation: str | None = None, base_dir: Path | None = None) -> LoadedModel:
     """Resolve `model_id` offline, load it as `kind` on the chosen device/dtype, and compress it when asked.
 
     params (dict or a NeuralParams): revision, device, dtype, threads, max_length, trust_remote_code,
@@ -227,9 +240,11 @@ def load_model(kind: str, model_id: str, params=None, *, compress: dict | None =
         int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
     loaded = LoadedModel(kind, model, tokenizer, resolved, device, dtype, threads, 0.0, int(max_length), pooling)
     if compress:
-        model, report = apply_compression(model, tokenizer, compress, calibration, cache_dir)
+        compress_started = time.perf_counter()
+        model, report = apply_compression(model, tokenizer, compress, calibration, cache_dir, base_dir)
         loaded.model = model
         loaded.compression = report
+        loaded.compression_seconds = time.perf_counter() - compress_started
     loaded.load_seconds = time.perf_counter() - started
     return loaded
 

@@ -6,6 +6,8 @@ import threading
 import time
 from pathlib import Path
 
+from lrbench.runners.cost import Cost
+
 
 class PeakMemory:
     """Peak resident memory of this process while the block runs (psutil, sampled every `interval` s),
@@ -77,13 +79,16 @@ def size_on_disk_mb(path: str) -> float | None:
 
 
 def count_params(model) -> int:
-    return int(sum(p.numel() for p in model.parameters()))
+    """Each parameter tensor once: tied weights (an lm_head sharing the input embeddings) count once."""
+    seen: set[int] = set()
+    return int(sum(p.numel() for p in model.parameters() if not (id(p) in seen or seen.add(id(p)))))
 
 
-class Stopwatch:
-    """Accumulates per-query wall times and work counters."""
+class Stopwatch(Cost):
+    """One run's record: per-query wall times and work counters, and (a `Cost`) its FLOPs, calls and tokens."""
 
     def __init__(self):
+        super().__init__()
         self.latencies: list[float] = []
         self.docs = 0
         self.tokens = 0

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
+from lrbench.runners.cost import Cost
 from lrbench.datasets.base import RUN_COLUMNS, digest
 
 
@@ -110,7 +111,7 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
 
     qids = list(queries)
     k = min(p.k, len(doc_ids))
-    rows, latencies = [], []
+    rows, latencies, cost = [], [], Cost()
     search_start = time.perf_counter()
     for qid in ctx.progress(qids, total=len(qids), description="BM25 retrieval"):
         t0 = time.perf_counter()
@@ -120,6 +121,7 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
             continue
         idx, scores = retriever.retrieve(tokens, k=k, show_progress=False, n_threads=p.threads)
         latencies.append(time.perf_counter() - t0)
+        cost.count("postings_scored", _postings(retriever, tokens[0]))
         for i, s in zip(idx[0], scores[0]):
             if s > 0:
                 rows.append((qid, doc_ids[int(i)], float(s)))
@@ -131,8 +133,15 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         "latency_ms_p50": float(np.percentile(lat, 50)), "latency_ms_p95": float(np.percentile(lat, 95)),
         "latency_ms_p99": float(np.percentile(lat, 99)),
         "throughput_qps": len(qids) / search_seconds if search_seconds else None,
+        **cost.profile(len(qids)),
     }
     return pd.DataFrame(rows, columns=RUN_COLUMNS), profile
+
+
+def _postings(retriever, tokens: list[str]) -> int:
+    """Postings a query scores: the document frequency of each of its tokens (as often as it occurs)."""
+    indptr, vocab = retriever.scores["indptr"], retriever.vocab_dict
+    return int(sum(indptr[vocab[t] + 1] - indptr[vocab[t]] for t in tokens if t in vocab))
 
 
 # -- pyserini (subprocess) --------------------------------------------------------------

@@ -27,6 +27,7 @@ from pydantic import Field
 from lrbench.errors import LrbenchError
 from lrbench.store.blocks import Block, EmbeddingBlocks, plan_blocks, shard_blocks
 from lrbench.runners.base import Output, RunContext
+from lrbench.runners.cost import Cost
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, truncate_tokens
 from lrbench.runners.neural.device import select_device
 from lrbench.runners.neural.profile import PeakMemory, Stopwatch, latency_stats
@@ -265,7 +266,9 @@ class EmbedderRunner(NeuralRunner):
         with PeakMemory(select_device(p.device)) as mem:
             sample = [t for _, t in zip(range(64), dataset.docs())]
             loaded = self.load(ctx, [t for _, t in sample])
-            ids, emb, corpus_seconds, cached, corpus_tokens, shards = self.corpus_embeddings(loaded, dataset, ctx)
+            corpus_cost = Cost()  # the corpus encoding is its own stage: not a query's cost
+            with loaded.charging(corpus_cost):
+                ids, emb, corpus_seconds, cached, corpus_tokens, shards = self.corpus_embeddings(loaded, dataset, ctx)
             t0 = time.perf_counter()
             searcher = Searcher(emb, SearchSettings(p.search, p.chunk_size, p.hnsw_m, p.ef_search, p.ivf_lists,
                                                     p.ivf_probe))
@@ -279,13 +282,14 @@ class EmbedderRunner(NeuralRunner):
             watch, rows, recall_queries = Stopwatch(), [], []
             t0 = time.perf_counter()
             batches = [qids[i:i + p.query_batch_size] for i in range(0, len(qids), p.query_batch_size)]
-            for batch in ctx.progress(batches, total=len(batches), description="dense retrieval"):
-                with watch.timed():
-                    q, scores, idx = self._search_batch(loaded, dataset, ids, searcher,
-                                                        [queries[x] for x in batch], k, watch)
-                recall_queries.append(q)
-                for qid, s_row, i_row in zip(batch, scores, idx):
-                    rows.extend((qid, ids[i], float(s)) for i, s in zip(i_row, s_row) if i >= 0)
+            with loaded.charging(watch):
+                for batch in ctx.progress(batches, total=len(batches), description="dense retrieval"):
+                    with watch.timed():
+                        q, scores, idx = self._search_batch(loaded, dataset, ids, searcher,
+                                                            [queries[x] for x in batch], k, watch)
+                    recall_queries.append(q)
+                    for qid, s_row, i_row in zip(batch, scores, idx):
+                        rows.extend((qid, ids[i], float(s)) for i, s in zip(i_row, s_row) if i >= 0)
             search_seconds = time.perf_counter() - t0
             search_profile = {"search": p.search, "search_index_seconds": index_seconds,
                               "search_seconds": search_seconds, "query_batch_size": p.query_batch_size,
@@ -299,7 +303,8 @@ class EmbedderRunner(NeuralRunner):
         timed = watch.as_dict()
         for key in [k_ for k_ in timed if k_.startswith("latency_ms") or k_ == "queries"]:
             timed.pop(key)
-        profile = {**loaded.info(), "role": "first stage", "warmup_seconds": warmup, "k": k,
+        profile = {**self.model_profile(loaded, watch, len(qids)), **corpus_cost.profile(len(qids), "corpus_"),
+                   "role": "first stage", "warmup_seconds": warmup, "k": k,
                    "corpus_docs": len(ids), "corpus_seconds": corpus_seconds, "corpus_cached": cached,
                    "corpus_tokens": corpus_tokens,
                    "corpus_docs_per_second": None if cached or not corpus_seconds else len(ids) / corpus_seconds,
@@ -307,8 +312,6 @@ class EmbedderRunner(NeuralRunner):
                    "runner_seconds": time.perf_counter() - started, **shards, **timed, **search_profile,
                    "queries": len(qids), **latency, **mem.as_dict()}
         profile["docs_scored"] = len(ids) * len(qids)
-        if loaded.compression is not None:
-            profile["compression"] = loaded.compression
         return Output(run=pd.DataFrame(rows, columns=RUN_COLUMNS), profile=profile)
 
     def _search_batch(self, loaded, dataset, ids, searcher: Searcher, texts: list[str], k: int, watch: Stopwatch):

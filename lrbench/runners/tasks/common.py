@@ -1,43 +1,12 @@
-"""Shared pieces of the task runners (lm-perplexity, glue, mteb-classification): params, loading, compression."""
+"""Shared pieces of the task runners (lm-perplexity, glue, mteb-classification): the model-runner base."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
-from typing import Any
-
-from lrbench.runners.base import RunContext, Runner
-from lrbench.runners.neural.base import ModelParams, model_location, model_revision
+from lrbench.runners.neural.base import ModelRunner
 
 
-class TaskModelRunner(Runner):
-    """A runner backed by one transformers model, compressed per the system's `compress:` block."""
+class TaskModelRunner(ModelRunner):
+    """A runner backed by one transformers model, compressed per the system's `compress:` block; its model
+    and cost profile come from `model_profile(loaded, cost, examples)` (per query: per example)."""
 
     model_kind = "causal-lm"
-    Params = ModelParams
-    loads_model = True
-
-    @classmethod
-    def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
-        return model_revision(params, suite_dir)
-
-    def load(self, ctx: RunContext, **kwargs):
-        """(LoadedModel, compression report or None, compression seconds)."""
-        from lrbench.compression import apply_compression
-        from lrbench.runners.neural.loading import load_model
-
-        loaded = load_model(self.model_kind, model_location(self.params.model, ctx.suite_dir), self.params, **kwargs)
-        report, seconds = None, 0.0
-        if ctx.compress:
-            started = time.perf_counter()
-            loaded.model, report = apply_compression(loaded.model, ctx, loaded.tokenizer)
-            loaded.compression = report
-            seconds = time.perf_counter() - started
-        return loaded, report, seconds
-
-    def base_profile(self, loaded, report, seconds) -> dict:
-        profile = dict(loaded.info())
-        if report is not None:
-            profile["compression"] = report
-            profile["compression_seconds"] = seconds
-        return profile

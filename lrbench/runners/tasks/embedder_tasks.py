@@ -40,14 +40,13 @@ def similarity_run(runner, dataset, ctx: RunContext) -> Output:
         first, second = list(examples["text"]), list(examples["text_pair"])
         loaded = runner.load(ctx, first[:64])
         watch = Stopwatch()
-        with watch.timed():
+        with watch.timed(), loaded.charging(watch):
             a = _unit(runner._encode(loaded, first, p.query_prefix, watch))
             b = _unit(runner._encode(loaded, second, p.query_prefix, watch))
         cosine = (a * b).sum(axis=1)
-    profile = {**loaded.info(), "role": "similarity (cosine)", "pairs": len(examples),
-               "runner_seconds": time.perf_counter() - started, **watch.as_dict(), **mem.as_dict()}
-    if loaded.compression is not None:
-        profile["compression"] = loaded.compression
+    profile = {**runner.model_profile(loaded, watch, len(examples)), "role": "similarity (cosine)",
+               "pairs": len(examples), "runner_seconds": time.perf_counter() - started, **watch.as_dict(),
+               **mem.as_dict()}
     frame = pd.DataFrame({"id": examples["id"].astype(str), "label": cosine.astype(float)})
     return Output(frames={"predictions": frame}, profile=profile)
 

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
+from lrbench.runners.cost import Cost
 from lrbench.runners.neural.base import ModelParams
 from lrbench.runners.tasks.common import TaskModelRunner
 
@@ -112,25 +113,27 @@ class GlueRunner(TaskModelRunner):
             if len(choices) != len(task.labels):
                 raise LrbenchError(f"{len(choices)} choices for {len(task.labels)} labels ({', '.join(task.labels)})",
                                    key="params.choices", hint="one continuation per label id, in id order")
-        loaded, report, compress_seconds = self.load(ctx)
+        loaded, cost = self.load(ctx), Cost()
         t0 = time.perf_counter()
-        if p.protocol == "zero-shot-lm":
-            contexts = [template.format(text=t, pair=q or "") for t, q in zip(examples["text"], examples["text_pair"])]
-            chunks = [list(range(i, min(i + 64, len(contexts)))) for i in range(0, len(contexts), 64)]
-            scores = []
-            for chunk in ctx.progress(chunks, total=len(chunks), description=f"{task.name} zero-shot"):
-                scores.extend(choice_logprobs(loaded.model, loaded.tokenizer, [contexts[i] for i in chunk], choices,
-                                              p.batch_size, loaded.device))
-            labels = [max(range(len(s)), key=s.__getitem__) for s in scores]
-            top = [max(s) for s in scores]
-            extra = {"template": template, "choices": choices}
-        else:
-            labels, top = self._classify(loaded, examples, task, ctx)
-            extra = {"label_map": p.label_map}
+        with loaded.charging(cost):
+            if p.protocol == "zero-shot-lm":
+                contexts = [template.format(text=t, pair=q or "")
+                            for t, q in zip(examples["text"], examples["text_pair"])]
+                chunks = [list(range(i, min(i + 64, len(contexts)))) for i in range(0, len(contexts), 64)]
+                scores = []
+                for chunk in ctx.progress(chunks, total=len(chunks), description=f"{task.name} zero-shot"):
+                    scores.extend(choice_logprobs(loaded.model, loaded.tokenizer, [contexts[i] for i in chunk], choices,
+                                                  p.batch_size, loaded.device))
+                labels = [max(range(len(s)), key=s.__getitem__) for s in scores]
+                top = [max(s) for s in scores]
+                extra = {"template": template, "choices": choices}
+            else:
+                labels, top = self._classify(loaded, examples, task, ctx)
+                extra = {"label_map": p.label_map}
         seconds = time.perf_counter() - t0
         frame = pd.DataFrame({"id": examples["id"].astype(str), "label": labels, "score": top,
                               "protocol": p.protocol})
-        profile = {**self.base_profile(loaded, report, compress_seconds), "protocol": p.protocol,
+        profile = {**self.model_profile(loaded, cost, len(examples)), "protocol": p.protocol,
                    "glue_task": task.name, "examples": len(frame), "score_seconds": seconds,
                    "examples_per_second": len(frame) / max(seconds, 1e-9), **extra}
         if p.protocol == "classifier":

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
+from lrbench.runners.cost import Cost
 from lrbench.runners.neural.base import ModelParams
 from lrbench.runners.tasks.common import TaskModelRunner
 
@@ -82,7 +83,7 @@ class PerplexityRunner(TaskModelRunner):
         if dataset.task != "lm":
             raise LrbenchError(f"lm-perplexity scores running text; {dataset.spec.label} is a {dataset.task} dataset",
                                key="type", hint="use a wikitext: dataset")
-        loaded, report, compress_seconds = self.load(ctx)
+        loaded, cost = self.load(ctx), Cost()
         max_positions = getattr(loaded.model.config, "max_position_embeddings", None)
         if max_positions and p.context_length > max_positions:
             raise LrbenchError(f"context_length {p.context_length} exceeds the model's {max_positions} positions",
@@ -96,10 +97,11 @@ class PerplexityRunner(TaskModelRunner):
         tokenize_seconds = time.perf_counter() - t0
         windows = sliding_windows(len(ids), p.context_length, p.stride)
         t0 = time.perf_counter()
-        groups = [windows[i:i + 8 * p.batch_size] for i in range(0, len(windows), 8 * p.batch_size)]
-        sums = []
-        for group in ctx.progress(groups, total=len(groups), description="perplexity windows"):
-            sums.extend(window_nll(loaded.model, ids, group, loaded.device, p.batch_size))
+        with loaded.charging(cost):
+            groups = [windows[i:i + 8 * p.batch_size] for i in range(0, len(windows), 8 * p.batch_size)]
+            sums = []
+            for group in ctx.progress(groups, total=len(groups), description="perplexity windows"):
+                sums.extend(window_nll(loaded.model, ids, group, loaded.device, p.batch_size))
         seconds = time.perf_counter() - t0
         rows = [(n, b, e, count, nll) for n, ((b, e, _), (nll, count)) in enumerate(zip(windows, sums))]
         frame = pd.DataFrame(rows, columns=NLL_COLUMNS)
@@ -114,7 +116,7 @@ class PerplexityRunner(TaskModelRunner):
                  f"stride {p.stride}, {protocol['scored_tokens']:,} tokens scored")
         protocol["label"] = label
         frame["protocol"] = label
-        profile = {**self.base_profile(loaded, report, compress_seconds), "protocol": protocol,
+        profile = {**self.model_profile(loaded, cost, len(windows)), "protocol": protocol,
                    "tokenize_seconds": tokenize_seconds, "score_seconds": seconds,
                    "tokens_per_second": protocol["scored_tokens"] / max(seconds, 1e-9)}
         return Output(frames={"nll": frame}, profile=profile)

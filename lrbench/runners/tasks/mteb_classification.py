@@ -19,6 +19,7 @@ from pydantic import Field
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
+from lrbench.runners.cost import Cost
 from lrbench.runners.tasks.mteb_protocol import logreg_experiments, undersample
 from lrbench.runners.neural.base import ModelParams
 from lrbench.runners.tasks.common import TaskModelRunner
@@ -50,12 +51,13 @@ class MtebClassificationRunner(TaskModelRunner):
         train, test = dataset.train_examples(), dataset.examples()
         experiments = undersample(train["label"].to_numpy(), p.samples_per_label, p.n_experiments, p.seed)
         needed = sorted({i for chosen in experiments for i in chosen})
-        loaded, report, compress_seconds = self.load(ctx)
+        loaded, cost = self.load(ctx), Cost()
         texts = [train["text"].iloc[i] for i in needed] + list(test["text"])
         t0 = time.perf_counter()
-        chunks = [texts[i:i + 512] for i in range(0, len(texts), 512)]
-        parts = [loaded.encode(chunk, batch_size=p.batch_size)
-                 for chunk in ctx.progress(chunks, total=len(chunks), description="embedding")]
+        with loaded.charging(cost):
+            chunks = [texts[i:i + 512] for i in range(0, len(texts), 512)]
+            parts = [loaded.encode(chunk, batch_size=p.batch_size)
+                     for chunk in ctx.progress(chunks, total=len(chunks), description="embedding")]
         encode_seconds = time.perf_counter() - t0
         emb = np.concatenate(parts)
         train_emb = dict(zip(needed, emb[: len(needed)]))
@@ -66,7 +68,7 @@ class MtebClassificationRunner(TaskModelRunner):
         rows = [pd.DataFrame({"id": test["id"].astype(str), "experiment": n, "label": pred.astype(int)})
                 for n, pred in enumerate(predictions)]
         fit_seconds = time.perf_counter() - t0
-        profile = {**self.base_profile(loaded, report, compress_seconds),
+        profile = {**self.model_profile(loaded, cost, len(texts)),
                    "protocol": f"mteb logReg: {p.n_experiments} experiments, {p.samples_per_label} per label, "
                                f"seed {p.seed}, max_iter {p.max_iter}",
                    "train_texts_embedded": len(needed), "test_examples": len(test),
