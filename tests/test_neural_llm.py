@@ -127,14 +127,15 @@ def test_compression_hook(ds, tmp_path, monkeypatch):
         EmbedderRunner({"model": MINILM}).run(ds, inputs, ctx(tmp_path, depth=3, compress={"ratio": 0.5}))
     calls = {}
 
-    def compress_model(model, spec, tokenizer=None, calibration=None, cache_dir=None):
-        calls.update(spec=spec, calibration=calibration, tokenizer=tokenizer)
+    def compress_model(model, spec, tokenizer=None, calibration=None, cache_dir=None, base_dir=None):
+        calls.update(spec=spec, calibration=calibration, tokenizer=tokenizer, base_dir=base_dir)
         return model, {"ratio": spec["ratio"], "params_before": 1, "params_after": 1}
 
     monkeypatch.setitem(sys.modules, "lrbench.compression", types.SimpleNamespace(compress_model=compress_model))
     out = EmbedderRunner({"model": MINILM}).run(ds, inputs, ctx(tmp_path, depth=3, compress={"ratio": 0.5}))
     assert out.profile["compression"]["ratio"] == 0.5
     assert calls["spec"] == {"ratio": 0.5} and calls["tokenizer"] is not None and len(calls["calibration"]) == 3
+    assert calls["base_dir"] == tmp_path  # a calibration dataset is read relative to the suite, as for task runners
     plain = EmbedderRunner({"model": MINILM}).run(ds, inputs, ctx(tmp_path, depth=3))
     assert "compression" not in plain.profile
 
