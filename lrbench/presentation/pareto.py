@@ -1,4 +1,4 @@
-"""Pareto plots of quality vs cost (parameters, latency) for a compression sweep (matplotlib, PNG)."""
+"""Pareto plots of quality vs cost (FLOPs, parameters, latency) for a compression sweep (matplotlib, PNG)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def plot_pareto(rows: list[dict], path: Path, quality: str, costs: list[tuple[st
 
 
 def write_pareto(results_dir: Path, measure: str | None = None, dataset: str | None = None) -> list[Path]:
-    """One PNG per dataset next to a results folder's leaderboard: quality vs parameters and vs latency.
+    """One PNG per dataset next to a results folder's leaderboard: quality vs forward FLOPs per query (when every
+    cell counted them), vs parameters and vs latency.
 
     Parameters come from each cell's profile (`params`), latency from its profile's throughput
     (`texts_per_second`, `tokens_per_second`, `examples_per_second`) or its wall time.
@@ -76,10 +77,13 @@ def write_pareto(results_dir: Path, measure: str | None = None, dataset: str | N
             latency = 1000.0 / rate if rate else prof.get("wall_seconds")
             comp = prof.get("compression") or {}
             rows.append({"label": cell["system"], "method": comp.get("method", "dense"),
-                         wanted: float(hit["value"].iloc[0]), "params": prof.get("params"), "latency": latency})
+                         wanted: float(hit["value"].iloc[0]), "params": prof.get("params"), "latency": latency,
+                         "flops": prof.get("flops_per_query")})
         if rows:
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-            written.append(plot_pareto(rows, results_dir / f"pareto-{safe}.png", wanted,
-                                       [("params", "parameters"), ("latency", "ms per item (or s per cell)")],
+            costs = [("params", "parameters"), ("latency", "ms per item (or s per cell)")]
+            if all(r["flops"] for r in rows):  # hardware-independent: comparable across machines
+                costs.insert(0, ("flops", "forward FLOPs per query (or example)"))
+            written.append(plot_pareto(rows, results_dir / f"pareto-{safe}.png", wanted, costs,
                                        title=f"{info.get('suite', '')}: {name}"))
     return written

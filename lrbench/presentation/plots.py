@@ -12,8 +12,9 @@ from lrbench.presentation.report import Plot, Report, paired_values, slug
 from lrbench.evaluation.measures import higher_is_better
 
 MAX_DELTA_PANELS = 6
-#: (axis label, Profile field, log scale)
-COST_KEYS = [("parameters", "params", False), ("p50 latency (ms)", "latency_ms_p50", True)]
+#: (axis label, Profile field, log scale): the first one every point reports is the Pareto plot's cost axis
+COST_KEYS = [("forward FLOPs per query", "flops_per_query", True), ("parameters", "params", False),
+             ("p50 latency (ms)", "latency_ms_p50", True)]
 
 
 def _pyplot():
