@@ -145,7 +145,9 @@ def generate(loaded, prompts: list[list[int]], max_new: int, batch_size: int, wa
                 seq = seq[:seq.index(eos)]
             out[i] = [x for x in seq if x != loaded.pad_id]
         if watch is not None:
-            watch.tokens += int(t["attention_mask"].sum()) + sum(len(out[i]) for i in batch)
+            generated = sum(len(out[i]) for i in batch)
+            watch.tokens += int(t["attention_mask"].sum()) + generated
+            watch.add(tokens_out=generated)  # the run's Cost (served backends charge their own usage)
     return out
 
 
