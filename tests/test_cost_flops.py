@@ -79,8 +79,9 @@ def test_smollm_pointwise_batch_flops_equal_the_flop_counter(shared, tmp_path, f
 
     ds = dl19(shared, queries_limit=1)
     run = bm25_run(ds)
-    qid = str(run["query_id"].iloc[0])
-    docs = [str(d) for d in run[run["query_id"] == run["query_id"].iloc[0]]["doc_id"][:8]]
+    qid = next(iter(ds.eval_queries()))
+    docs = [str(d) for d in run[run["query_id"].astype(str) == qid]["doc_id"][:8]]
+    assert len(docs) == 8
     texts = ds.doc_texts(set(docs))
     runner = PointwiseRunner({"model": SMOLLM, "threads": 1, "batch_size": 8})
     loaded = runner.load(ctx(tmp_path))
@@ -118,7 +119,7 @@ def test_count_params_counts_tied_weights_once_through_both_families(tmp_path):
             assert loaded.info()["params"] == expected
         assert len(counts) == 1
         if model == SMOLLM:  # tied embeddings: counted twice they would add the vocabulary x hidden matrix again
-            every = sum(p.numel() for p in loaded.model.parameters(remove_duplicate=False))
+            every = sum(p.numel() for _, p in loaded.model.named_parameters(remove_duplicate=False))
             assert every > expected
 
 
