@@ -29,6 +29,7 @@ from pydantic import Field, model_validator
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams
 from lrbench.runners.neural.device import select_device
+from lrbench.runners.cost import Cost
 from lrbench.runners.neural.profile import PeakMemory, Stopwatch
 from lrbench.datasets.base import RUN_COLUMNS
 
@@ -139,18 +140,22 @@ class CurRetrievalRunner(Runner):
         with PeakMemory(select_device(str((p.scorer.get("params") or {}).get("device", "auto")))) as mem:
             scorer = PairScorer(p.scorer, dataset, ctx)
             n_items = len(scorer.ids)
-            index = self.build_index(scorer, queries, qids, ctx)
+            index_cost = Cost()  # the anchors' exact scores: the index stage, not a query's cost
+            with scorer.loaded.charging(index_cost):
+                index = self.build_index(scorer, queries, qids, ctx)
             rows, watch = [], Stopwatch()
             calls_before = scorer.calls
-            for qid in ctx.progress(qids, total=len(qids), description="cur retrieval"):
-                fold = index["fold_of"][qid]
-                with watch.timed():
-                    items, scores = self.search(scorer, queries[qid], index["operators"][1 - fold],
-                                                index["anchor_items"])
-                rows.extend((qid, scorer.ids[i], float(s)) for i, s in zip(items, scores))
-                watch.docs += len(items)
+            with scorer.loaded.charging(watch):
+                for qid in ctx.progress(qids, total=len(qids), description="cur retrieval"):
+                    fold = index["fold_of"][qid]
+                    with watch.timed():
+                        items, scores = self.search(scorer, queries[qid], index["operators"][1 - fold],
+                                                    index["anchor_items"])
+                    rows.extend((qid, scorer.ids[i], float(s)) for i, s in zip(items, scores))
+                    watch.docs += len(items)
             query_calls = scorer.calls - calls_before
-        profile = {**scorer.loaded.info(), "scorer": scorer.type, "items": n_items,
+        profile = {**scorer.runner.model_profile(scorer.loaded, watch, len(qids)),
+                   **index_cost.profile(len(qids), "index_"), "scorer": scorer.type, "items": n_items,
                    "anchor_queries": index["anchor_counts"], "anchor_items": len(index["anchor_items"]), "k": p.k,
                    "index_scorer_calls": index["calls"], "index_seconds": index["seconds"],
                    "scorer_calls_per_query": query_calls / len(qids), "exhaustive_calls_per_query": n_items,
