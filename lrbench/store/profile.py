@@ -25,7 +25,12 @@ def _number(value: Any) -> float | None:
 class Profile:
     wall_seconds: float | None = None
     load_seconds: float | None = None
+    # stage times, each apart: building an index or encoding a corpus, first-stage search, scoring (reranking);
+    # a reranker's figures never include its input cell's work
     index_seconds: float | None = None
+    corpus_seconds: float | None = None
+    search_seconds: float | None = None
+    scoring_seconds: float | None = None
     latency_ms_p50: float | None = None
     latency_ms_p95: float | None = None
     latency_ms_p99: float | None = None
