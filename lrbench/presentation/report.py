@@ -168,7 +168,7 @@ EFFICIENCY: list[tuple[str, str, Callable[[float], str]]] = [
     ("index s", "index_seconds", lambda v: f"{v:.2f}"),
     ("corpus s", "corpus_seconds", lambda v: f"{v:.2f}"),
     ("search s", "search_seconds", lambda v: f"{v:.2f}"),
-    ("rerank s", "scoring_seconds", lambda v: f"{v:.2f}"),
+    ("scoring s", "scoring_seconds", lambda v: f"{v:.2f}"),
     ("p50 ms", "latency_ms_p50", lambda v: f"{v:.2f}"),
     ("p95 ms", "latency_ms_p95", lambda v: f"{v:.2f}"),
     ("p99 ms", "latency_ms_p99", lambda v: f"{v:.2f}"),
