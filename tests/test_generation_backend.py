@@ -29,6 +29,7 @@ class SmolServer:
         self.loaded = load_model("causal-lm", SMOLLM, {"threads": 1})
         self.requests = 0
         self.fail_next = 0
+        self.served_usage: list[dict] = []
         self.lock = threading.Lock()
         server = self
 
@@ -45,10 +46,11 @@ class SmolServer:
                     if failing:
                         self._send(500, {"error": {"message": "busy"}})
                         return
-                    text = server.complete(body, chat=self.path.endswith("/chat/completions"))
+                    text, usage = server.complete(body, chat=self.path.endswith("/chat/completions"))
                 choice = {"message": {"role": "assistant", "content": text}} if self.path.endswith(
                     "/chat/completions") else {"text": text}
-                self._send(200, {"object": "text_completion", "model": body["model"], "choices": [choice]})
+                self._send(200, {"object": "text_completion", "model": body["model"], "choices": [choice],
+                                 "usage": usage})
 
             def _send(self, status, payload):
                 data = json.dumps(payload).encode()
@@ -76,7 +78,10 @@ class SmolServer:
             out = model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
                                  max_new_tokens=body["max_tokens"], do_sample=False, num_beams=1,
                                  pad_token_id=self.loaded.pad_id, temperature=None, top_p=None, top_k=None)
-        return tok.decode(out[0, len(ids):], skip_special_tokens=True)
+        new = out[0, len(ids):]
+        self.usage = {"prompt_tokens": len(ids), "completion_tokens": int(new.numel())}
+        self.served_usage.append(self.usage)
+        return tok.decode(new, skip_special_tokens=True), {**self.usage, "total_tokens": len(ids) + int(new.numel())}
 
     def close(self):
         self.httpd.shutdown()
@@ -204,3 +209,31 @@ def test_backend_params_are_checked_when_parsed():
     with pytest.raises(LrbenchError, match="next-token logits"):
         PointwiseRunner({"model": SMOLLM, "backend": "vllm"})
     PointwiseRunner({"model": SMOLLM, "backend": "vllm", "score_mode": "generate-integer", "expectation": False})
+
+
+def test_served_tokens_come_from_usage_and_price_gives_cost_per_1k_queries(smol_server, shared, tmp_path):
+    price = {"input": 0.5, "output": 2.0}
+    params = {**LISTWISE, "backend": "openai", "base_url": smol_server.base_url, "price": price}
+    from lrbench.runners.llm.listwise import ListwiseRunner
+
+    ds = dl19(shared, queries_limit=2)
+
+    def rerank3():  # depth 3 = one window per query, never the warm-up's prompt (2 documents)
+        return ListwiseRunner(params).run(ds, {"bm25": bm25_run(ds)}, ctx(tmp_path, depth=3))
+
+    smol_server.served_usage.clear()
+    first = rerank3()
+    p = first.profile
+    assert p["generation_requests"] == len(smol_server.served_usage)  # no cache hits yet
+    served = smol_server.served_usage[1:]  # the first request is the warm-up, which no cost counts
+    assert p["model_calls"] == len(served) == p["windows"]
+    assert p["tokens_in"] == sum(u["prompt_tokens"] for u in served) > 0
+    assert p["tokens_out"] == sum(u["completion_tokens"] for u in served) > 0
+    expected = 1000 * (p["tokens_in"] * 0.5 + p["tokens_out"] * 2.0) / 1e6 / 2
+    assert p["price_per_1k_queries"] == pytest.approx(expected)
+    # the cached run costs what the method costs: the same tokens, read from the cache with each reply
+    second = rerank3()
+    assert second.profile["generation_requests"] == 0
+    assert (second.profile["tokens_in"], second.profile["tokens_out"]) == (p["tokens_in"], p["tokens_out"])
+    # price is not part of the cell key: changing it never recomputes a cell
+    assert "price" in ListwiseRunner.schedule_params
