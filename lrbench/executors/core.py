@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Protocol
 
 import pandas as pd
 
 from lrbench.executors.task import CellTask, ShardTask, TaskResult, describe_error, execute
-from lrbench.paths import default_out_dir
 from lrbench.plan import PreparedCell, build_plan
+from lrbench.store.location import ResultsLocation
 from lrbench.suites.cells import Cell
 from lrbench.suites.loader import LoadedSuite
 
@@ -51,9 +50,14 @@ class CellResult:
 
 @dataclass
 class SuiteResult:
-    out_dir: Path
+    location: ResultsLocation
     cells: list[CellResult] = field(default_factory=list)
     leaderboard: pd.DataFrame | None = None
+
+    @property
+    def out_dir(self):
+        """The store's root: a Path, or a RemotePath for object storage."""
+        return self.location.root
 
     @property
     def failed(self) -> list[CellResult]:
@@ -136,9 +140,10 @@ class Engine:
         self.loaded = loaded
         self.suite = loaded.suite
         self.plan = build_plan(loaded, only)  # validates (once) before anything is written
+        self.only = only
         self.backend = backend or InlineBackend()
-        # a local folder, file://, or any fsspec URI (s3://bucket/prefix, gs://...): see results/store.py
-        self.store = open_store(out_dir if out_dir else default_out_dir(self.suite.name))
+        # a local folder, file://, or any fsspec URI (s3://bucket/prefix, gs://...): see store/location.py
+        self.store = open_store(ResultsLocation.of(out_dir, self.suite.name))
         self.out_dir = self.store.root
         self.force = force
         self.reporter = reporter or Reporter()
@@ -185,18 +190,13 @@ class Engine:
         """Data first, meta.json last; a cell another run stored meanwhile is kept (write-once) unless --force."""
         self.store.put(key, outcome.frames, outcome.meta, replace=self.force)
 
-    def _store_uri(self) -> str:
-        """Where workers find the run store: an absolute path (their working folder may differ) or a URI."""
-        root = self.store.root
-        return str(root.resolve()) if hasattr(root, "resolve") else str(root)
-
     def _cell_task(self, i: int, prepared: PreparedCell) -> CellTask:
         cell = prepared.cell
         keys = prepared.input_key if isinstance(prepared.input_key, dict) else \
             ({cell.input_system: prepared.input_key} if cell.input_system else {})
         inputs = {name: self.store.get_run(key)[["query_id", "doc_id", "score"]] for name, key in keys.items()}
         return CellTask(i, cell, prepared.runner_cls, prepared.key, prepared.config, prepared.measures,
-                        self.suite.name, self.plan.base_dir, inputs, self.debug, self._store_uri())
+                        self.suite.name, self.plan.base_dir, inputs, self.debug, self.store.location.for_workers)
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> SuiteResult:
@@ -212,10 +212,21 @@ class Engine:
             loop.run()
         finally:
             self.backend.close()
-        result = SuiteResult(self.out_dir, [loop.outcomes[i] for i in sorted(loop.outcomes)])
+        result = SuiteResult(self.store.location, [loop.outcomes[i] for i in sorted(loop.outcomes)])
         result.leaderboard = write_leaderboard(self.out_dir, self.suite, self.store,
                                                [c.cell for c in result.cells if c.status != "failed"], result.failed)
+        self._write_receipt(result, loop.prepared)
         return result
+
+    def _write_receipt(self, result: SuiteResult, prepared: dict[int, PreparedCell]) -> None:
+        """A local folder where every cell of the whole suite is stored gets rerun.json (lrbench.rerun)."""
+        from lrbench.presentation.leaderboard import terminal_tables
+        from lrbench.rerun import write_receipt
+
+        if result.failed or self.only or self.store.location.remote or not prepared:
+            return
+        cells = {p.key: f"{p.cell.system_label} on {p.cell.dataset_label}" for p in prepared.values()}
+        write_receipt(self.store, self.loaded, cells, terminal_tables(result.leaderboard, self.suite.baseline))
 
 
 class _Loop:
@@ -335,7 +346,7 @@ class _Loop:
                 self.shards.start(i, count)
                 for shard in range(count):
                     task = ShardTask(i, shard, count, cell, prepared.runner_cls, self.engine.plan.base_dir,
-                                     self.engine._store_uri(), self.engine.debug)
+                                     self.engine.store.location.for_workers, self.engine.debug)
                     self.running[self.backend.submit(task)] = (i, shard)
             else:
                 self._submit_cell(i)

@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import posixpath
-import re
 import shutil
 import tempfile
 import uuid
@@ -34,93 +32,36 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 from lrbench.atomic import TMP_PREFIX, sha256_bytes, sha256_file
 from lrbench.atomic import write_with as write_local_atomic
 from lrbench.errors import LrbenchError
+from lrbench.store.location import RemotePath, ResultsLocation, is_remote  # noqa: F401  (re-exported)
+
 META = "meta.json"
 LOCKS = ".locks"
 #: the lock name of a folder's leaderboard manifest (results/manifest.py)
 BOARD_LOCK = "leaderboard"
 #: Filesystems without rename where one PUT is atomic per object: upload straight to the final name.
 OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss", "memory"}
-_URI = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]+)://")
 
 
 class CorruptCell(Exception):
     """A cell's files exist but cannot be read."""
 
 
-class RemotePath:
-    """A small pathlib-like handle on a URI (`s3://bucket/prefix`): `/`, `.name`, `.parent`, `str()`.
-
-    Callers that build paths with `store.root / "x"` or `store.cell_dir(key) / "x"` work unchanged.
-    """
-
-    def __init__(self, uri: str):
-        match = _URI.match(uri)
-        if not match:
-            raise ValueError(f"not a URI: {uri}")
-        self.protocol = match.group(1)
-        self.path = posixpath.normpath(uri[match.end():]).rstrip("/") if uri[match.end():] else ""
-
-    @property
-    def uri(self) -> str:
-        return f"{self.protocol}://{self.path}"
-
-    def __truediv__(self, other) -> "RemotePath":
-        return RemotePath(f"{self.uri}/{str(other).strip('/')}")
-
-    @property
-    def name(self) -> str:
-        return posixpath.basename(self.path)
-
-    @property
-    def parent(self) -> "RemotePath":
-        return RemotePath(f"{self.protocol}://{posixpath.dirname(self.path)}")
-
-    def __str__(self) -> str:
-        return self.uri
-
-    def __repr__(self) -> str:
-        return f"RemotePath({self.uri!r})"
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, RemotePath) and other.uri == self.uri
-
-    def __hash__(self) -> int:
-        return hash(self.uri)
-
-
-def is_remote(uri: str | Path | RemotePath) -> bool:
-    """True for a URI with a scheme other than file:// (a plain path or file:// is local)."""
-    if isinstance(uri, RemotePath):
-        return uri.protocol != "file"
-    if isinstance(uri, Path):
-        return False
-    match = _URI.match(str(uri))
-    return bool(match) and match.group(1) != "file"
-
-
-def open_store(uri: str | Path | RemotePath, **storage_options) -> "FsspecStore":
-    """The store for a results location: a LocalStore for paths and file://, an FsspecStore otherwise.
+def open_store(location: ResultsLocation | str | Path | RemotePath, **storage_options) -> "FsspecStore":
+    """The store for a results location: a LocalStore for a local folder, an FsspecStore otherwise.
 
     Credentials and endpoints come from the filesystem's usual configuration (for S3: AWS_* variables,
     AWS_ENDPOINT_URL for MinIO/moto, ~/.aws) or from `storage_options`.
     """
-    if isinstance(uri, RemotePath):
-        uri = uri.uri
-    if isinstance(uri, Path):
-        return LocalStore(uri)
-    text = str(uri)
-    if text.startswith("file://"):
-        return LocalStore(Path(text[len("file://"):]))
-    if not is_remote(text):
-        return LocalStore(Path(text))
-    _check_protocol(text)
-    return FsspecStore(text, **storage_options)
+    location = ResultsLocation.of(location)
+    if not location.remote:
+        return LocalStore(location)
+    _check_protocol(location.root.protocol)
+    return FsspecStore(location, **storage_options)
 
 
-def _check_protocol(uri: str) -> None:
+def _check_protocol(protocol: str) -> None:
     import fsspec
 
-    protocol = _URI.match(uri).group(1)
     try:
         fsspec.get_filesystem_class(protocol)
     except (ValueError, ImportError) as exc:
@@ -133,11 +74,10 @@ def _check_protocol(uri: str) -> None:
 class FsspecStore:
     """The run store over any fsspec filesystem (see the module docstring for the guarantee)."""
 
-    def __init__(self, root: str | Path, fs=None, **storage_options):
-        if isinstance(root, Path) or not is_remote(str(root)):
-            self.root: Path | RemotePath = Path(str(root).removeprefix("file://"))
-        else:
-            self.root = RemotePath(str(root))
+    def __init__(self, location: ResultsLocation | str | Path, fs=None, **storage_options):
+        #: the store owns its location; every path it touches is under `root`
+        self.location = ResultsLocation.of(location)
+        self.root: Path | RemotePath = self.location.root
         self.cells = self.root / "cells"
         self._fs = fs
         self._storage_options = storage_options
@@ -373,15 +313,16 @@ class FsspecStore:
 class LocalStore(FsspecStore):
     """The store in a local folder: every file is written beside its target, fsynced and renamed into place."""
 
-    def __init__(self, root: str | Path):
-        root = Path(str(root).removeprefix("file://"))
+    def __init__(self, location: ResultsLocation | str | Path):
+        location = ResultsLocation.of(location)
+        root = location.path
         for folder in (root, *root.parents):
             if folder.exists():
                 if not folder.is_dir():
                     raise LrbenchError(f"{folder} is a file, not a folder", key="--out",
                                        hint="point --out at a folder (it is created if missing)")
                 break
-        super().__init__(root)
+        super().__init__(location)
 
     def has(self, key: str) -> bool:
         return (self.cell_dir(key) / META).exists()
