@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 from lrbench.suites.cells import canonical_json, expand_cells
@@ -95,18 +96,25 @@ def write_receipt(store, loaded, cells: dict[str, str], tables: list[dict]) -> N
 #: files whose checksum the fast path checks every time (small); the others are checked when their
 #: size or modification time differs from the receipt's
 SMALL = ("meta.json", "scores.parquet", "cells.json", "leaderboard.parquet", "leaderboard.md")
+#: what a receipt may vouch for: a file of a cell (a 20-hex-digit key) or of the leaderboard
+_VOUCHED = re.compile(r"^(cells/[0-9a-f]{20}/[A-Za-z0-9_.\-]+|cells\.json|leaderboard\.(parquet|md))$")
 
 
 def _changed(root: Path, rel: str, expected) -> str | None:
     """Why a vouched file no longer is what the receipt recorded, or None."""
+    if not _VOUCHED.match(rel):
+        return "is not a results file"
+    path = root / rel
     try:
         size, mtime, digest = expected
-        st = (root / rel).stat()
+        if not path.resolve().is_relative_to(root.resolve()):
+            return "leads outside the results folder"
+        st = path.stat()
     except (OSError, TypeError, ValueError):
         return "missing"
     if st.st_size != size:
         return "size differs"
-    if (rel.rsplit("/", 1)[-1] in SMALL or st.st_mtime_ns != mtime) and _digest(root / rel) != digest:
+    if (rel.rsplit("/", 1)[-1] in SMALL or st.st_mtime_ns != mtime) and _digest(path) != digest:
         return "checksum differs"
     return None
 

@@ -116,8 +116,8 @@ class InlineBackend:
                 result = execute(task, dataset=engine.plan.dataset(task.cell), store=engine.store,
                                  progress=engine.reporter.track)
                 if isinstance(result, TaskResult) and result.status == "ok":
-                    engine.store_result(task.index, key, result)  # still under the lock
-                    result.status = STORED
+                    # still under the lock; a cell kept (write-once) is another run's: measures added below
+                    result.status = STORED if engine.store_result(task.index, key, result) else CACHED_ELSEWHERE
             except Exception as exc:  # one broken cell must not lose the others
                 result = exc
         return [(handle, result)]
@@ -174,21 +174,32 @@ class Engine:
                 self.store.discard(key)
         return False
 
-    def _ensure_measures(self, prepared: PreparedCell, evaluator) -> None:
-        """A cached cell evaluated with other measures is re-scored from its stored output, not rerun."""
+    def _ensure_measures(self, prepared: PreparedCell, evaluator=None) -> None:
+        """A stored cell evaluated with other measures (an earlier suite's, another run's sharing the folder)
+        is re-scored from its stored output, not rerun. Under the cell's lock, reading meta.json there: two
+        runs adding measures to one cell merge them instead of one undoing the other's."""
+        from lrbench.evaluation.evaluators import evaluator_for
+
         key = prepared.key
-        scores = self.store.read_frame(key, "scores")
+        evaluator = evaluator or evaluator_for(prepared.task)
         wanted = {evaluator.canonical(m) for m in prepared.measures}
-        if not wanted <= set(scores["measure"]):
-            # keep the measures other suites sharing this cell asked for: no suite undoes another's scores
+        with self.store.lock(key):
+            scores = self.store.read_frame(key, "scores")
+            if scores is not None and wanted <= set(scores["measure"]):
+                return
             union = list(dict.fromkeys([*self.store.meta(key).get("measures", []), *prepared.measures]))
             frame = self.store.read_frame(key, evaluator.frame)
             perquery, scores = evaluator.evaluate(frame, prepared.dataset, union)
             self.store.update(key, {"perquery": perquery, "scores": scores}, measures=union)
 
-    def store_result(self, i: int, key: str, outcome: TaskResult) -> None:
-        """Data first, meta.json last; a cell another run stored meanwhile is kept (write-once) unless --force."""
-        self.store.put(key, outcome.frames, outcome.meta, replace=self.force)
+    def store_result(self, i: int, key: str, outcome: TaskResult) -> bool:
+        """Data first, meta.json last; a cell another run stored meanwhile is kept (write-once) unless --force.
+        Returns whether this result was written (False: the stored cell is kept, see `adopt`)."""
+        return self.store.put(key, outcome.frames, outcome.meta, replace=self.force)
+
+    def adopt(self, prepared: PreparedCell) -> None:
+        """A cell another run stored while this one computed or waited: this suite's measures are added."""
+        self._ensure_measures(prepared)
 
     def _cell_task(self, i: int, prepared: PreparedCell) -> CellTask:
         cell = prepared.cell
@@ -377,7 +388,7 @@ class _Loop:
             retried = f" (after {self.backend.retries} retries)" if self.backend.retries else ""
             self.finish(i, "failed", 0.0, self.engine.describe(outcome, cell) + retried)
         elif outcome.status == CACHED_ELSEWHERE:
-            self.finish(i, "cached")
+            self._adopt(i, outcome.seconds, "cached")
         elif outcome.status == STORED:
             self.finish(i, "computed", outcome.seconds)
         elif outcome.status != "ok":
@@ -387,11 +398,22 @@ class _Loop:
             if reports:
                 outcome.meta["profile"]["shard_tasks"] = sorted(reports, key=lambda r: r.get("shard", 0))
             try:
-                self.engine.store_result(i, self.prepared[i].key, outcome)
+                written = self.engine.store_result(i, self.prepared[i].key, outcome)
             except Exception as exc:
                 self.finish(i, "failed", outcome.seconds, f"storing the result failed: {self.engine.describe(exc)}")
                 return
-            self.finish(i, "computed", outcome.seconds)
+            if written:
+                self.finish(i, "computed", outcome.seconds)
+            else:
+                self._adopt(i, outcome.seconds, "computed")
+
+    def _adopt(self, i: int, seconds: float, status: str) -> None:
+        try:
+            self.engine.adopt(self.prepared[i])
+        except Exception as exc:
+            self.finish(i, "failed", seconds, f"scoring the stored cell failed: {self.engine.describe(exc)}")
+            return
+        self.finish(i, status, seconds)
 
 
 class ShardBook:

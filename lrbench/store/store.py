@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shutil
 import tempfile
 import uuid
@@ -38,12 +39,22 @@ META = "meta.json"
 LOCKS = ".locks"
 #: the lock name of a folder's leaderboard manifest (results/manifest.py)
 BOARD_LOCK = "leaderboard"
+#: a cell key as lrbench.plan.keys makes it: the first 20 hex digits of a SHA-256
+CELL_KEY = re.compile(r"^[0-9a-f]{20}$")
 #: Filesystems without rename where one PUT is atomic per object: upload straight to the final name.
 OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss", "memory"}
 
 
 class CorruptCell(Exception):
     """A cell's files exist but cannot be read."""
+
+
+def check_key(key, *, file: str | None = None, where: str = "cell key") -> str:
+    """A cell key read from a file (cells.json, rerun.json): 20 hex digits, so it names one folder under cells/."""
+    if not isinstance(key, str) or not CELL_KEY.match(key):
+        raise LrbenchError(f"{where} {key!r} is not a cell key (20 hex digits)", file=file,
+                           hint="rerun `lrbench run` on the suite to rewrite it")
+    return key
 
 
 def open_store(location: ResultsLocation | str | Path | RemotePath, **storage_options) -> "FsspecStore":
@@ -104,10 +115,25 @@ class FsspecStore:
 
     # -- paths ------------------------------------------------------------------------
     def cell_dir(self, key: str):
-        return self.cells / key
+        return self._checked(self.cells / key)
+
+    def _checked(self, path):
+        """`path`, refused with one error line when it resolves outside the results folder (through '..' or
+        a symbolic link): the store reads, writes and deletes nothing outside its folder."""
+        if isinstance(self.root, Path):
+            base, target = self.root.resolve(), Path(path).resolve()
+            outside = target != base and base not in target.parents
+        else:
+            target = RemotePath(str(path))
+            outside = not (target == self.root or target.path.startswith(self.root.path + "/"))
+        if outside:
+            raise LrbenchError(f"{path} resolves to {target}, outside the results folder {self.root}",
+                               file=str(path), hint="remove the link or the '..' (lrbench reads, writes and deletes "
+                               "only inside the results folder), or point --out at the folder it leads to")
+        return path
 
     def _p(self, path) -> str:
-        return str(path)
+        return str(self._checked(path))
 
     def _strip(self, path) -> str:
         return self.fs._strip_protocol(self._p(path)).rstrip("/")
@@ -325,9 +351,10 @@ class LocalStore(FsspecStore):
         super().__init__(location)
 
     def has(self, key: str) -> bool:
-        return (self.cell_dir(key) / META).exists()
+        return self._checked(self.cell_dir(key) / META).exists()
 
     def _write_atomic(self, path: Path, write) -> str:
+        self._checked(path)
         digest = {}
 
         def write_and_hash(tmp: Path) -> None:
@@ -338,21 +365,28 @@ class LocalStore(FsspecStore):
         return digest["sha"]
 
     def _read_bytes(self, path) -> bytes:
-        return Path(path).read_bytes()
+        return Path(self._checked(path)).read_bytes()
 
     def lock(self, key: str, *, blocking: bool = True):
         from lrbench.locks import file_lock
 
-        return file_lock(self.root / LOCKS / f"{key}.lock", blocking=blocking)
+        return file_lock(self._checked(self.root / LOCKS / f"{key}.lock"), blocking=blocking)
 
     def discard(self, key: str) -> None:
         cell = self.cell_dir(key)
-        (cell / META).unlink(missing_ok=True)
-        shutil.rmtree(cell, ignore_errors=True)
+        self._checked(cell / META).unlink(missing_ok=True)
+        self._remove(cell)
+
+    def _remove(self, path: Path) -> None:
+        """Delete a file or a folder of this store (a link is refused by `_checked` before anything goes)."""
+        if self._checked(path).is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
     def meta(self, key: str) -> dict[str, Any]:
         try:
-            meta = json.loads((self.cell_dir(key) / META).read_text())
+            meta = json.loads(self._checked(self.cell_dir(key) / META).read_text())
         except (OSError, ValueError) as exc:
             raise CorruptCell(f"meta.json: {exc}") from None
         if not isinstance(meta, dict):
@@ -360,27 +394,38 @@ class LocalStore(FsspecStore):
         return meta
 
     def clean_incomplete(self) -> list[Path]:
-        """Remove temp files and cell folders without meta.json left by a killed run. What another live
-        run holds locked (a cell it is writing, the leaderboard it is committing) is left alone."""
+        """Remove temp files and cell folders without meta.json left by a killed run (and a stray file where
+        a cell folder belongs). What another live run holds locked (a cell it is writing, the leaderboard it
+        is committing) is left alone."""
         removed = []
         if not self.root.exists():
             return removed
+        self._check_cells_folder()
         for tmp in sorted(self.root.rglob(f"{TMP_PREFIX}*")):
             owner = tmp.parent.name if tmp.parent.parent == self.cells else BOARD_LOCK
+            self._checked(tmp)
             with self.lock(owner, blocking=False) as free:
                 if free and tmp.exists():
                     tmp.unlink(missing_ok=True)
                     removed.append(tmp)
         if self.cells.exists():
             for cell in sorted(self.cells.iterdir()):
-                if cell.is_dir() and not (cell / META).exists():
+                self._checked(cell)
+                if not (cell / META).exists():
                     with self.lock(cell.name, blocking=False) as free:
                         if free and not (cell / META).exists():
-                            shutil.rmtree(cell, ignore_errors=True)
+                            self._remove(cell)
                             removed.append(cell)
         return removed
 
+    def _check_cells_folder(self) -> None:
+        cells = self._checked(self.cells)
+        if cells.exists() and not cells.is_dir():
+            raise LrbenchError(f"{cells} is a file, not the results folder's cells folder", file=str(cells),
+                               hint="move that file away, or point --out at another folder")
+
     def keys(self) -> list[str]:
-        if not self.cells.exists():
+        if not self._checked(self.cells).exists():
             return []
-        return sorted(c.name for c in self.cells.iterdir() if (c / META).exists())
+        self._check_cells_folder()
+        return sorted(c.name for c in self.cells.iterdir() if self._checked(c / META).exists())
