@@ -47,7 +47,7 @@ def selected_cells(results: ResultsDir, system: str | None, dataset: str | None)
 
 
 def labelled_run(cell: CellInfo) -> pd.DataFrame:
-    run = pd.read_parquet(cell.dir / "run.parquet")
+    run = cell.frame("run")  # through the store: verified, and never read from outside the folder
     run = run.sort_values(["query_id", "rank"], kind="stable").reset_index(drop=True)
     return run.assign(query_id=run["query_id"].astype(str), doc_id=run["doc_id"].astype(str),
                       system=cell.system, dataset=cell.dataset)[EXPORT_COLUMNS]
