@@ -8,7 +8,8 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from lrbench.paths import cache_dir
+from lrbench.atomic import write_text
+from lrbench.paths import cache_dir, cache_failed
 
 
 def _signature(files: list[Path]) -> list:
@@ -60,7 +61,8 @@ def cached_fingerprint(name: str, files: list[Path], compute: Callable[[], str],
     signed = files_after() if files_after else files
     if signed:
         table[name] = {"sig": _signature(signed), "fp": value}
-        tmp = store.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(table))
-        os.replace(tmp, store)
+        try:
+            write_text(store, json.dumps(table))
+        except OSError:
+            cache_failed()  # memoising only saves time: on a full cache, say so once and go on
     return value

@@ -139,6 +139,7 @@ class Engine:
         self.backend = backend or InlineBackend()
         # a local folder, file://, or any fsspec URI (s3://bucket/prefix, gs://...): see results/store.py
         self.store = open_store(out_dir if out_dir else default_out_dir(self.suite.name))
+        self.store.prepare_for_writing()
         self.out_dir = self.store.root
         self.force = force
         self.reporter = reporter or Reporter()

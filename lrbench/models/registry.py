@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lrbench.atomic import sha256_file
-from lrbench.errors import LrbenchError
+from lrbench.errors import LrbenchError, os_error
 
 MAP_FILE = "map.json"
 SOURCE_FILE = "lrbench_source.json"
@@ -54,7 +54,10 @@ class ResolvedModel:
 def models_dir() -> Path:
     """Persistent model folder: $LRBENCH_MODELS, default ~/.cache/lrbench/models (not the per-run cache)."""
     root = Path(os.environ.get("LRBENCH_MODELS", Path.home() / ".cache" / "lrbench" / "models")).expanduser()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, root, "use the model folder", key="LRBENCH_MODELS") from None
     return root
 
 
