@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 
 from lrbench.errors import LrbenchError
 from lrbench.datasets.fingerprints import cached_fingerprint, hash_files
+from lrbench.datasets.inputs import regular_file
 from lrbench.suites.schema import DatasetSpec
 
 QRELS_COLUMNS = ["query_id", "doc_id", "relevance"]
@@ -41,6 +42,8 @@ class Dataset:
         if not path.exists():
             raise LrbenchError(f"file not found: {path}", key=key,
                                hint="paths in a suite resolve against the suite file's folder")
+        if key != "datasets.id" or not path.is_dir():  # an id may name a folder (BEIR, BRIGHT); the rest are files
+            regular_file(path, key)
         return path
 
     # -- content (override what the scheme provides) -------------------------------

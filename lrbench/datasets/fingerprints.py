@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from lrbench.atomic import write_text
+from lrbench.datasets.inputs import regular_file
 from lrbench.paths import cache_dir, cache_failed
 
 
@@ -24,7 +25,7 @@ def hash_files(files: list[Path], extra: str = "") -> str:
     """sha256 over the bytes of the files (names excluded, so moved copies hash the same)."""
     h = hashlib.sha256(extra.encode())
     for f in files:
-        with open(f, "rb") as fh:
+        with open(regular_file(f) if Path(f).exists() else f, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
         h.update(b"\0")

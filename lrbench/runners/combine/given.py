@@ -11,8 +11,9 @@ import pandas as pd
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
-from lrbench.datasets.runfiles import read_run
+from lrbench.datasets.runfiles import checked_run, read_run
 from lrbench.datasets.fingerprints import hash_files
+from lrbench.datasets.inputs import regular_file
 
 #: how a DataFrame run appears in params (and so in the cell key): its content hash
 FRAME_PREFIX = "frame:"
@@ -36,6 +37,7 @@ def frame_reference(run: pd.DataFrame) -> str:
                            hint="pass a DataFrame with query_id, doc_id, score")
     frame = pd.DataFrame({"query_id": run["query_id"].astype(str), "doc_id": run["doc_id"].astype(str),
                           "score": run["score"].astype(float)})
+    frame = checked_run(frame, "the run frame (params.run)")
     frame = frame.sort_values(["query_id", "doc_id", "score"]).reset_index(drop=True)
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()[:32]
     ref = FRAME_PREFIX + digest
@@ -80,13 +82,15 @@ class GivenRunner(Runner):
         if isinstance(run, str) and run.startswith(FRAME_PREFIX):
             return ""  # the reference is itself the content hash
         path = suite_dir / run if run else None
-        return hash_files([path]) if path and path.exists() else ""
+        return hash_files([path]) if path and path.is_file() else ""  # check() reports the rest
 
     @classmethod
     def check(cls, params: GivenParams, suite_dir: Path) -> None:
-        if params.run and not params.run.startswith(FRAME_PREFIX) and not (suite_dir / params.run).exists():
-            raise LrbenchError(f"run file not found: {suite_dir / params.run}", key="params.run",
-                               hint="paths resolve against the suite file's folder")
+        if params.run and not params.run.startswith(FRAME_PREFIX):
+            if not (suite_dir / params.run).exists():
+                raise LrbenchError(f"run file not found: {suite_dir / params.run}", key="params.run",
+                                   hint="paths resolve against the suite file's folder")
+            regular_file(suite_dir / params.run, "params.run")
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         if self.params.run and self.params.run.startswith(FRAME_PREFIX):
