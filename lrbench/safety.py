@@ -21,7 +21,7 @@ def safe_name(name: str, *, key: str = "name", file: str | None = None, line: in
 
 #: the readable part of a file name made from a label; with the hash the name stays far below 255 bytes
 SLUG_CHARS = 64
-_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=,+@-]*$")
 _HASHED = re.compile(r"-[0-9a-f]{10}$")
 
 
@@ -34,9 +34,10 @@ def safe_file_name(label: str) -> str:
     one does, so the two kinds cannot collide. Writers record the label itself inside the file or beside it.
     """
     label = str(label)
-    if _PLAIN.match(label) and len(label) <= SLUG_CHARS and not _HASHED.search(label) and ".." not in label:
+    if (_PLAIN.match(label) and len(label) <= SLUG_CHARS and not _HASHED.search(label) and ".." not in label
+            and "__" not in label):  # '__' joins two names (export's <dataset>__<system>)
         return label
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("._-")[:SLUG_CHARS].rstrip("._-") or "x"
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "_", label).strip("._-")[:SLUG_CHARS].rstrip("._-") or "x"
     return f"{slug}-{hashlib.sha256(label.encode('utf-8')).hexdigest()[:10]}"
 
 

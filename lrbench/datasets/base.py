@@ -115,6 +115,10 @@ class Dataset:
         if self.relevance_map:
             mapping = self.relevance_map
             qrels = qrels.assign(relevance=qrels["relevance"].map(lambda g: mapping.get(int(g), int(g))))
+            if len(qrels) and not (qrels["relevance"] > 0).any():
+                raise LrbenchError(f"relevance: maps every grade of {self.spec.label}'s qrels to 0 or less, so "
+                                   "every measure would be 0", key="datasets.relevance",
+                                   hint="map the grades that count as relevant to 1 or more")
         qrels = self._within_topics(qrels)
         if self.spec.queries_limit:
             keep = list(dict.fromkeys(qrels["query_id"]))[: self.spec.queries_limit]

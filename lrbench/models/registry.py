@@ -257,6 +257,11 @@ def _from_hf_cache(model_id: str, revision: str | None) -> ResolvedModel | None:
     return ResolvedModel(model_id, path, Path(path).name, "Hugging Face cache")
 
 
+def looks_like_path(model_id: str) -> bool:
+    """A file-system path rather than a Hub id (`org/name`): absolute, ~, ./ or ../, or more than one '/'."""
+    return model_id.startswith(("/", "~", "./", "../", ".\\", "..\\")) or model_id.count("/") > 1
+
+
 def resolve(model_id: str, revision: str | None = None) -> ResolvedModel:
     """Turn a Hub id (or a local folder) into something from_pretrained can load with the Hub unreachable."""
     local = Path(model_id).expanduser()
@@ -264,6 +269,10 @@ def resolve(model_id: str, revision: str | None = None) -> ResolvedModel:
         _check_model_folder(local, model_id)
         return ResolvedModel(model_id, str(local.resolve()), "local:" + folder_fingerprint(local, content=False)[:16],
                              "local folder")
+    if looks_like_path(model_id):
+        raise LrbenchError(f"model path {local} does not exist", key="params.model",
+                           hint="give an existing model folder (relative paths resolve against the suite file's "
+                                "folder) or a Hub id such as org/name")
     found = _from_map(model_id)
     if found:
         return found

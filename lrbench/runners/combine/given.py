@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+from pydantic import Field
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
@@ -65,7 +66,7 @@ class GivenParams(RunnerParams):
     run: str | None = None  # a run file or a frame reference; defaults to the dataset's own candidates
     #: trec | ranx | parquet | jsonl | rankllm; None: from the file's extension and content
     format: Literal["trec", "ranx", "parquet", "jsonl", "rankllm"] | None = None
-    k: int | None = None
+    k: int | None = Field(None, ge=1, description="keep the top k documents per query")
 
 
 class GivenRunner(Runner):

@@ -23,7 +23,7 @@ class BM25Params(RunnerParams):
     backend: Literal["bm25s", "pyserini"] = "bm25s"
     k1: float = Field(0.9, ge=0, description="term-frequency saturation")
     b: float = Field(0.4, ge=0, le=1, description="document-length normalisation")
-    k: int = 1000
+    k: int = Field(1000, ge=1, description="documents retrieved per query")
     method: Literal["lucene", "robertson", "atire", "bm25l", "bm25+"] = "lucene"
     stemmer: str | None = "english"   # a PyStemmer algorithm; None to disable
     stopwords: str | None = "en"
