@@ -135,8 +135,8 @@ def export_runs(results_dir: str | Path, fmt: str, out: str | Path | None = None
         _write(fmt, run, path, texts)
         written.append(path)
         labels[path.name] = {"dataset": cell.dataset, "system": cell.system}
-    if not as_file:
-        _record_labels(target, labels)
+    if not as_file and any(safe_file_name(label) != label for entry in labels.values() for label in entry.values()):
+        _record_labels(target, labels)  # a hashed name: the labels themselves go beside the files
     return written
 
 
@@ -146,7 +146,8 @@ def run_file_name(dataset: str, system: str, suffix: str) -> str:
 
 
 def _record_labels(folder: Path, labels: dict[str, dict]) -> None:
-    """LABELS beside the exported files maps each file name back to its exact dataset and system labels."""
+    """LABELS beside the exported files maps each file name back to its exact dataset and system labels
+    (written when some name is a slug and hash: a plain name is its label)."""
     path = folder / LABELS
     try:
         known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

@@ -97,8 +97,8 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         retriever = bm25s.BM25(k1=p.k1, b=p.b, method=p.method)
         retriever.index((token_ids, vocab), show_progress=False)
         del token_ids
-        tmp = Path(tempfile.mkdtemp(dir=index_dir.parent if index_dir.parent.exists() else None))
         index_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=index_dir.parent))  # beside the index: the rename below stays on one disk
         retriever.save(str(tmp))
         (tmp / "doc_ids.json").write_text(json.dumps(doc_ids))
         try:
