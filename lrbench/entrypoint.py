@@ -57,6 +57,7 @@ def _answered_from_cache(argv: list[str], started: float) -> bool:
         from lrbench.rerun import print_cached
         from lrbench.suites.loader import parse_suite
 
-        return print_cached(parse_suite(suite), location, started, Console(), Console(stderr=True))
+        return print_cached(parse_suite(suite), location, started, Console(emoji=False),
+                            Console(stderr=True, emoji=False))
     except Exception:  # noqa: BLE001 - whatever went wrong, the full command redoes it and reports it
         return False

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.markup import escape
 
-from lrbench.cli.common import STATE, _set_mirror, console, err_console, friendly_errors  # noqa: F401
+from lrbench.cli.common import STATE, _set_mirror, console, err_console, friendly_errors, print_line  # noqa: F401
 from lrbench.errors import LrbenchError
 
 app = typer.Typer(help="Benchmark rerankers, embedders and low-rank-compressed transformers from one suite file.",
@@ -75,8 +74,7 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
 
 def print_failures(result) -> None:
     for failure in result.failed:
-        err_console.print(f"[red]failed:[/red] {escape(failure.cell.system_label)} on {failure.cell.dataset_label}: "
-                          f"{escape(failure.error or '')}", highlight=False, soft_wrap=True)
+        print_line("failed:", f"{failure.cell.system_label} on {failure.cell.dataset_label}: {failure.error or ''}")
 
 
 @app.command()
@@ -89,7 +87,7 @@ def validate(suites: List[Path] = typer.Argument(..., help="Suite YAML file(s)."
     for path in suites:
         loaded = load_suite(path, strict=False)  # the checks `lrbench run` raises the first of
         for error in loaded.errors:
-            err_console.print(f"[red]error:[/red] {escape(error.one_line())}", highlight=False, soft_wrap=True)
+            print_line("error:", error.one_line())
         total += len(loaded.errors)
         if not loaded.errors:
             console.print(f"[green]ok[/green] {path}: {len(loaded.suite.datasets)} datasets, "

@@ -144,6 +144,7 @@ class Engine:
         self.backend = backend or InlineBackend()
         # a local folder, file://, or any fsspec URI (s3://bucket/prefix, gs://...): see store/location.py
         self.store = open_store(ResultsLocation.of(out_dir, self.suite.name))
+        self.store.prepare_for_writing()
         self.out_dir = self.store.root
         self.force = force
         self.reporter = reporter or Reporter()

@@ -122,12 +122,15 @@ def commit(store, root, suite, board: pd.DataFrame, index: list[dict],
         parts = [rows for _, rows in slots.values() if len(rows)]
         merged = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
         merged = with_query_counts(merged.astype({"value": float}), entries)
-        text = markdown(merged)
-        digests = {BOARD: store._write_atomic(root / BOARD, lambda p: merged.to_parquet(p, index=False)),
-                   MARKDOWN: store._write_atomic(root / MARKDOWN, lambda p: p.write_text(text, encoding="utf-8"))}
+        table = io.BytesIO()
+        merged.to_parquet(table, index=False)
+        views = {BOARD: table.getvalue(), MARKDOWN: markdown(merged).encode("utf-8")}
         info = {"format": FORMAT, "suite": suite.name, "baseline": suite.baseline, "cells": entries,
-                "failed": list(failed), "suite_config": suite.model_dump(mode="json"), "board": digests}
-        store.write_json(root / MANIFEST, info)  # the commit
+                "failed": list(failed), "suite_config": suite.model_dump(mode="json"),
+                "board": {name: store_digest(data) for name, data in views.items()}}
+        manifest = json.dumps(info, indent=2, sort_keys=True, default=str).encode("utf-8")
+        # all or nothing: the views and the manifest are written in full before any is published
+        store.write_together({root / BOARD: views[BOARD], root / MARKDOWN: views[MARKDOWN], root / MANIFEST: manifest})
     return merged
 
 

@@ -176,6 +176,15 @@ class FsspecStore:
                     self.fs.rm(self._p(tmp))
         self._fresh(path)
 
+    def write_together(self, files: dict) -> None:
+        """Files that commit together, the last one committing (a leaderboard and its manifest): on an object
+        store each PUT is atomic and they go in order, the last one last."""
+        for path, data in files.items():
+            self._write_atomic(path, lambda p, data=data: p.write_bytes(data))
+
+    def prepare_for_writing(self) -> None:
+        """Fail early, in one line, when the results location cannot take a file."""
+
     def write_frame(self, key: str, name: str, frame: pd.DataFrame) -> str:
         return self._write_atomic(self.cell_dir(key) / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False))
 
@@ -366,6 +375,22 @@ class LocalStore(FsspecStore):
 
     def _read_bytes(self, path) -> bytes:
         return Path(self._checked(path)).read_bytes()
+
+    def write_together(self, files: dict) -> None:
+        from lrbench.atomic import write_together
+
+        write_together(files)
+
+    def prepare_for_writing(self) -> None:
+        from lrbench.errors import os_error
+
+        probe = self.root / f"{TMP_PREFIX}probe-{uuid.uuid4().hex[:8]}"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"lrbench")
+            probe.unlink()
+        except OSError as exc:
+            raise os_error(exc, self.root, "write the results folder", key="--out") from None
 
     def lock(self, key: str, *, blocking: bool = True):
         from lrbench.locks import file_lock

@@ -23,7 +23,7 @@ class BM25Params(RunnerParams):
     backend: Literal["bm25s", "pyserini"] = "bm25s"
     k1: float = Field(0.9, ge=0, description="term-frequency saturation")
     b: float = Field(0.4, ge=0, le=1, description="document-length normalisation")
-    k: int = 1000
+    k: int = Field(1000, ge=1, description="documents retrieved per query")
     method: Literal["lucene", "robertson", "atire", "bm25l", "bm25+"] = "lucene"
     stemmer: str | None = "english"   # a PyStemmer algorithm; None to disable
     stopwords: str | None = "en"
@@ -97,8 +97,8 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         retriever = bm25s.BM25(k1=p.k1, b=p.b, method=p.method)
         retriever.index((token_ids, vocab), show_progress=False)
         del token_ids
-        tmp = Path(tempfile.mkdtemp(dir=index_dir.parent if index_dir.parent.exists() else None))
         index_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=index_dir.parent))  # beside the index: the rename below stays on one disk
         retriever.save(str(tmp))
         (tmp / "doc_ids.json").write_text(json.dumps(doc_ids))
         try:

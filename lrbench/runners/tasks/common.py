@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lrbench.runners.base import RunContext, Runner
-from lrbench.runners.neural.base import ModelParams, model_location, model_revision
+from lrbench.runners.neural.base import ModelParams, check_model_path, model_location, model_revision
 
 
 class TaskModelRunner(Runner):
@@ -20,6 +20,11 @@ class TaskModelRunner(Runner):
     @classmethod
     def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
         return model_revision(params, suite_dir)
+
+    @classmethod
+    def check(cls, params, suite_dir: Path) -> None:
+        super().check(params, suite_dir)
+        check_model_path(getattr(params, "model", None), suite_dir)
 
     def load(self, ctx: RunContext, **kwargs):
         """(LoadedModel, compression report or None, compression seconds)."""
