@@ -1,27 +1,25 @@
-"""`lrbench export`: the runs of a results folder as TREC, Parquet, JSON lines or RankLLM candidate lists.
+"""`lrbench export`: the runs of a results folder as TREC, Parquet, JSON lines, ranx JSON or RankLLM candidate lists.
 
-Every exported run carries its system label (the TREC run tag) and dataset label. TREC and RankLLM files hold
-one run each, so a folder receives one file per (dataset, system); Parquet and JSON lines hold any number of
+Every exported run carries its system label (the TREC run tag) and dataset label. TREC, ranx and RankLLM files
+hold one run each, so a folder receives one file per (dataset, system); Parquet and JSON lines hold any number of
 runs in one file, told apart by their `system` and `dataset` columns.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from lrbench.atomic import write_text
+from lrbench.atomic import write_text, write_with
 from lrbench.errors import LrbenchError
 from lrbench.safety import safe_file_name
 from lrbench.store.resultsdir import CellInfo, ResultsDir
 
-FORMATS = {"trec": ".trec", "parquet": ".parquet", "jsonl": ".jsonl", "rankllm": ".json"}
-ONE_RUN_PER_FILE = {"trec", "rankllm"}
+FORMATS = {"trec": ".trec", "parquet": ".parquet", "jsonl": ".jsonl", "ranx": ".ranx.json", "rankllm": ".json"}
+ONE_RUN_PER_FILE = {"trec", "ranx", "rankllm"}
 EXPORT_COLUMNS = ["query_id", "doc_id", "rank", "score", "system", "dataset"]
 #: beside the files of a folder export: {file name: {"dataset": label, "system": label}}
 LABELS = "labels.json"
@@ -87,28 +85,25 @@ def _texts_for(results: ResultsDir, cell: CellInfo, run: pd.DataFrame, suite_dir
     return dataset.queries(), texts
 
 
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary file in the target folder, so a reader never sees half an export."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_ranx(run: pd.DataFrame, path: Path) -> None:
+    """ranx's run JSON, {query: {doc: score}}: what `Run.from_file(path, kind="json")` and `given` read."""
+    nested: dict[str, dict[str, float]] = {}
+    for q, d, s in zip(run["query_id"], run["doc_id"], run["score"]):
+        nested.setdefault(q, {})[d] = float(s)
+    path.write_text(json.dumps(nested, ensure_ascii=False), encoding="utf-8")
+
+
+WRITERS = {"trec": write_trec, "parquet": lambda run, p: run.to_parquet(p, index=False), "jsonl": write_jsonl,
+           "ranx": write_ranx}
 
 
 def _write(fmt: str, run: pd.DataFrame, path: Path, texts=None) -> None:
-    if fmt == "trec":
-        _atomic(path, lambda p: write_trec(run, p))
-    elif fmt == "parquet":
-        _atomic(path, lambda p: run.to_parquet(p, index=False))
-    elif fmt == "jsonl":
-        _atomic(path, lambda p: write_jsonl(run, p))
+    """Through a temporary file in the target folder (a reader never sees half an export), created with the
+    user's umask like any file they write."""
+    if fmt == "rankllm":
+        write_with(path, lambda p: write_rankllm(run, p, *texts))
     else:
-        _atomic(path, lambda p: write_rankllm(run, p, *texts))
+        write_with(path, lambda p: WRITERS[fmt](run, p))
 
 
 def export_runs(results_dir: str | Path, fmt: str, out: str | Path | None = None, *, system: str | None = None,
