@@ -42,6 +42,8 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
         retries: int = typer.Option(2, "--retries", help="Retries of a failed or killed cell (process, ray)."),
         workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (process) or CPUs of the "
                                               "local Ray instance (ray)."),
+        plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Import this module or .py file first "
+                                                   "(it registers runners; repeatable)."),
         ):
     """Run a suite: compute missing cells, reuse cached ones, print the leaderboard."""
     import time
@@ -53,6 +55,7 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
 
     started = time.perf_counter()
     _set_mirror(mirror)
+    _load_plugins(plugin)
     loaded = parse_suite(suite)  # the schema; the semantic checks follow unless the rerun is fully cached
     location = ResultsLocation.of(out, loaded.suite.name)
     if not (force or only) and print_cached(loaded, location, started, console, err_console):
@@ -72,6 +75,12 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
         raise typer.Exit(1)
 
 
+def _load_plugins(plugins: list[str] | None) -> None:
+    from lrbench.plugins import load_plugins
+
+    load_plugins(plugins, key="--plugin")
+
+
 def print_failures(result) -> None:
     for failure in result.failed:
         print_line("failed:", f"{failure.cell.system_label} on {failure.cell.dataset_label}: {failure.error or ''}")
@@ -79,10 +88,14 @@ def print_failures(result) -> None:
 
 @app.command()
 @friendly_errors
-def validate(suites: List[Path] = typer.Argument(..., help="Suite YAML file(s).")):
+def validate(suites: List[Path] = typer.Argument(..., help="Suite YAML file(s)."),
+             plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Import this module or .py file first "
+                                                   "(it registers runners; repeatable)."),
+             ):
     """Check suites without running them; print every error with file:line, key and fix."""
     from lrbench.plan import load_suite
 
+    _load_plugins(plugin)
     total = 0
     for path in suites:
         loaded = load_suite(path, strict=False)  # the checks `lrbench run` raises the first of

@@ -98,6 +98,8 @@ def register(app: typer.Typer) -> None:
              retries: int = typer.Option(2, "--retries", help="Retries of a failed or killed cell (process, ray)."),
              workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (process) or CPUs of "
                                                    "the local Ray instance (ray)."),
+             plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Import this module or .py file "
+                                                        "first (it registers runners; repeatable)."),
              ):
         """Check expectations of a suite (run first) or of a results folder: exit 0 pass, 1 fail, 2 usage error."""
         from lrbench.cli.progress import RichReporter
@@ -105,6 +107,9 @@ def register(app: typer.Typer) -> None:
         from lrbench.presentation.gate import github_annotations, junit_xml, rich_table, summary
 
         _set_mirror(mirror)
+        from lrbench.plugins import load_plugins
+
+        load_plugins(plugin, key="--plugin")
         with RichReporter(err_console) as reporter:
             result = run_gate(target, baseline=baseline, out_dir=out, reporter=reporter, force=force,
                               write_baseline_to=write_baseline, tolerance=tolerance, executor=executor,

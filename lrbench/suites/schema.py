@@ -108,6 +108,9 @@ class Suite(_Strict):
     baseline: str | None = None
     systems: list[SystemSpec] = Field(min_length=1)
     expect: list[dict[str, Any]] = Field(default_factory=list)
+    plugins: list[str] = Field(default_factory=list,
+                               description="modules or .py files (relative to the suite) imported before the suite "
+                                           "is checked: they register runners, schemes or measures")
 
     # Set by the loader, not by users.
     model_config = ConfigDict(extra="forbid")
