@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
+from lrbench.atomic import write_text
 from lrbench.suites.cells import canonical_json, expand_cells
 
 RECEIPT = "rerun.json"
@@ -49,10 +49,8 @@ def _suite_hash(loaded) -> str:
 
 
 def write_receipt(out_dir: Path, loaded, keys: list[str], tables: list[dict]) -> None:
-    path = Path(out_dir) / RECEIPT
-    tmp = path.with_name(f".{RECEIPT}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"suite": _suite_hash(loaded), "keys": sorted(keys), "tables": tables}))
-    os.replace(tmp, path)
+    write_text(Path(out_dir) / RECEIPT, json.dumps({"suite": _suite_hash(loaded), "keys": sorted(keys),
+                                                    "tables": tables}))
 
 
 def cached_tables(loaded, out_dir: Path) -> tuple[list[dict], int] | None:

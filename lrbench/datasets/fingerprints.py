@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from lrbench.atomic import write_text
 from lrbench.paths import cache_dir
 
 
@@ -60,7 +61,5 @@ def cached_fingerprint(name: str, files: list[Path], compute: Callable[[], str],
     signed = files_after() if files_after else files
     if signed:
         table[name] = {"sig": _signature(signed), "fp": value}
-        tmp = store.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(table))
-        os.replace(tmp, store)
+        write_text(store, json.dumps(table))
     return value

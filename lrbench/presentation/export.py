@@ -8,13 +8,12 @@ runs in one file, told apart by their `system` and `dataset` columns.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from lrbench.atomic import write_with
 from lrbench.errors import LrbenchError
 from lrbench.store.resultsdir import CellInfo, ResultsDir
 
@@ -86,28 +85,15 @@ def _texts_for(results: ResultsDir, cell: CellInfo, run: pd.DataFrame, suite_dir
     return dataset.queries(), texts
 
 
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary file in the target folder, so a reader never sees half an export."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write(fmt: str, run: pd.DataFrame, path: Path, texts=None) -> None:
     if fmt == "trec":
-        _atomic(path, lambda p: write_trec(run, p))
+        write_with(path, lambda p: write_trec(run, p))
     elif fmt == "parquet":
-        _atomic(path, lambda p: run.to_parquet(p, index=False))
+        write_with(path, lambda p: run.to_parquet(p, index=False))
     elif fmt == "jsonl":
-        _atomic(path, lambda p: write_jsonl(run, p))
+        write_with(path, lambda p: write_jsonl(run, p))
     else:
-        _atomic(path, lambda p: write_rankllm(run, p, *texts))
+        write_with(path, lambda p: write_rankllm(run, p, *texts))
 
 
 def export_runs(results_dir: str | Path, fmt: str, out: str | Path | None = None, *, system: str | None = None,

@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import random
-import tempfile
 import threading
 import time
 import urllib.error
@@ -38,6 +37,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from lrbench.atomic import write_text
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import RunnerParams
 
@@ -177,12 +177,7 @@ class ResponseCache:
             return None
 
     def put(self, key: str, request: dict, text: str) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".gen-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"request": request, "text": text}, fh, ensure_ascii=False)
-        os.replace(tmp, path)
+        write_text(self._path(key), json.dumps({"request": request, "text": text}, ensure_ascii=False))
 
 
 # -- backends --------------------------------------------------------------------------------------

@@ -14,9 +14,6 @@ On a classification dataset the system scores STS pairs (cosine) or runs MTEB cl
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import Field
 
+from lrbench.atomic import publish_dir
 from lrbench.errors import LrbenchError
 from lrbench.store.blocks import Block, EmbeddingBlocks, plan_blocks, shard_blocks
 from lrbench.runners.base import Output, RunContext
@@ -180,14 +178,12 @@ class EmbedderRunner(NeuralRunner):
             ids += block_ids
             parts.append(self._encode_block(loaded, block_texts, stats))
         emb = np.concatenate(parts) if parts else np.zeros((0, loaded.model.config.hidden_size), np.float32)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".emb-", dir=folder.parent))
-        np.save(tmp / "emb.npy", emb)
-        (tmp / "ids.json").write_text(json.dumps(ids))
-        try:
-            os.replace(tmp, folder)
-        except OSError:  # another process stored the same embeddings first
-            shutil.rmtree(tmp, ignore_errors=True)
+
+        def save(tmp: Path) -> None:
+            np.save(tmp / "emb.npy", emb)
+            (tmp / "ids.json").write_text(json.dumps(ids))
+
+        publish_dir(folder, save)  # a process that stored the same embeddings first keeps its own
         return ids, emb, time.perf_counter() - started, False, stats.get("tokens", 0), {}
 
     # -- shards ----------------------------------------------------------------------------
