@@ -80,7 +80,7 @@ class BackendModel:
 
     tokenizer: Any
     resolved: Any
-    backend: "Backend"
+    backend: "GenerationBackend"
     load_seconds: float
     max_length: int = 8192
     model: Any = None
@@ -119,7 +119,7 @@ def load_for_backend(runner, ctx, location: str) -> BackendModel:
     cache = ResponseCache(Path(ctx.cache_dir) / "generations") if p.response_cache else None
     name = p.served_model or p.model
     if p.backend == "openai":
-        backend: Backend = OpenAIBackend(p, name, tokenizer, cache)
+        backend: GenerationBackend = OpenAIBackend(p, name, tokenizer, cache)
     elif p.backend == "vllm":
         backend = VllmBackend(p, name, resolved.path, cache)
     else:
@@ -186,7 +186,7 @@ GENERATION_COLUMNS = ["request_key", "prompt", "generation", "cached", "seconds"
 
 
 @dataclass
-class Backend:
+class GenerationBackend:
     """Shared: decoding params, cache look-ups, records for audit and counters."""
 
     params: Any
@@ -236,7 +236,7 @@ class Backend:
                 "generation_retries": self.counters["retries"], "generation_seconds": self.seconds}
 
 
-class OpenAIBackend(Backend):
+class OpenAIBackend(GenerationBackend):
     """Any OpenAI-compatible server: /completions with the prompt's token ids, or /chat/completions."""
 
     kind = "openai"
@@ -322,7 +322,7 @@ class OpenAIBackend(Backend):
                 "concurrency": self.params.concurrency}
 
 
-class _InProcess(Backend):
+class _InProcess(GenerationBackend):
     """vLLM or SGLang in this process: the prompts' token ids in, greedy text out, all prompts in one call."""
 
     package = ""
