@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
-from lrbench.cli.common import STATE, _set_mirror, console, err_console, friendly_errors  # noqa: F401
+from lrbench.cli.common import STATE, set_mirror, console, err_console, friendly_errors  # noqa: F401
 from lrbench.errors import LrbenchError
 
 app = typer.Typer(help="Benchmark rerankers, embedders and low-rank-compressed transformers from one suite file.",
@@ -52,7 +52,7 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     from lrbench.suites.loader import parse_suite
 
     started = time.perf_counter()
-    _set_mirror(mirror)
+    set_mirror(mirror)
     loaded = parse_suite(suite)  # the schema; the semantic checks follow unless the rerun is fully cached
     if not (force or only) and print_cached(loaded, out, started, console, err_console):
         return

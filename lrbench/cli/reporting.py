@@ -29,7 +29,7 @@ def _check_alpha(alpha: float) -> float:
 
 
 def register(app: typer.Typer) -> None:
-    from lrbench.cli.common import _set_mirror, console, err_console, friendly_errors
+    from lrbench.cli.common import set_mirror, console, err_console, friendly_errors
 
     @app.command()
     @friendly_errors
@@ -106,7 +106,7 @@ def register(app: typer.Typer) -> None:
         from lrbench.api.gate import run_gate
         from lrbench.presentation.gate import github_annotations, junit_xml, rich_table, summary
 
-        _set_mirror(mirror)
+        set_mirror(mirror)
         with RichReporter(err_console) as reporter:
             result = run_gate(target, baseline=baseline, out_dir=out, reporter=reporter, force=force,
                               write_baseline_to=write_baseline, tolerance=tolerance, executor=executor,

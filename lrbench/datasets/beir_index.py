@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 from lrbench.atomic import publish_dir
 from lrbench.errors import LrbenchError
 from lrbench.paths import cache_dir
-from lrbench.datasets.files import _json_object as json_object, numbered_lines
+from lrbench.datasets.files import json_record, numbered_lines
 from lrbench.datasets.fingerprints import cached_fingerprint, hash_files
 
 
@@ -33,7 +33,7 @@ def doc_text(record: dict) -> str:
 
 
 def _parse(line: str, path: Path, n: int) -> dict:
-    record = json_object(line, path, n, required=("_id",))
+    record = json_record(line, path, n, required=("_id",))
     record["_id"] = str(record["_id"])
     return record
 

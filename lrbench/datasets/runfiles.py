@@ -106,9 +106,9 @@ def read_rankllm(path: Path) -> pd.DataFrame:
 def read_jsonl(path: Path) -> pd.DataFrame:
     import pandas as pd
 
-    from lrbench.datasets.files import _json_object, numbered_lines
+    from lrbench.datasets.files import json_record, numbered_lines
 
-    records = [_json_object(line, path, n) for n, line in numbered_lines(path) if line.strip()]
+    records = [json_record(line, path, n) for n, line in numbered_lines(path) if line.strip()]
     return _frame(path, pd.DataFrame.from_records(records))
 
 

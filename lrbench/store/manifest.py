@@ -34,7 +34,7 @@ def _slot(entry: dict) -> tuple[str, str]:
 
 def _read_json(store, path) -> dict | None:
     try:
-        data = json.loads(store._read_bytes(path))
+        data = json.loads(store.read_bytes(path))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and isinstance(data.get("cells"), list) else None
@@ -61,7 +61,7 @@ def _board_rows(store, root, info: dict) -> pd.DataFrame:
     """The committed board: leaderboard.parquet when it matches the manifest, else rebuilt from the cells."""
     expected = (info.get("board") or {}).get(BOARD)
     try:
-        data = store._read_bytes(root / BOARD)
+        data = store.read_bytes(root / BOARD)
     except (OSError, ValueError):
         data = None
     if data is not None and (expected is None or store_digest(data) == expected):
@@ -117,8 +117,8 @@ def commit(store, root, suite, board: pd.DataFrame, index: list[dict],
         merged = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
         merged = with_query_counts(merged.astype({"value": float}), entries)
         text = markdown(merged)
-        digests = {BOARD: store._write_atomic(root / BOARD, lambda p: merged.to_parquet(p, index=False)),
-                   MARKDOWN: store._write_atomic(root / MARKDOWN, lambda p: p.write_text(text, encoding="utf-8"))}
+        digests = {BOARD: store.write_atomic(root / BOARD, lambda p: merged.to_parquet(p, index=False)),
+                   MARKDOWN: store.write_atomic(root / MARKDOWN, lambda p: p.write_text(text, encoding="utf-8"))}
         info = {"format": FORMAT, "suite": suite.name, "baseline": suite.baseline, "cells": entries,
                 "failed": list(failed), "suite_config": suite.model_dump(mode="json"), "board": digests}
         store.write_json(root / MANIFEST, info)  # the commit

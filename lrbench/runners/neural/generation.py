@@ -124,13 +124,13 @@ def load_for_backend(runner, ctx, location: str) -> BackendModel:
         backend = VllmBackend(p, name, resolved.path, cache)
     else:
         backend = SglangBackend(p, name, resolved.path, cache)
-    runner._generation_backend = backend
+    runner.generation_backend = backend
     return BackendModel(tokenizer, resolved, backend, time.perf_counter() - started)
 
 
 def attach_generations(runner, output):
     """Add the backend's generations (frame `generations`) and its counters (profile) to a runner's output."""
-    backend = getattr(runner, "_generation_backend", None)
+    backend = getattr(runner, "generation_backend", None)
     if backend is not None:
         import pandas as pd
 

@@ -86,7 +86,8 @@ class EmbedderRunner(NeuralRunner):
         return self._first_stage(dataset, ctx)
 
     # -- shared ----------------------------------------------------------------------------
-    def _encode(self, loaded, texts, prefix, watch: Stopwatch | None = None):
+    def embed(self, loaded, texts, prefix, watch: Stopwatch | None = None):
+        """Embeddings of `texts` (with `prefix`), ready for the configured similarity; tokens counted on `watch`."""
         stats: dict = {}
         emb = loaded.encode(texts, batch_size=self.params.batch_size, prefix=prefix, sort=self.params.bucket,
                             stats=stats)
@@ -109,17 +110,17 @@ class EmbedderRunner(NeuralRunner):
 
     def encode_queries(self, loaded, queries: list[str], watch: Stopwatch | None = None):
         """Query embeddings (with the query prefix), scaled for this runner's similarity."""
-        return self._encode(loaded, queries, self.params.query_prefix, watch)
+        return self.embed(loaded, queries, self.params.query_prefix, watch)
 
     def score_pairs(self, loaded, query: str, doc_texts: list[str], watch: Stopwatch):
         p: EmbedderParams = self.params
-        docs = self._encode(loaded, doc_texts, p.doc_prefix, watch)
-        q = self._encode(loaded, [query], p.query_prefix, watch)[0]
+        docs = self.embed(loaded, doc_texts, p.doc_prefix, watch)
+        q = self.embed(loaded, [query], p.query_prefix, watch)[0]
         scores = docs @ q
         if p.prf:
             order = scores.argsort()[::-1][: p.prf]
             enhanced = self._enhanced_query(loaded, query, [doc_texts[i] for i in order])
-            scores = docs @ self._encode(loaded, [enhanced], p.query_prefix, watch)[0]
+            scores = docs @ self.embed(loaded, [enhanced], p.query_prefix, watch)[0]
         return scores.tolist()
 
     def extra_profile(self) -> dict:
@@ -313,14 +314,14 @@ class EmbedderRunner(NeuralRunner):
         import numpy as np
 
         p: EmbedderParams = self.params
-        q = self._encode(loaded, texts, p.query_prefix, watch)
+        q = self.embed(loaded, texts, p.query_prefix, watch)
         scores, idx = searcher.search(q, k)
         if p.prf:
             top_rows = [[i for i in row[: p.prf] if i >= 0] for row in idx]
             doc_text = dataset.doc_texts({ids[i] for row in top_rows for i in row})
             enhanced = [self._enhanced_query(loaded, t, [doc_text.get(ids[i], "") for i in row])
                         for t, row in zip(texts, top_rows)]
-            qe = self._encode(loaded, enhanced, p.query_prefix, watch)
+            qe = self.embed(loaded, enhanced, p.query_prefix, watch)
             scores = np.stack([searcher.matrix_np[row] @ v for row, v in zip(idx, qe)])
         return q, scores, idx
 
