@@ -2,13 +2,15 @@
 
 The content goes to a temporary name beside the target, is fsynced and renamed into place (os.replace is
 atomic on POSIX and Windows). Every output a user or a later command trusts (reports, baselines, JUnit,
-comparisons, caches' json) is written through here.
+comparisons, caches' json) is written through here; a folder (an index, a cache entry, a converted model) is
+published whole with `publish_dir`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Callable
@@ -80,6 +82,42 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
     return write_bytes(path, text.encode(encoding))
+
+
+def publish_dir(folder: str | Path, build: Callable[[Path], Path | None], *, replace: bool = False) -> bool:
+    """`build(tmp)` fills a new folder under a temporary name beside `folder` (or returns the folder under tmp
+    that holds the result, for tools that choose their own layout); it then appears at `folder` in one rename.
+
+    A reader sees no folder or the whole one. When a complete folder is already there (another process
+    published it first), it is kept and this one dropped (returns False), unless `replace`: then the old one
+    is moved aside and deleted after the new one is in place. On any failure the temporary folder is removed.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_name(folder)
+    tmp.mkdir()
+    old = None
+    try:
+        built = build(tmp)
+        source = tmp if built is None else Path(built)
+        if replace and folder.exists():
+            old = temp_name(folder)
+            os.replace(folder, old)
+        try:
+            os.replace(source, folder)
+        except OSError:
+            if old is not None:  # put the previous folder back
+                os.replace(old, folder)
+                old = None
+                raise
+            if not folder.is_dir() or not any(folder.iterdir()):
+                raise
+            return False  # another process published it first: keep theirs
+        return True
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def sha256_file(path: str | Path) -> str:

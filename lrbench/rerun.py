@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
+from lrbench.atomic import write_text
 from lrbench.suites.cells import canonical_json, expand_cells
 
 RECEIPT = "rerun.json"
@@ -87,10 +87,7 @@ def write_receipt(store, loaded, cells: dict[str, str], tables: list[dict]) -> N
     keys = sorted(cells)
     receipt = {"suite": _suite_hash(loaded), "keys": keys, "labels": cells, "files": _vouched(root, keys),
                "tables": tables}
-    path = root / RECEIPT
-    tmp = path.with_name(f".{RECEIPT}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(receipt))
-    os.replace(tmp, path)
+    write_text(root / RECEIPT, json.dumps(receipt))
 
 
 #: files whose checksum the fast path checks every time (small); the others are checked when their

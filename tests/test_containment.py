@@ -73,5 +73,5 @@ def test_the_store_refuses_paths_outside_its_folder(tmp_path):
             pass
     (out / "leaderboard.md").symlink_to(elsewhere / "board.md")
     with pytest.raises(LrbenchError, match="leaderboard.md"):
-        store._write_atomic(out / "leaderboard.md", lambda p: p.write_text("x"))
+        store.write_atomic(out / "leaderboard.md", lambda p: p.write_text("x"))
     assert list(elsewhere.iterdir()) == []

@@ -312,7 +312,7 @@ def test_nan_or_empty_system_output_fails_the_cell_not_a_zero_score(shared, tmp_
     try:
         result = Engine(load_suite(write_suite(tmp_path, suite)), tmp_path / "out").run()
     finally:
-        registry._REGISTERED.pop(Broken.type, None)
+        registry.RUNNERS.unregister(Broken.type)
     errors = {f.cell.system_label: f.error for f in result.failed}
     assert "3 of 3 scores are NaN" in errors["nan"] and "no ranked documents" in errors["empty"]
     assert not LocalStore(tmp_path / "out").keys()

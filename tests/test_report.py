@@ -186,14 +186,14 @@ def test_corpus_level_scores_get_no_ci(results, tmp_path):
 
 
 def test_direction_aware_markers():
-    from lrbench.presentation.report import Comparison
+    from lrbench.presentation.report import BaselineComparison
     from lrbench.evaluation.measures import higher_is_better
 
     assert higher_is_better("nDCG@10") and higher_is_better("accuracy")
     assert not higher_is_better("perplexity") and not higher_is_better("word_perplexity")
     nan_ci = stats.MeanCI(math.nan, math.nan, math.nan, 0)
     test = stats.TestResult("t", -3.0, 0.001, 100)
-    lower = Comparison("x", "perplexity", -2.5, nan_ci, test, 0.003, None, higher=False)
-    higher = Comparison("x", "nDCG@10", -0.02, nan_ci, test, 0.003, None, higher=True)
+    lower = BaselineComparison("x", "perplexity", -2.5, nan_ci, test, 0.003, None, higher=False)
+    higher = BaselineComparison("x", "nDCG@10", -0.02, nan_ci, test, 0.003, None, higher=True)
     assert lower.marker(0.05) == "▲" and higher.marker(0.05) == "▼"
-    assert Comparison("x", "AP", 0.01, nan_ci, test, 0.2, None).marker(0.05) == ""
+    assert BaselineComparison("x", "AP", 0.01, nan_ci, test, 0.2, None).marker(0.05) == ""

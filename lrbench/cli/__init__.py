@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from lrbench.cli.common import STATE, _set_mirror, console, err_console, friendly_errors, print_line  # noqa: F401
+from lrbench.cli.common import STATE, set_mirror, console, err_console, friendly_errors, print_line  # noqa: F401
 from lrbench.errors import LrbenchError
 
 app = typer.Typer(help="Benchmark rerankers, embedders and low-rank-compressed transformers from one suite file.",
@@ -54,7 +54,7 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     from lrbench.suites.loader import parse_suite
 
     started = time.perf_counter()
-    _set_mirror(mirror)
+    set_mirror(mirror)
     _load_plugins(plugin)
     loaded = parse_suite(suite)  # the schema; the semantic checks follow unless the rerun is fully cached
     location = ResultsLocation.of(out, loaded.suite.name)

@@ -62,7 +62,7 @@ def friendly_errors(fn):
     return wrapper
 
 
-def _set_mirror(mirror: Optional[Path]) -> None:
+def set_mirror(mirror: Optional[Path]) -> None:
     if mirror is not None:
         if not mirror.is_dir():
             raise LrbenchError(f"--mirror {mirror} is not a folder", hint="point it at a folder laid out as an ir_datasets cache")

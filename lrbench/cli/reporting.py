@@ -29,7 +29,7 @@ def _check_alpha(alpha: float) -> float:
 
 
 def register(app: typer.Typer) -> None:
-    from lrbench.cli.common import _set_mirror, console, err_console, friendly_errors, print_line
+    from lrbench.cli.common import set_mirror, console, err_console, friendly_errors, print_line
 
     @app.command()
     @friendly_errors
@@ -106,7 +106,7 @@ def register(app: typer.Typer) -> None:
         from lrbench.api.gate import run_gate
         from lrbench.presentation.gate import github_annotations, junit_xml, rich_table, summary
 
-        _set_mirror(mirror)
+        set_mirror(mirror)
         from lrbench.plugins import load_plugins
 
         load_plugins(plugin, key="--plugin")

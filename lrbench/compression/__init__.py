@@ -25,8 +25,9 @@ def compress_model(model, config: dict, *, tokenizer=None, calibration=None, cac
                      progress=progress, base_dir=base_dir)
 
 
-def apply_compression(model, ctx, tokenizer):
-    """What a runner calls: compress `model` per ctx.compress (calibration drawn relative to the suite).
+def compress_for_cell(model, ctx, tokenizer):
+    """What a runner calls: compress `model` per its cell's `compress:` block, ctx.compress (calibration drawn
+    relative to the suite).
 
     Returns (model, report); report is None when the system has no compress block.
     """
@@ -37,5 +38,5 @@ def apply_compression(model, ctx, tokenizer):
                           cache_dir=Path(ctx.cache_dir), base_dir=ctx.suite_dir)
 
 
-__all__ = ["compress_model", "apply_compression", "make_calibration", "calibration_texts", "compress_errors",
+__all__ = ["compress_model", "compress_for_cell", "make_calibration", "calibration_texts", "compress_errors",
            "parse_compress", "canonical_compress", "CompressConfig", "METHODS"]

@@ -95,7 +95,8 @@ def read_trec_qrels(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=QRELS_COLUMNS)
 
 
-def _json_object(line: str, path: Path, n: int, required: tuple[str, ...] = ()) -> dict:
+def json_record(line: str, path: Path, n: int, required: tuple[str, ...] = ()) -> dict:
+    """Line `n` of a JSON-lines file as a dict with the `required` keys, else one error naming path:n."""
     try:
         record = json.loads(line)
     except ValueError as exc:
@@ -118,7 +119,7 @@ def read_trec_topics(path: Path) -> dict[str, str]:
     for n, line in numbered_lines(path):
         if jsonl:
             if line.strip():
-                record = _json_object(line, path, n)
+                record = json_record(line, path, n)
                 if "_id" not in record and "id" not in record:
                     raise LrbenchError("the record lacks '_id'", file=str(path), line=n, key="_id",
                                        hint="every query line needs '_id' and 'text'")
@@ -281,7 +282,7 @@ class BrightDataset(Dataset):
     @cached_property
     def _examples(self) -> list[dict]:
         path = self._file("topics.bright-{subset}-original.jsonl.gz")
-        return [_json_object(line, path, n, required=("id", "query")) for n, line in numbered_lines(path) if line.strip()]
+        return [json_record(line, path, n, required=("id", "query")) for n, line in numbered_lines(path) if line.strip()]
 
     def queries(self) -> dict[str, str]:
         return {str(e["id"]): e["query"] for e in self._examples}

@@ -146,9 +146,9 @@ def read_rankllm(path: Path) -> pd.DataFrame:
 def read_jsonl(path: Path) -> pd.DataFrame:
     import pandas as pd
 
-    from lrbench.datasets.files import _json_object, numbered_lines
+    from lrbench.datasets.files import json_record, numbered_lines
 
-    numbered = [(n, _json_object(line, path, n)) for n, line in numbered_lines(path) if line.strip()]
+    numbered = [(n, json_record(line, path, n)) for n, line in numbered_lines(path) if line.strip()]
     return _frame(path, pd.DataFrame.from_records([record for _, record in numbered]),
                   [n for n, _ in numbered], "line")
 

@@ -2,7 +2,7 @@
 
 The driver prepares every cell (key, cached?), submits a cell once its input cell (`input:`) is stored,
 collects results as they finish, stores them (data first, meta.json last) and moves one progress bar.
-Backends (inline, process pool, Ray) only run tasks: `Backend` below is all they implement. An error in
+Backends (inline, process pool, Ray) only run tasks: `ExecutorBackend` below is all they implement. An error in
 one cell, a suite error (LrbenchError) included, fails that cell and the cells that rerank it; the others
 finish and are stored, and the leaderboard is written from the cells that succeeded.
 A cell whose runner has shards (the embedder's `shards: N`) on a backend that runs them first runs N shard
@@ -67,7 +67,7 @@ class SuiteResult:
         return sum(c.status == status for c in self.cells)
 
 
-class Backend(Protocol):
+class ExecutorBackend(Protocol):
     """Where tasks run. `submit` returns a handle; `wait` blocks until at least one is done and returns
     (handle, TaskResult or the exception that ended it after the backend's retries)."""
 
@@ -133,7 +133,7 @@ class _Pending:
 class Engine:
     """Run a validated suite on a backend; `run()` returns the SuiteResult (leaderboard written)."""
 
-    def __init__(self, loaded: LoadedSuite, out_dir=None, *, backend: Backend | None = None, force: bool = False,
+    def __init__(self, loaded: LoadedSuite, out_dir=None, *, backend: ExecutorBackend | None = None, force: bool = False,
                  only: list[str] | None = None, reporter: Reporter | None = None, debug: bool = False):
         from lrbench.store.store import open_store
 

@@ -10,11 +10,10 @@ import importlib.util
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lrbench.atomic import sha256_file
+from lrbench.atomic import publish_dir, sha256_file, write_text
 from lrbench.errors import LrbenchError, os_error
 
 MAP_FILE = "map.json"
@@ -125,9 +124,7 @@ def _write_entry(root: Path, model_id: str, entry: dict) -> None:
     with _locked(root):
         data = read_map(root)
         data[model_id] = entry
-        tmp = root / f".{MAP_FILE}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-        os.replace(tmp, root / MAP_FILE)
+        write_text(root / MAP_FILE, json.dumps(data, indent=2, sort_keys=True))
 
 
 def folder_fingerprint(folder: Path, content: bool = True) -> str:
@@ -173,9 +170,8 @@ def convert_gguf(gguf_path: Path, dest: Path) -> Path:
     with _locked(dest.parent):
         if (dest / "config.json").exists():  # another process converted it while we waited
             return dest
-        tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=dest.parent))
-        os.chmod(tmp, 0o755)
-        try:
+
+        def convert(tmp: Path) -> None:
             tok = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
             model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name,
                                                          dtype=torch.float32)
@@ -185,9 +181,8 @@ def convert_gguf(gguf_path: Path, dest: Path) -> Path:
             model.save_pretrained(str(tmp), safe_serialization=True)
             tok.save_pretrained(str(tmp))
             (tmp / SOURCE_FILE).write_text(json.dumps({"gguf": str(gguf_path), "gguf_sha256": sha256_file(gguf_path)}))
-            os.replace(tmp, dest)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+        publish_dir(dest, convert)
     return dest
 
 
@@ -211,9 +206,7 @@ def import_model(model_id: str, source: str | Path, *, copy: bool = False, note:
         if copy:
             dest = root / f"{_slug(model_id)}-{folder_fingerprint(src)[:12]}"
             if not dest.exists():
-                tmp = Path(tempfile.mkdtemp(prefix=".copy-", dir=root))
-                shutil.copytree(src, tmp, dirs_exist_ok=True)
-                os.replace(tmp, dest)
+                publish_dir(dest, lambda tmp: shutil.copytree(src, tmp, dirs_exist_ok=True))
             src = dest
         entry = {"path": str(src), "kind": "folder", "source": str(source),
                  "revision": f"sha256:{folder_fingerprint(src)[:16]}"}

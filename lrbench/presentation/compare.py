@@ -42,7 +42,9 @@ class Row:
 
 
 @dataclass
-class Comparison:
+class ResultsComparison:
+    """Two results folders (or two systems of one folder) compared cell by cell (`lrbench compare`)."""
+
     label_a: str
     label_b: str
     test: str
@@ -76,8 +78,8 @@ def _pairs_systems(data: ResultsDir, sys_a: str, sys_b: str) -> list[tuple[str, 
 
 
 def compare(pairs, label_a: str, label_b: str, test: str = "t", alpha: float = 0.05,
-            measures_of=None) -> Comparison:
-    result = Comparison(label_a, label_b, test, alpha)
+            measures_of=None) -> ResultsComparison:
+    result = ResultsComparison(label_a, label_b, test, alpha)
     for dataset, system, cell_a, cell_b in pairs:
         if cell_a.fingerprint and cell_b.fingerprint and cell_a.fingerprint != cell_b.fingerprint:
             result.warnings.append(f"{dataset}: dataset fingerprints differ ({cell_a.fingerprint} vs "
@@ -108,7 +110,7 @@ def compare(pairs, label_a: str, label_b: str, test: str = "t", alpha: float = 0
     return result
 
 
-def compare_targets(targets: list[str], test: str = "t", alpha: float = 0.05) -> Comparison:
+def compare_targets(targets: list[str], test: str = "t", alpha: float = 0.05) -> ResultsComparison:
     if len(targets) == 2:
         a, b = (ResultsDir(t) for t in targets)
         pairs = _pairs_dirs(a, b)
@@ -139,7 +141,7 @@ def _p(value: float) -> str:
     return "–" if math.isnan(value) else ("<0.0001" if value < 1e-4 else f"{value:.4f}")
 
 
-def to_markdown(c: Comparison) -> str:
+def to_markdown(c: ResultsComparison) -> str:
     lines = [f"**{c.label_a}** (A) vs **{c.label_b}** (B): Δ = A − B, {stats.TEST_NAMES[c.test]} on per-query "
              f"values, Holm-corrected p; {UP}/{DOWN} significantly better/worse at α = {c.alpha:g}; win/tie/loss "
              f"counts queries where A is better/equal/worse.", "",
@@ -160,7 +162,7 @@ def to_markdown(c: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rich_table(c: Comparison):
+def rich_table(c: ResultsComparison):
     from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
@@ -187,4 +189,4 @@ def rich_table(c: Comparison):
     return Group(*parts)
 
 
-__all__ = ["Comparison", "Row", "compare", "compare_targets", "to_markdown", "rich_table"]
+__all__ = ["ResultsComparison", "Row", "compare", "compare_targets", "to_markdown", "rich_table"]

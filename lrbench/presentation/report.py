@@ -77,7 +77,9 @@ class Report:
 # -- statistics per dataset -------------------------------------------------------------
 
 @dataclass
-class Comparison:
+class BaselineComparison:
+    """One system against the suite's baseline on one measure (p-value Holm-adjusted within the family)."""
+
     system: str
     measure: str  # canonical
     delta: float  # system - baseline, on the aggregate scores
@@ -112,7 +114,7 @@ def is_mean_of_perquery(cell: CellInfo, measure: str) -> bool:
 
 
 def compare_family(base: CellInfo, others: list[CellInfo], measure: str, test: str,
-                   permutations: int = 10_000) -> list[Comparison]:
+                   permutations: int = 10_000) -> list[BaselineComparison]:
     """Each system against the baseline on one measure; Holm across the family."""
     higher = higher_is_better(measure)
     rows = []
@@ -128,7 +130,7 @@ def compare_family(base: CellInfo, others: list[CellInfo], measure: str, test: s
         mean_like = is_mean_of_perquery(cell, measure) and is_mean_of_perquery(base, measure)
         ci = stats.mean_ci(x - y) if mean_like else stats.MeanCI(math.nan, math.nan, math.nan, 0)
         wtl = (stats.win_tie_loss(x, y) if higher else stats.win_tie_loss(y, x)) if len(x) else None
-        out.append(Comparison(cell.system, measure, delta, ci, result, adj, wtl, higher))
+        out.append(BaselineComparison(cell.system, measure, delta, ci, result, adj, wtl, higher))
     return out
 
 

@@ -35,7 +35,7 @@ def _slot(entry: dict) -> tuple[str, str]:
 
 def _read_json(store, path) -> dict | None:
     try:
-        data = json.loads(store._read_bytes(path))
+        data = json.loads(store.read_bytes(path))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and isinstance(data.get("cells"), list) else None
@@ -62,7 +62,7 @@ def _board_rows(store, root, info: dict) -> pd.DataFrame:
     """The committed board: leaderboard.parquet when it matches the manifest, else rebuilt from the cells."""
     expected = (info.get("board") or {}).get(BOARD)
     try:
-        data = store._read_bytes(root / BOARD)
+        data = store.read_bytes(root / BOARD)
     except (OSError, ValueError):
         data = None
     if data is not None and (expected is None or store_digest(data) == expected):

@@ -138,7 +138,7 @@ class FsspecStore:
     def _strip(self, path) -> str:
         return self.fs._strip_protocol(self._p(path)).rstrip("/")
 
-    def _fresh(self, path=None) -> None:
+    def forget_listings(self, path=None) -> None:
         """Forget cached listings: other processes (workers, other drivers) write to the same store."""
         try:
             self.fs.invalidate_cache(None if path is None else self._p(path))
@@ -147,11 +147,11 @@ class FsspecStore:
 
     def has(self, key: str) -> bool:
         path = self.cell_dir(key) / META
-        self._fresh(path)
+        self.forget_listings(path)
         return self.fs.exists(self._p(path))
 
     # -- writing ----------------------------------------------------------------------
-    def _write_atomic(self, path, write: Callable[[Path], Any]) -> str:
+    def write_atomic(self, path, write: Callable[[Path], Any]) -> str:
         """`write(local_tmp_path)` produces the file; it then appears at `path` in one step. Returns its SHA-256."""
         with tempfile.TemporaryDirectory(prefix="lrbench-store-") as tmpdir:
             local = Path(tmpdir) / path.name
@@ -174,22 +174,22 @@ class FsspecStore:
             finally:
                 if self.fs.exists(self._p(tmp)):
                     self.fs.rm(self._p(tmp))
-        self._fresh(path)
+        self.forget_listings(path)
 
     def write_together(self, files: dict) -> None:
         """Files that commit together, the last one committing (a leaderboard and its manifest): on an object
         store each PUT is atomic and they go in order, the last one last."""
         for path, data in files.items():
-            self._write_atomic(path, lambda p, data=data: p.write_bytes(data))
+            self.write_atomic(path, lambda p, data=data: p.write_bytes(data))
 
     def prepare_for_writing(self) -> None:
         """Fail early, in one line, when the results location cannot take a file."""
 
     def write_frame(self, key: str, name: str, frame: pd.DataFrame) -> str:
-        return self._write_atomic(self.cell_dir(key) / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False))
+        return self.write_atomic(self.cell_dir(key) / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False))
 
     def write_json(self, path, data: Any) -> str:
-        return self._write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True, default=str)))
+        return self.write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True, default=str)))
 
     def lock(self, key: str, *, blocking: bool = True):
         """An exclusive lock on one cell (or any name) of this folder; a no-op on object stores."""
@@ -244,33 +244,33 @@ class FsspecStore:
         if filename not in files:
             raise CorruptCell(f"{filename} is not listed in meta.json")
         try:
-            data = self._read_bytes(self.cell_dir(key) / filename)
+            data = self.read_bytes(self.cell_dir(key) / filename)
         except (OSError, ValueError) as exc:
             raise CorruptCell(f"{filename}: {type(exc).__name__}: {exc}") from None
         if sha256_bytes(data) != files[filename]:
             raise CorruptCell(f"{filename} does not match its checksum in meta.json (edited or swapped)")
         return data
 
-    def _read_bytes(self, path) -> bytes:
+    def read_bytes(self, path) -> bytes:
         return self.fs.cat_file(self._p(path))
 
     def discard(self, key: str) -> None:
         """Remove a cell, meta.json first so that it is absent before its data goes."""
         cell = self.cell_dir(key)
-        self._fresh(cell)
+        self.forget_listings(cell)
         meta = self._p(cell / META)
         if self.fs.exists(meta):
             self.fs.rm(meta)
         self._rm_tree(cell)
 
     def _rm_tree(self, path) -> None:
-        self._fresh(path)
+        self.forget_listings(path)
         try:
             if self.fs.exists(self._p(path)):
                 self.fs.rm(self._p(path), recursive=True)
         except FileNotFoundError:
             pass
-        self._fresh(path)
+        self.forget_listings(path)
 
     # -- reading ----------------------------------------------------------------------
     def meta(self, key: str) -> dict[str, Any]:
@@ -303,7 +303,7 @@ class FsspecStore:
     def files(self) -> dict[str, dict]:
         """Every file under the root with its filesystem info (size, ETag or mtime ...), keyed by the path
         relative to the root (one recursive listing)."""
-        self._fresh()
+        self.forget_listings()
         base = self._strip(self.root)
         try:
             found = self.fs.find(self._p(self.root), detail=True)
@@ -362,7 +362,7 @@ class LocalStore(FsspecStore):
     def has(self, key: str) -> bool:
         return self._checked(self.cell_dir(key) / META).exists()
 
-    def _write_atomic(self, path: Path, write) -> str:
+    def write_atomic(self, path: Path, write) -> str:
         self._checked(path)
         digest = {}
 
@@ -373,7 +373,7 @@ class LocalStore(FsspecStore):
         write_local_atomic(Path(path), write_and_hash)
         return digest["sha"]
 
-    def _read_bytes(self, path) -> bytes:
+    def read_bytes(self, path) -> bytes:
         return Path(self._checked(path)).read_bytes()
 
     def write_together(self, files: dict) -> None:

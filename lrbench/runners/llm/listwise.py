@@ -132,7 +132,7 @@ class ListwiseRunner(NeuralRunner):
                     rows.extend((qid, d, float(n - r)) for r, d in enumerate(order))
         profile = {**loaded.info(), "mode": self.params.mode, "window": self.params.window,
                    "stride": self.params.stride, "passes": self.params.passes, "warmup_seconds": warmup,
-                   "depth": depth, "batch_size": bs, "missing_texts": self._missing_texts,
+                   "depth": depth, "batch_size": bs, "missing_texts": self.missing_texts,
                    "runner_seconds": time.perf_counter() - started,
                    "windows": self.counts["windows"], "windows_ok": self.counts["ok"],
                    "windows_repaired": self.counts["repaired"], "windows_partial": self.counts["partial"],

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from lrbench.errors import LrbenchError
-from lrbench.runners.neural.loading import LoadedModel, apply_compression, load_model
+from lrbench.runners.neural.loading import LoadedModel, compress_with_block, load_model
 
 
 def adapter_path(adapter: str, suite_dir: Path) -> Path:
@@ -73,13 +73,13 @@ def load_with_adapter(runner, ctx, calibration=None, **kwargs) -> AdapterLoadedM
             "adapter_trainable_params": lora_params(model), "adapter_merged": bool(p.merge)}
     report = None
     if squeeze:
-        model, report = apply_compression(model, loaded.tokenizer, compress, calibration, ctx.cache_dir)
+        model, report = compress_with_block(model, loaded.tokenizer, compress, calibration, ctx.cache_dir)
         info["adapter_rank_after_squeeze"] = min(int(compress["target_rank"]), int(config.get("r") or 0)) or None
         info["adapter_params_after_squeeze"] = lora_params(model)
     if p.merge:
         model = model.merge_and_unload()
     if compress and not squeeze:
-        model, report = apply_compression(model, loaded.tokenizer, compress, calibration, ctx.cache_dir)
+        model, report = compress_with_block(model, loaded.tokenizer, compress, calibration, ctx.cache_dir)
     model.eval()
     fields = {f.name: getattr(loaded, f.name) for f in dataclasses.fields(LoadedModel)}
     # caches keyed by the model's revision (corpus embeddings, token embeddings) must tell adapters apart

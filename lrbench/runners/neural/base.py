@@ -139,7 +139,7 @@ class NeuralRunner(Runner):
         if len(missing) == len(wanted):
             raise LrbenchError(f"{dataset.spec.label} has no text for the input run's documents", key="input",
                                hint="rerank a dataset that carries passage text (candidates:, beir:, irds:)")
-        self._missing_texts = len(missing)
+        self.missing_texts = len(missing)
         return lists, texts, depth or input_depth
 
     def rerank(self, dataset, inputs, ctx: RunContext, scorer, description: str,
@@ -167,7 +167,7 @@ class NeuralRunner(Runner):
                 rows.extend((qid, d, float(s)) for d, s in zip(docs, scores))
         profile = {**loaded.info(), "warmup_seconds": warmup, "depth": depth,
                    "batch_size": self.params.batch_size, "bucketed": self.params.bucket,
-                   "missing_texts": self._missing_texts, "runner_seconds": time.perf_counter() - started,
+                   "missing_texts": self.missing_texts, "runner_seconds": time.perf_counter() - started,
                    **watch.as_dict(), **mem.as_dict(), **self.extra_profile()}
         if loaded.compression is not None:
             profile["compression"] = loaded.compression

@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import random
-import tempfile
 import threading
 import time
 import urllib.error
@@ -38,6 +37,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from lrbench.atomic import write_text
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import RunnerParams
 
@@ -80,7 +80,7 @@ class BackendModel:
 
     tokenizer: Any
     resolved: Any
-    backend: "Backend"
+    backend: "GenerationBackend"
     load_seconds: float
     max_length: int = 8192
     model: Any = None
@@ -119,18 +119,18 @@ def load_for_backend(runner, ctx, location: str) -> BackendModel:
     cache = ResponseCache(Path(ctx.cache_dir) / "generations") if p.response_cache else None
     name = p.served_model or p.model
     if p.backend == "openai":
-        backend: Backend = OpenAIBackend(p, name, tokenizer, cache)
+        backend: GenerationBackend = OpenAIBackend(p, name, tokenizer, cache)
     elif p.backend == "vllm":
         backend = VllmBackend(p, name, resolved.path, cache)
     else:
         backend = SglangBackend(p, name, resolved.path, cache)
-    runner._generation_backend = backend
+    runner.generation_backend = backend
     return BackendModel(tokenizer, resolved, backend, time.perf_counter() - started)
 
 
 def attach_generations(runner, output):
     """Add the backend's generations (frame `generations`) and its counters (profile) to a runner's output."""
-    backend = getattr(runner, "_generation_backend", None)
+    backend = getattr(runner, "generation_backend", None)
     if backend is not None:
         import pandas as pd
 
@@ -177,12 +177,7 @@ class ResponseCache:
             return None
 
     def put(self, key: str, request: dict, text: str) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".gen-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"request": request, "text": text}, fh, ensure_ascii=False)
-        os.replace(tmp, path)
+        write_text(self._path(key), json.dumps({"request": request, "text": text}, ensure_ascii=False))
 
 
 # -- backends --------------------------------------------------------------------------------------
@@ -191,7 +186,7 @@ GENERATION_COLUMNS = ["request_key", "prompt", "generation", "cached", "seconds"
 
 
 @dataclass
-class Backend:
+class GenerationBackend:
     """Shared: decoding params, cache look-ups, records for audit and counters."""
 
     params: Any
@@ -241,7 +236,7 @@ class Backend:
                 "generation_retries": self.counters["retries"], "generation_seconds": self.seconds}
 
 
-class OpenAIBackend(Backend):
+class OpenAIBackend(GenerationBackend):
     """Any OpenAI-compatible server: /completions with the prompt's token ids, or /chat/completions."""
 
     kind = "openai"
@@ -327,7 +322,7 @@ class OpenAIBackend(Backend):
                 "concurrency": self.params.concurrency}
 
 
-class _InProcess(Backend):
+class _InProcess(GenerationBackend):
     """vLLM or SGLang in this process: the prompts' token ids in, greedy text out, all prompts in one call."""
 
     package = ""

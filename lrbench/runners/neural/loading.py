@@ -139,8 +139,9 @@ def _param(params, name, default=None):
     return getattr(params, name, default)
 
 
-def apply_compression(model, tokenizer, compress: dict, calibration, cache_dir):
-    """The compression hook: lrbench.compression.compress_model(model, spec, ...) -> (model, report)."""
+def compress_with_block(model, tokenizer, compress: dict, calibration, cache_dir):
+    """Compress `model` per an explicit `compress:` block -> (model, report); one clear error when this build
+    has no lrbench.compression."""
     try:
         from lrbench.compression import compress_model
     except ModuleNotFoundError as exc:
@@ -227,7 +228,7 @@ def load_model(kind: str, model_id: str, params=None, *, compress: dict | None =
         int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
     loaded = LoadedModel(kind, model, tokenizer, resolved, device, dtype, threads, 0.0, int(max_length), pooling)
     if compress:
-        model, report = apply_compression(model, tokenizer, compress, calibration, cache_dir)
+        model, report = compress_with_block(model, tokenizer, compress, calibration, cache_dir)
         loaded.model = model
         loaded.compression = report
     loaded.load_seconds = time.perf_counter() - started

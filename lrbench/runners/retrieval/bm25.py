@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from lrbench.atomic import publish_dir
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
 from lrbench.datasets.base import RUN_COLUMNS, digest
@@ -97,14 +96,12 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         retriever = bm25s.BM25(k1=p.k1, b=p.b, method=p.method)
         retriever.index((token_ids, vocab), show_progress=False)
         del token_ids
-        index_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=index_dir.parent))  # beside the index: the rename below stays on one disk
-        retriever.save(str(tmp))
-        (tmp / "doc_ids.json").write_text(json.dumps(doc_ids))
-        try:
-            os.replace(tmp, index_dir)
-        except OSError:  # another process finished the same index first
-            shutil.rmtree(tmp, ignore_errors=True)
+
+        def save(tmp: Path) -> None:
+            retriever.save(str(tmp))
+            (tmp / "doc_ids.json").write_text(json.dumps(doc_ids))
+
+        publish_dir(index_dir, save)  # a process that finished the same index first keeps its own
         index_cached = False
     index_seconds = time.perf_counter() - started
 

@@ -15,13 +15,12 @@ numbers measure that protocol, not a trained ColBERT checkpoint.
 from __future__ import annotations
 
 import hashlib
-import os
 import string
-import tempfile
 from pathlib import Path
 
 from pydantic import Field
 
+from lrbench.atomic import write_with
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner
 from lrbench.runners.neural.batching import length_batches, pad_batch
@@ -146,19 +145,9 @@ class LateInteractionRunner(NeuralRunner):
                 out[i] = emb
                 self.cache_misses += 1
                 if self._cache_folder is not None:
-                    self._store(self._cache_path(docs[i]), emb)
+                    write_with(self._cache_path(docs[i]), lambda tmp: np.save(tmp, emb))
         self.doc_tokens += sum(len(e) for e in out)
         return out
-
-    @staticmethod
-    def _store(path: Path, emb) -> None:
-        import numpy as np
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tok-", suffix=".npy", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, emb)
-        os.replace(tmp, path)
 
     def _score(self, loaded, query: str, docs: list[str], watch):
         q, n_q = self._query(loaded, query)

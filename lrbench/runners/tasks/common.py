@@ -28,14 +28,14 @@ class TaskModelRunner(Runner):
 
     def load(self, ctx: RunContext, **kwargs):
         """(LoadedModel, compression report or None, compression seconds)."""
-        from lrbench.compression import apply_compression
+        from lrbench.compression import compress_for_cell
         from lrbench.runners.neural.loading import load_model
 
         loaded = load_model(self.model_kind, model_location(self.params.model, ctx.suite_dir), self.params, **kwargs)
         report, seconds = None, 0.0
         if ctx.compress:
             started = time.perf_counter()
-            loaded.model, report = apply_compression(loaded.model, ctx, loaded.tokenizer)
+            loaded.model, report = compress_for_cell(loaded.model, ctx, loaded.tokenizer)
             loaded.compression = report
             seconds = time.perf_counter() - started
         return loaded, report, seconds
