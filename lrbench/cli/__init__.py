@@ -76,7 +76,7 @@ def _keep_receipt(loaded, result) -> None:
     from lrbench.rerun import write_receipt
     from lrbench.presentation.leaderboard import terminal_tables
 
-    keys = [c.cell.key for c in result.cells]
+    keys = [c.key for c in result.cells]
     if result.failed or result.leaderboard is None or not keys or None in keys or not isinstance(result.out_dir, Path):
         return
     write_receipt(result.out_dir, loaded, keys, terminal_tables(result.leaderboard, loaded.suite.baseline))

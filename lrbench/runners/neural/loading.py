@@ -139,7 +139,7 @@ def _param(params, name, default=None):
     return getattr(params, name, default)
 
 
-def apply_compression(model, tokenizer, compress: dict, calibration, cache_dir):
+def apply_compression(model, tokenizer, compress, calibration, cache_dir):
     """The compression hook: lrbench.compression.compress_model(model, spec, ...) -> (model, report)."""
     try:
         from lrbench.compression import compress_model
@@ -162,7 +162,7 @@ def _refuse_random_head(model_id: str, info: dict, allowed: bool) -> None:
                                 "to test mechanics only")
 
 
-def load_model(kind: str, model_id: str, params=None, *, compress: dict | None = None,
+def load_model(kind: str, model_id: str, params=None, *, compress=None,
                calibration: list[str] | None = None, cache_dir: Path | None = None,
                attn_implementation: str | None = None) -> LoadedModel:
     """Resolve `model_id` offline, load it as `kind` on the chosen device/dtype, and compress it when asked.
