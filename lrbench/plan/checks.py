@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from lrbench.errors import LrbenchError
 from lrbench.plan.graph import input_cycle
-from lrbench.plan.parse import check_config
+from lrbench.plan.parse import check_config, parsed_key
 from lrbench.plan.resources import HINT as RESOURCES_HINT, ResourceProblem, parse_resources
 from lrbench.suites.cells import applies_to, expand_system, sweep_points
 from lrbench.suites.expect import parse_expectation
@@ -115,9 +115,12 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
         err(e.message, ("systems", i, "type"), e.hint)
         return None
     seen: set[tuple[str, str]] = set()
-    for _, params, compress in expand_system(system):  # every point: each may break a different rule
-        # the parse a run keys and runs with; a compress block on a model-less runner is reported below
-        _, problems = check_config(runner, params, compress if runner.loads_model else None, loaded.base_dir)
+    for point, params, compress in expand_system(system):  # every point: each may break a different rule
+        # the parse a run keys and runs with (the plan reuses it); a compress block on a model-less runner is
+        # reported below
+        parsed, problems = check_config(runner, params, compress if runner.loads_model else None, loaded.base_dir)
+        if parsed is not None:
+            loaded.parsed[parsed_key(system.name, point)] = parsed
         for problem in problems:
             key = problem.key or "params"
             if (key, problem.message) not in seen:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lrbench.errors import LrbenchError
+from lrbench.suites.cells import canonical_json
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,11 @@ class ParsedConfig:
 
     params: Any
     compress: Any = None
+
+
+def parsed_key(system: str, point: dict[str, Any]) -> tuple[str, str]:
+    """Where a checked suite keeps the parse of one system's sweep point (LoadedSuite.parsed)."""
+    return system, canonical_json(point)
 
 
 def check_config(runner_cls, params: dict[str, Any], compress: dict[str, Any] | None,

@@ -8,7 +8,7 @@ from typing import Any
 
 from lrbench.plan.graph import order_cells, select_only
 from lrbench.plan.keys import cell_config, key_of
-from lrbench.plan.parse import parse_config
+from lrbench.plan.parse import parse_config, parsed_key
 from lrbench.suites.cells import CellSpec, expand_cells
 from lrbench.suites.loader import LoadedSuite
 
@@ -108,12 +108,14 @@ class Plan:
         return next(iter(keys.values()), None)
 
     def prepare(self, cell: CellSpec) -> PreparedCell:
-        """Parse the spec once and key it; its input cells must have been prepared first (plan order)."""
+        """The spec parsed (once: by the suite's checks) and keyed; its input cells must have been prepared
+        first (plan order)."""
         from lrbench.runners.registry import get_runner
 
         dataset = self.dataset(cell)
         runner_cls = get_runner(cell.system.type)
-        parsed = parse_config(runner_cls, cell.params, cell.compress, self.base_dir)
+        parsed = self.loaded.parsed.get(parsed_key(cell.system.name, cell.point)) or \
+            parse_config(runner_cls, cell.params, cell.compress, self.base_dir)  # a suite that was not checked
         input_key = self.input_key(cell)
         extra = runner_cls.key_extra(parsed.params, self.base_dir)
         config = cell_config(cell.system, runner_cls, parsed.params, parsed.compress, dataset.fingerprint(),
