@@ -62,7 +62,7 @@ def test_the_runner_gets_the_params_object_the_key_was_computed_from(shared, tmp
         assert received is prepared.params  # the very object, not an equal copy parsed again
         # ... and the stored key is the hash of exactly that object
         config = cell_config(prepared.system, prepared.runner_cls, received, prepared.compress,
-                             prepared.dataset.fingerprint(), prepared.input_key)
+                             prepared.config["dataset"], prepared.input_key)
         assert config == prepared.config and key_of(config) == prepared.key == result.key
     assert [p.k1 for p in recording.received] == [0.9, 0.6, 1.2]
     # each system's sweep point parsed once (by the suite's checks), although validate and run both used it

@@ -12,7 +12,7 @@ tasks, which leave their work in the run store; the cell task, submitted once th
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Protocol
 
@@ -237,8 +237,9 @@ class _Loop:
         self.twin_of: dict[int, int] = {}
 
     def finish(self, i: int, status: str, seconds: float = 0.0, error: str | None = None) -> None:
-        cell = self.cells[i]
-        self.outcomes[i] = CellResult(self.prepared.get(i, cell), status, seconds, error)
+        cell, prepared = self.cells[i], self.prepared.get(i)
+        # the result keeps the cell, not its open dataset: a Results object may outlive the run by long
+        self.outcomes[i] = CellResult(replace(prepared, dataset=None) if prepared else cell, status, seconds, error)
         slot = (cell.dataset.label, cell.system.name)
         if status == "failed" or slot not in self.status_of:
             self.status_of[slot] = status
