@@ -13,6 +13,8 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+from lrbench.errors import os_error
+
 TMP_PREFIX = ".tmp-"
 
 
@@ -23,17 +25,53 @@ def temp_name(path: Path) -> Path:
 def write_with(path: str | Path, write: Callable[[Path], object]) -> Path:
     """`write(tmp_path)` produces the file; it then appears at `path` in one step."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        _fsync(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise os_error(exc, path) from None
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        _remove(tmp)
     return path
+
+
+def write_together(files: dict[Path, bytes]) -> None:
+    """Several files that must change together (a table and the manifest naming it): each is written in full
+    to a temporary name first, and only then are they renamed into place, in the given order (so the last
+    one, the manifest, commits). A write that fails (a full disk) removes the temporary files and leaves the
+    previous files as they were."""
+    data = {Path(path): content for path, content in files.items()}
+    temps = {path: temp_name(path) for path in data}
+    current = None
+    try:
+        for path, tmp in temps.items():
+            current = path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data[path])
+            _fsync(tmp)
+        for path, tmp in temps.items():
+            current = path
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise os_error(exc, current) from None
+    finally:
+        for tmp in temps.values():
+            _remove(tmp)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _remove(tmp: Path) -> None:
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass  # the folder itself is gone or unwritable: nothing was published
 
 
 def write_bytes(path: str | Path, data: bytes) -> Path:

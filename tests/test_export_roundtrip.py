@@ -48,7 +48,10 @@ def test_export_formats_read_back_by_given_give_the_same_leaderboard(bm25_result
     for fmt in ("trec", "parquet", "jsonl", "rankllm"):
         res = cli.invoke(app, ["export", str(first.out_dir), "--format", fmt, "--out", str(out / fmt)])
         assert res.exit_code == 0, res.output
-        (files[fmt],) = (out / fmt).iterdir()
+        (files[fmt],) = [p for p in (out / fmt).iterdir() if p.name != "labels.json"]
+        # the file name is a slug and hash of the labels; labels.json maps it back to them
+        labels = json.loads((out / fmt / "labels.json").read_text())
+        assert labels == {files[fmt].name: {"dataset": "cranfield", "system": "bm25 k1=0.9"}}
     # the run tag is the system label, one token; parquet and jsonl carry system and dataset columns
     first_line = files["trec"].read_text().splitlines()[0].split()
     assert len(first_line) == 6 and first_line[1] == "Q0" and first_line[5] == "bm25_k1=0.9"

@@ -115,17 +115,20 @@ def test_a_kill_between_the_leaderboard_writes_leaves_the_previous_commit(shared
     first = dict(SUITE, systems=SUITE["systems"][:1])
     Engine(load_suite(write_suite(tmp_path, first, "first.yaml")), out).run()
     committed = _sorted(load(out)[0])
-    real = LocalStore._write_atomic
+    import lrbench.atomic
 
-    def dies_at(self, path, write):
-        if Path(path).name == moment:
+    real = lrbench.atomic.os.replace
+
+    def dies_at(src, dst):  # the views and the manifest are written in full, then renamed into place in turn
+        if Path(dst).name == moment:
             raise Killed()
-        return real(self, path, write)
+        return real(src, dst)
 
-    monkeypatch.setattr(LocalStore, "_write_atomic", dies_at)
+    monkeypatch.setattr(lrbench.atomic.os, "replace", dies_at)
     with pytest.raises(Killed):
         Engine(load_suite(suite), out).run()
-    monkeypatch.setattr(LocalStore, "_write_atomic", real)
+    monkeypatch.setattr(lrbench.atomic.os, "replace", real)
+    assert not list(out.glob(".tmp-*"))
     # leaderboard.parquet already holds the new board, but the manifest still commits the old one
     assert len(pd.read_parquet(out / "leaderboard.parquet")) > len(committed)
     pd.testing.assert_frame_equal(_sorted(load(out)[0]), committed)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 
 from lrbench.errors import LrbenchError
 from lrbench.datasets.fingerprints import cached_fingerprint, hash_files
+from lrbench.datasets.inputs import regular_file
 from lrbench.suites.schema import DatasetSpec
 
 QRELS_COLUMNS = ["query_id", "doc_id", "relevance"]
@@ -41,6 +42,8 @@ class Dataset:
         if not path.exists():
             raise LrbenchError(f"file not found: {path}", key=key,
                                hint="paths in a suite resolve against the suite file's folder")
+        if key != "datasets.id" or not path.is_dir():  # an id may name a folder (BEIR, BRIGHT); the rest are files
+            regular_file(path, key)
         return path
 
     # -- content (override what the scheme provides) -------------------------------
@@ -112,6 +115,10 @@ class Dataset:
         if self.relevance_map:
             mapping = self.relevance_map
             qrels = qrels.assign(relevance=qrels["relevance"].map(lambda g: mapping.get(int(g), int(g))))
+            if len(qrels) and not (qrels["relevance"] > 0).any():
+                raise LrbenchError(f"relevance: maps every grade of {self.spec.label}'s qrels to 0 or less, so "
+                                   "every measure would be 0", key="datasets.relevance",
+                                   hint="map the grades that count as relevant to 1 or more")
         qrels = self._within_topics(qrels)
         if self.spec.queries_limit:
             keep = list(dict.fromkeys(qrels["query_id"]))[: self.spec.queries_limit]

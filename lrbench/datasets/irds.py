@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import functools
+import types
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,10 +83,12 @@ class IrdsDataset(Dataset):
         if self.source not in ir_datasets.registry:
             raise self._unknown_id()
 
+    @contextlib.contextmanager
     def _lock(self):
         # one process at a time reads a collection: ir_datasets builds its docstore and indexes on first read,
         # and a second process reading meanwhile would find half-built files (parallel backends, Ray workers)
-        return file_lock(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock")
+        with file_lock(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock"), _quiet_ir_datasets():
+            yield
 
     def _guard(self, what, fn):
         try:
@@ -159,3 +164,22 @@ class IrdsDataset(Dataset):
 
     def _fingerprint_name(self) -> str:
         return "irds:" + self.source + repr(self.relevance_map) + repr(self.spec.queries_limit)
+
+
+@contextlib.contextmanager
+def _quiet_ir_datasets():
+    """ir_datasets draws tqdm bars of its own (building a docstore prints 'docs_iter: 16%...'); lrbench shows one
+    progress display, so while lrbench reads a collection ir_datasets' bars are disabled. ir_datasets takes tqdm
+    from its lazy_libs cache on each use, which is the one place to hand it a silent tqdm."""
+    import ir_datasets.lazy_libs as libs
+    import tqdm
+
+    saved = libs._cache.get("tqdm")
+    libs._cache["tqdm"] = types.SimpleNamespace(tqdm=functools.partial(tqdm.tqdm, disable=True))
+    try:
+        yield
+    finally:
+        if saved is None:
+            libs._cache.pop("tqdm", None)
+        else:
+            libs._cache["tqdm"] = saved

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Iterable, Protocol
 
 import pandas as pd
 
 from lrbench.executors.task import CellTask, ShardTask, TaskResult, describe_error, execute
-from lrbench.paths import default_out_dir
 from lrbench.plan import PreparedCell, build_plan
+from lrbench.store.location import ResultsLocation
 from lrbench.suites.cells import CellSpec
 from lrbench.suites.loader import LoadedSuite
 
@@ -56,9 +55,14 @@ class CellResult:
 
 @dataclass
 class SuiteResult:
-    out_dir: Path
+    location: ResultsLocation
     cells: list[CellResult] = field(default_factory=list)
     leaderboard: pd.DataFrame | None = None
+
+    @property
+    def out_dir(self):
+        """The store's root: a Path, or a RemotePath for object storage."""
+        return self.location.root
 
     @property
     def failed(self) -> list[CellResult]:
@@ -116,8 +120,8 @@ class InlineBackend:
             try:
                 result = execute(task, store=engine.store, progress=engine.reporter.track)  # the cell's dataset
                 if isinstance(result, TaskResult) and result.status == "ok":
-                    engine.store_result(task.index, key, result)  # still under the lock
-                    result.status = STORED
+                    # still under the lock; a cell kept (write-once) is another run's: measures added below
+                    result.status = STORED if engine.store_result(task.index, key, result) else CACHED_ELSEWHERE
             except Exception as exc:  # one broken cell must not lose the others
                 result = exc
         return [(handle, result)]
@@ -140,9 +144,11 @@ class Engine:
         self.loaded = loaded
         self.suite = loaded.suite
         self.plan = build_plan(loaded, only)  # validates (once) before anything is written
+        self.only = only
         self.backend = backend or InlineBackend()
-        # a local folder, file://, or any fsspec URI (s3://bucket/prefix, gs://...): see results/store.py
-        self.store = open_store(out_dir if out_dir else default_out_dir(self.suite.name))
+        # a local folder, file://, or any fsspec URI (s3://bucket/prefix, gs://...): see store/location.py
+        self.store = open_store(ResultsLocation.of(out_dir, self.suite.name))
+        self.store.prepare_for_writing()
         self.out_dir = self.store.root
         self.force = force
         self.reporter = reporter or Reporter()
@@ -173,32 +179,39 @@ class Engine:
                 self.store.discard(key)
         return False
 
-    def _ensure_measures(self, prepared: PreparedCell, evaluator) -> None:
-        """A cached cell evaluated with other measures is re-scored from its stored output, not rerun."""
+    def _ensure_measures(self, prepared: PreparedCell, evaluator=None) -> None:
+        """A stored cell evaluated with other measures (an earlier suite's, another run's sharing the folder)
+        is re-scored from its stored output, not rerun. Under the cell's lock, reading meta.json there: two
+        runs adding measures to one cell merge them instead of one undoing the other's."""
+        from lrbench.evaluation.evaluators import evaluator_for
+
         key = prepared.key
-        scores = self.store.read_frame(key, "scores")
+        evaluator = evaluator or evaluator_for(prepared.task)
         wanted = {evaluator.canonical(m) for m in prepared.measures}
-        if not wanted <= set(scores["measure"]):
-            # keep the measures other suites sharing this cell asked for: no suite undoes another's scores
+        with self.store.lock(key):
+            scores = self.store.read_frame(key, "scores")
+            if scores is not None and wanted <= set(scores["measure"]):
+                return
             union = list(dict.fromkeys([*self.store.meta(key).get("measures", []), *prepared.measures]))
             frame = self.store.read_frame(key, evaluator.frame)
             perquery, scores = evaluator.evaluate(frame, prepared.dataset, union)
             self.store.update(key, {"perquery": perquery, "scores": scores}, measures=union)
 
-    def store_result(self, i: int, key: str, outcome: TaskResult) -> None:
-        """Data first, meta.json last; a cell another run stored meanwhile is kept (write-once) unless --force."""
-        self.store.put(key, outcome.frames, outcome.meta, replace=self.force)
+    def store_result(self, i: int, key: str, outcome: TaskResult) -> bool:
+        """Data first, meta.json last; a cell another run stored meanwhile is kept (write-once) unless --force.
+        Returns whether this result was written (False: the stored cell is kept, see `adopt`)."""
+        return self.store.put(key, outcome.frames, outcome.meta, replace=self.force)
 
-    def _store_uri(self) -> str:
-        """Where workers find the run store: an absolute path (their working folder may differ) or a URI."""
-        root = self.store.root
-        return str(root.resolve()) if hasattr(root, "resolve") else str(root)
+    def adopt(self, prepared: PreparedCell) -> None:
+        """A cell another run stored while this one computed or waited: this suite's measures are added."""
+        self._ensure_measures(prepared)
 
     def _cell_task(self, i: int, prepared: PreparedCell) -> CellTask:
         keys = prepared.input_key if isinstance(prepared.input_key, dict) else \
             ({prepared.input_system: prepared.input_key} if prepared.input_system else {})
         inputs = {name: self.store.get_run(key)[["query_id", "doc_id", "score"]] for name, key in keys.items()}
-        return CellTask(i, prepared, self.suite.name, self.plan.base_dir, inputs, self.debug, self._store_uri())
+        return CellTask(i, prepared, self.suite.name, self.plan.base_dir, inputs, self.debug,
+                        self.store.location.for_workers)
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> SuiteResult:
@@ -214,10 +227,21 @@ class Engine:
             loop.run()
         finally:
             self.backend.close()
-        result = SuiteResult(self.out_dir, [loop.outcomes[i] for i in sorted(loop.outcomes)])
+        result = SuiteResult(self.store.location, [loop.outcomes[i] for i in sorted(loop.outcomes)])
         result.leaderboard = write_leaderboard(self.out_dir, self.suite, self.store,
                                                [c.cell for c in result.cells if c.status != "failed"], result.failed)
+        self._write_receipt(result, loop.prepared)
         return result
+
+    def _write_receipt(self, result: SuiteResult, prepared: dict[int, PreparedCell]) -> None:
+        """A local folder where every cell of the whole suite is stored gets rerun.json (lrbench.rerun)."""
+        from lrbench.presentation.leaderboard import terminal_tables
+        from lrbench.rerun import write_receipt
+
+        if result.failed or self.only or self.store.location.remote or not prepared:
+            return
+        cells = {p.key: p.label for p in prepared.values()}
+        write_receipt(self.store, self.loaded, cells, terminal_tables(result.leaderboard, self.suite.baseline))
 
 
 class _Loop:
@@ -336,8 +360,8 @@ class _Loop:
             if count > 1:
                 self.shards.start(i, count)
                 for shard in range(count):
-                    task = ShardTask(i, shard, count, prepared, self.engine.plan.base_dir, self.engine._store_uri(),
-                                     self.engine.debug)
+                    task = ShardTask(i, shard, count, prepared, self.engine.plan.base_dir,
+                                     self.engine.store.location.for_workers, self.engine.debug)
                     self.running[self.backend.submit(task)] = (i, shard)
             else:
                 self._submit_cell(i)
@@ -368,7 +392,7 @@ class _Loop:
             retried = f" (after {self.backend.retries} retries)" if self.backend.retries else ""
             self.finish(i, "failed", 0.0, self.engine.describe(outcome, cell) + retried)
         elif outcome.status == CACHED_ELSEWHERE:
-            self.finish(i, "cached")
+            self._adopt(i, outcome.seconds, "cached")
         elif outcome.status == STORED:
             self.finish(i, "computed", outcome.seconds)
         elif outcome.status != "ok":
@@ -378,11 +402,22 @@ class _Loop:
             if reports:
                 outcome.meta["profile"]["shard_tasks"] = sorted(reports, key=lambda r: r.get("shard", 0))
             try:
-                self.engine.store_result(i, self.prepared[i].key, outcome)
+                written = self.engine.store_result(i, self.prepared[i].key, outcome)
             except Exception as exc:
                 self.finish(i, "failed", outcome.seconds, f"storing the result failed: {self.engine.describe(exc)}")
                 return
-            self.finish(i, "computed", outcome.seconds)
+            if written:
+                self.finish(i, "computed", outcome.seconds)
+            else:
+                self._adopt(i, outcome.seconds, "computed")
+
+    def _adopt(self, i: int, seconds: float, status: str) -> None:
+        try:
+            self.engine.adopt(self.prepared[i])
+        except Exception as exc:
+            self.finish(i, "failed", seconds, f"scoring the stored cell failed: {self.engine.describe(exc)}")
+            return
+        self.finish(i, status, seconds)
 
 
 class ShardBook:

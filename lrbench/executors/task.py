@@ -115,7 +115,17 @@ def compute_cell(cell: PreparedCell, dataset, inputs: dict[str, pd.DataFrame], *
     ctx = cell_context(cell, suite_dir, progress=progress, debug=debug, store=store)
     started_at = dt.datetime.now(dt.timezone.utc).isoformat()
     t0 = time.perf_counter()
-    output = runner.run(dataset, inputs, ctx)
+    try:
+        output = runner.run(dataset, inputs, ctx)
+    except OSError:
+        from lrbench.paths import cache_failed
+
+        if not cache_failed():
+            raise
+        # the cache folder is full or unwritable: run the cell again on a temporary cache (warned once)
+        runner, ctx = runner_cls(cell.params), cell_context(cell, suite_dir, progress=progress, debug=debug, store=store)
+        t0 = time.perf_counter()
+        output = runner.run(dataset, inputs, ctx)
     wall = time.perf_counter() - t0
     evaluator = evaluator_for(dataset.task)
     frame = output.frame(evaluator.frame)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lrbench.atomic import sha256_file
-from lrbench.errors import LrbenchError
+from lrbench.errors import LrbenchError, os_error
 
 MAP_FILE = "map.json"
 SOURCE_FILE = "lrbench_source.json"
@@ -54,7 +54,10 @@ class ResolvedModel:
 def models_dir() -> Path:
     """Persistent model folder: $LRBENCH_MODELS, default ~/.cache/lrbench/models (not the per-run cache)."""
     root = Path(os.environ.get("LRBENCH_MODELS", Path.home() / ".cache" / "lrbench" / "models")).expanduser()
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise os_error(exc, root, "use the model folder", key="LRBENCH_MODELS") from None
     return root
 
 
@@ -254,6 +257,11 @@ def _from_hf_cache(model_id: str, revision: str | None) -> ResolvedModel | None:
     return ResolvedModel(model_id, path, Path(path).name, "Hugging Face cache")
 
 
+def looks_like_path(model_id: str) -> bool:
+    """A file-system path rather than a Hub id (`org/name`): absolute, ~, ./ or ../, or more than one '/'."""
+    return model_id.startswith(("/", "~", "./", "../", ".\\", "..\\")) or model_id.count("/") > 1
+
+
 def resolve(model_id: str, revision: str | None = None) -> ResolvedModel:
     """Turn a Hub id (or a local folder) into something from_pretrained can load with the Hub unreachable."""
     local = Path(model_id).expanduser()
@@ -261,6 +269,10 @@ def resolve(model_id: str, revision: str | None = None) -> ResolvedModel:
         _check_model_folder(local, model_id)
         return ResolvedModel(model_id, str(local.resolve()), "local:" + folder_fingerprint(local, content=False)[:16],
                              "local folder")
+    if looks_like_path(model_id):
+        raise LrbenchError(f"model path {local} does not exist", key="params.model",
+                           hint="give an existing model folder (relative paths resolve against the suite file's "
+                                "folder) or a Hub id such as org/name")
     found = _from_map(model_id)
     if found:
         return found

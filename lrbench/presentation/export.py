@@ -15,16 +15,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from lrbench.atomic import write_text
 from lrbench.errors import LrbenchError
+from lrbench.safety import safe_file_name
 from lrbench.store.resultsdir import CellInfo, ResultsDir
 
 FORMATS = {"trec": ".trec", "parquet": ".parquet", "jsonl": ".jsonl", "rankllm": ".json"}
 ONE_RUN_PER_FILE = {"trec", "rankllm"}
 EXPORT_COLUMNS = ["query_id", "doc_id", "rank", "score", "system", "dataset"]
+#: beside the files of a folder export: {file name: {"dataset": label, "system": label}}
+LABELS = "labels.json"
 
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=,+-]+", "_", name)
 
 
 def run_tag(system: str) -> str:
@@ -47,7 +48,7 @@ def selected_cells(results: ResultsDir, system: str | None, dataset: str | None)
 
 
 def labelled_run(cell: CellInfo) -> pd.DataFrame:
-    run = pd.read_parquet(cell.dir / "run.parquet")
+    run = cell.frame("run")  # through the store: verified, and never read from outside the folder
     run = run.sort_values(["query_id", "rank"], kind="stable").reset_index(drop=True)
     return run.assign(query_id=run["query_id"].astype(str), doc_id=run["doc_id"].astype(str),
                       system=cell.system, dataset=cell.dataset)[EXPORT_COLUMNS]
@@ -127,10 +128,30 @@ def export_runs(results_dir: str | Path, fmt: str, out: str | Path | None = None
     if as_file and fmt not in ONE_RUN_PER_FILE:
         _write(fmt, pd.concat(runs, ignore_index=True), target)
         return [target]
-    written = []
+    written, labels = [], {}
     for cell, run in zip(cells, runs):
-        path = target if as_file else target / f"{_safe(cell.dataset)}__{_safe(cell.system)}{FORMATS[fmt]}"
+        path = target if as_file else target / run_file_name(cell.dataset, cell.system, FORMATS[fmt])
         texts = _texts_for(results, cell, run, Path(suite_dir)) if fmt == "rankllm" else None
         _write(fmt, run, path, texts)
         written.append(path)
+        labels[path.name] = {"dataset": cell.dataset, "system": cell.system}
+    if not as_file and any(safe_file_name(label) != label for entry in labels.values() for label in entry.values()):
+        _record_labels(target, labels)  # a hashed name: the labels themselves go beside the files
     return written
+
+
+def run_file_name(dataset: str, system: str, suffix: str) -> str:
+    """`<dataset>__<system><suffix>`: unique per (dataset, system), as neither part holds '__'."""
+    return f"{safe_file_name(dataset)}__{safe_file_name(system)}{suffix}"
+
+
+def _record_labels(folder: Path, labels: dict[str, dict]) -> None:
+    """LABELS beside the exported files maps each file name back to its exact dataset and system labels
+    (written when some name is a slug and hash: a plain name is its label)."""
+    path = folder / LABELS
+    try:
+        known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        known = {}
+    write_text(path, json.dumps({**(known if isinstance(known, dict) else {}), **labels}, indent=2,
+                                ensure_ascii=False, sort_keys=True))

@@ -55,6 +55,7 @@ def write_pareto(results_dir: Path, measure: str | None = None, dataset: str | N
     Parameters come from each cell's profile (`params`), latency from its profile's throughput
     (`texts_per_second`, `tokens_per_second`, `examples_per_second`) or its wall time.
     """
+    from lrbench.safety import safe_file_name
     from lrbench.store.manifest import load
 
     results_dir = Path(results_dir)
@@ -78,8 +79,7 @@ def write_pareto(results_dir: Path, measure: str | None = None, dataset: str | N
             rows.append({"label": cell["system"], "method": comp.get("method", "dense"),
                          wanted: float(hit["value"].iloc[0]), "params": prof.get("params"), "latency": latency})
         if rows:
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-            written.append(plot_pareto(rows, results_dir / f"pareto-{safe}.png", wanted,
+            written.append(plot_pareto(rows, results_dir / f"pareto-{safe_file_name(name)}.png", wanted,
                                        [("params", "parameters"), ("latency", "ms per item (or s per cell)")],
                                        title=f"{info.get('suite', '')}: {name}"))
     return written

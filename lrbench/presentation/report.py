@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -379,7 +378,10 @@ def table_markdown(table: Table) -> list[str]:
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "x"
+    """A file name for a label: unique, bounded and readable (the plot's title holds the label itself)."""
+    from lrbench.safety import safe_file_name
+
+    return safe_file_name(text)
 
 
 def to_markdown(report: Report) -> str:

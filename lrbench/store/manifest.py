@@ -6,7 +6,8 @@ moment leaves the previous commit or the new one. Readers trust only what the ma
 whose checksum does not match (a kill between the writes, an edit) is rebuilt from the manifest's cells.
 
 A run adds to the folder's leaderboard: cells already committed by another suite or an `--only` run
-stay, unless this run computed the same (dataset, system) again.
+stay, unless this run committed the same (dataset, system) again; when that is the same cell (two suites
+sharing it with different measures), the measures only the earlier commit had stay too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Callable
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-from lrbench.store.store import BOARD_LOCK, CorruptCell, open_store
+from lrbench.store.store import BOARD_LOCK, CELL_KEY, CorruptCell, check_key, open_store
 
 MANIFEST = "cells.json"
 BOARD = "leaderboard.parquet"
@@ -106,22 +107,30 @@ def commit(store, root, suite, board: pd.DataFrame, index: list[dict],
             except (LrbenchError, CorruptCell):
                 old_rows = pd.DataFrame(columns=COLUMNS)
             for entry in previous["cells"]:
-                if isinstance(entry, dict) and {"dataset", "system", "key"} <= set(entry) and store.has(entry["key"]):
+                if (isinstance(entry, dict) and {"dataset", "system", "key"} <= set(entry)
+                        and CELL_KEY.match(str(entry["key"])) and store.has(entry["key"])):
                     rows = old_rows[(old_rows["dataset"] == entry["dataset"]) & (old_rows["system"] == entry["system"])]
                     slots[_slot(entry)] = (entry, rows)
         for entry in index:
             rows = board[(board["dataset"] == entry["dataset"]) & (board["system"] == entry["system"])]
+            kept = slots.get(_slot(entry))
+            if kept is not None and kept[0]["key"] == entry["key"]:
+                # the same cell committed by a suite with other measures: both suites' measures stay
+                rows = pd.concat([rows, kept[1][~kept[1]["measure"].isin(rows["measure"])]], ignore_index=True)
             slots[_slot(entry)] = (entry, rows)
         entries = [entry for entry, _ in slots.values()]
         parts = [rows for _, rows in slots.values() if len(rows)]
         merged = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
         merged = with_query_counts(merged.astype({"value": float}), entries)
-        text = markdown(merged)
-        digests = {BOARD: store._write_atomic(root / BOARD, lambda p: merged.to_parquet(p, index=False)),
-                   MARKDOWN: store._write_atomic(root / MARKDOWN, lambda p: p.write_text(text, encoding="utf-8"))}
+        table = io.BytesIO()
+        merged.to_parquet(table, index=False)
+        views = {BOARD: table.getvalue(), MARKDOWN: markdown(merged).encode("utf-8")}
         info = {"format": FORMAT, "suite": suite.name, "baseline": suite.baseline, "cells": entries,
-                "failed": list(failed), "suite_config": suite.model_dump(mode="json"), "board": digests}
-        store.write_json(root / MANIFEST, info)  # the commit
+                "failed": list(failed), "suite_config": suite.model_dump(mode="json"),
+                "board": {name: store_digest(data) for name, data in views.items()}}
+        manifest = json.dumps(info, indent=2, sort_keys=True, default=str).encode("utf-8")
+        # all or nothing: the views and the manifest are written in full before any is published
+        store.write_together({root / BOARD: views[BOARD], root / MARKDOWN: views[MARKDOWN], root / MANIFEST: manifest})
     return merged
 
 
@@ -139,10 +148,13 @@ def load(root: str | Path) -> tuple[pd.DataFrame, dict]:
     if info is None:
         raise LrbenchError(f"{path} is not a results manifest (unreadable, or no 'cells' list)", file=str(path),
                            hint="rerun `lrbench run` on the suite to rewrite it")
+    if not isinstance(info.get("suite"), str):
+        raise LrbenchError(f"{path} names no suite", file=str(path), hint="rerun `lrbench run` on the suite to rewrite it")
     for n, entry in enumerate(info["cells"]):
         if not isinstance(entry, dict) or not {"dataset", "system", "key"} <= set(entry):
             raise LrbenchError(f"cells[{n}] lacks dataset, system or key", file=str(path),
                                hint="rerun `lrbench run` on the suite to rewrite it")
+        check_key(entry["key"], file=str(path), where=f"cells[{n}].key")
     try:
         board = _board_rows(store, root, info)
     except CorruptCell as exc:

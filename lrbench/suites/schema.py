@@ -31,9 +31,33 @@ class DatasetSpec(_Strict):
     def label(self) -> str:
         return self.name or self.id
 
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value):
+        return _not_blank(value)
+
+    @field_validator("relevance")
+    @classmethod
+    def _something_relevant(cls, value):
+        if value and all(grade <= 0 for grade in value.values()):
+            raise ValueError("maps every grade to 0 or less: no document would count as relevant and every "
+                             "measure would be 0; map the grades that count to 1 or more")
+        return value
+
+
+def _not_blank(value):
+    if value is not None and not str(value).strip():
+        raise ValueError("a name may not be empty or blank")
+    return value
+
 
 class SystemSpec(_Strict):
     name: str
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value):
+        return _not_blank(value)
     type: str
     params: dict[str, Any] = Field(default_factory=dict)
     input: str | None = Field(None, description="name of the first-stage system this one reranks")

@@ -34,10 +34,26 @@ class ModelParams(RunnerParams):
 
 def model_location(model: str, suite_dir: Path) -> str:
     """A folder named relative to the suite file, or the Hub id / absolute path as written."""
+    from lrbench.models.registry import looks_like_path
+
     local = Path(model).expanduser()
     if not local.is_absolute() and (suite_dir / local).is_dir():
         return str(suite_dir / local)
+    if looks_like_path(model) and not local.is_absolute() and not local.exists():
+        return str(suite_dir / local)  # does not exist: resolve() names it as the suite means it
     return model
+
+
+def check_model_path(model: str | None, suite_dir: Path) -> None:
+    """A model given as a path must exist (`lrbench validate` says so, rather than suggesting an import)."""
+    from lrbench.models.registry import looks_like_path
+
+    if model and looks_like_path(model):
+        local = Path(model_location(model, suite_dir)).expanduser()
+        if not local.exists():
+            raise LrbenchError(f"model path {local} does not exist", key="params.model",
+                               hint="give an existing model folder (relative paths resolve against the suite "
+                                    "file's folder) or a Hub id such as org/name")
 
 
 def model_revision(params: ModelParams, suite_dir: Path) -> str:
@@ -72,6 +88,11 @@ class NeuralRunner(Runner):
     @classmethod
     def key_extra(cls, params: NeuralParams, suite_dir: Path) -> str:
         return model_revision(params, suite_dir)
+
+    @classmethod
+    def check(cls, params, suite_dir: Path) -> None:
+        super().check(params, suite_dir)
+        check_model_path(getattr(params, "model", None), suite_dir)
 
     def model_id(self, ctx: RunContext) -> str:
         return model_location(self.params.model, ctx.suite_dir)

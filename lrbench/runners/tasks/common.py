@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from lrbench.runners.base import RunContext, Runner
-from lrbench.runners.neural.base import ModelParams, model_location, model_revision
+from lrbench.runners.neural.base import ModelParams, check_model_path, model_location, model_revision
 
 
 class TaskModelRunner(Runner):
@@ -19,6 +19,11 @@ class TaskModelRunner(Runner):
     @classmethod
     def key_extra(cls, params, suite_dir: Path) -> str:
         return model_revision(params, suite_dir)
+
+    @classmethod
+    def check(cls, params, suite_dir: Path) -> None:
+        super().check(params, suite_dir)
+        check_model_path(getattr(params, "model", None), suite_dir)
 
     def load(self, ctx: RunContext, **kwargs):
         """(LoadedModel, compression report or None, compression seconds)."""
