@@ -67,11 +67,15 @@ def calibration_texts(spec: dict, base_dir: Path) -> list[str]:
     return texts
 
 
-def make_calibration(compress: dict | None, base_dir: Path) -> Callable[[], list[str]] | None:
-    """A callable returning the calibration texts of a compress block, or None when it has none."""
-    if not compress or not compress.get("calibration"):
+def make_calibration(compress, base_dir: Path) -> Callable[[], list[str]] | None:
+    """A callable returning the calibration texts of a compress block (typed, or a dict as written), or None
+    when it has none."""
+    from lrbench.compression.config import parse_compress
+
+    calibration = getattr(parse_compress(compress), "calibration", None) if compress else None
+    if calibration is None:
         return None
-    spec = compress["calibration"]
+    spec = calibration.model_dump()
     cached: list[list[str]] = []
 
     def load() -> list[str]:

@@ -12,7 +12,7 @@ tasks, which leave their work in the run store; the cell task, submitted once th
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Protocol
 
 import pandas as pd
@@ -20,7 +20,7 @@ import pandas as pd
 from lrbench.executors.task import CellTask, ShardTask, TaskResult, describe_error, execute
 from lrbench.plan import PreparedCell, build_plan
 from lrbench.store.location import ResultsLocation
-from lrbench.suites.cells import Cell
+from lrbench.suites.cells import CellSpec
 from lrbench.suites.loader import LoadedSuite
 
 DEFAULT_RETRIES = 2
@@ -32,8 +32,8 @@ class Reporter:
     """Progress callbacks; the CLI supplies a rich implementation, tests use this silent one."""
 
     def start(self, total: int) -> None: ...
-    def cell_started(self, cell: Cell) -> None: ...
-    def cell_finished(self, cell: Cell, status: str, seconds: float) -> None: ...
+    def cell_started(self, cell: CellSpec) -> None: ...
+    def cell_finished(self, cell: CellSpec, status: str, seconds: float) -> None: ...
     def warn(self, message: str) -> None: ...
 
     def track(self, items: Iterable, total: int | None = None, description: str = "") -> Iterable:
@@ -42,10 +42,15 @@ class Reporter:
 
 @dataclass
 class CellResult:
-    cell: Cell
+    #: the prepared cell; its spec when it failed before it could be prepared (a dataset that cannot open)
+    cell: PreparedCell | CellSpec
     status: str  # computed | cached | failed
     seconds: float = 0.0
     error: str | None = None
+
+    @property
+    def key(self) -> str | None:
+        return self.cell.key if isinstance(self.cell, PreparedCell) else None
 
 
 @dataclass
@@ -78,7 +83,7 @@ class ExecutorBackend(Protocol):
 
     def open(self, engine: "Engine") -> None: ...
     def close(self) -> None: ...
-    def infeasible(self, cell: Cell) -> str | None: ...
+    def infeasible(self, cell: CellSpec) -> str | None: ...
     def submit(self, task: CellTask | ShardTask): ...
     def wait(self, handles: list) -> list[tuple[object, TaskResult | BaseException]]: ...
 
@@ -97,7 +102,7 @@ class InlineBackend:
 
     def close(self) -> None: ...
 
-    def infeasible(self, cell: Cell) -> str | None:
+    def infeasible(self, cell: CellSpec) -> str | None:
         return None
 
     def submit(self, task: CellTask | ShardTask):
@@ -113,8 +118,7 @@ class InlineBackend:
             if key and not engine.force and engine.store.has(key) and engine.store.intact(key, None):
                 return [(handle, TaskResult(task.index, CACHED_ELSEWHERE))]
             try:
-                result = execute(task, dataset=engine.plan.dataset(task.cell), store=engine.store,
-                                 progress=engine.reporter.track)
+                result = execute(task, store=engine.store, progress=engine.reporter.track)  # the cell's dataset
                 if isinstance(result, TaskResult) and result.status == "ok":
                     # still under the lock; a cell kept (write-once) is another run's: measures added below
                     result.status = STORED if engine.store_result(task.index, key, result) else CACHED_ELSEWHERE
@@ -154,7 +158,7 @@ class Engine:
     def retries(self) -> int:
         return self.backend.retries
 
-    def describe(self, exc: BaseException, cell: Cell | None = None) -> str:
+    def describe(self, exc: BaseException, cell: CellSpec | PreparedCell | None = None) -> str:
         return describe_error(exc, cell, self.debug)
 
     # -- cached cells -------------------------------------------------------------------------
@@ -203,12 +207,11 @@ class Engine:
         self._ensure_measures(prepared)
 
     def _cell_task(self, i: int, prepared: PreparedCell) -> CellTask:
-        cell = prepared.cell
         keys = prepared.input_key if isinstance(prepared.input_key, dict) else \
-            ({cell.input_system: prepared.input_key} if cell.input_system else {})
+            ({prepared.input_system: prepared.input_key} if prepared.input_system else {})
         inputs = {name: self.store.get_run(key)[["query_id", "doc_id", "score"]] for name, key in keys.items()}
-        return CellTask(i, cell, prepared.runner_cls, prepared.key, prepared.config, prepared.measures,
-                        self.suite.name, self.plan.base_dir, inputs, self.debug, self.store.location.for_workers)
+        return CellTask(i, prepared, self.suite.name, self.plan.base_dir, inputs, self.debug,
+                        self.store.location.for_workers)
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> SuiteResult:
@@ -237,14 +240,14 @@ class Engine:
 
         if result.failed or self.only or self.store.location.remote or not prepared:
             return
-        cells = {p.key: f"{p.cell.system_label} on {p.cell.dataset_label}" for p in prepared.values()}
+        cells = {p.key: p.label for p in prepared.values()}
         write_receipt(self.store, self.loaded, cells, terminal_tables(result.leaderboard, self.suite.baseline))
 
 
 class _Loop:
     """The state of one run: prepared cells, what waits, what runs, what finished."""
 
-    def __init__(self, engine: Engine, cells: list[Cell]):
+    def __init__(self, engine: Engine, cells: list[CellSpec]):
         self.engine, self.backend, self.reporter = engine, engine.backend, engine.reporter
         self.cells = cells
         self.outcomes: dict[int, CellResult] = {}
@@ -258,8 +261,9 @@ class _Loop:
         self.twin_of: dict[int, int] = {}
 
     def finish(self, i: int, status: str, seconds: float = 0.0, error: str | None = None) -> None:
-        cell = self.cells[i]
-        self.outcomes[i] = CellResult(cell, status, seconds, error)
+        cell, prepared = self.cells[i], self.prepared.get(i)
+        # the result keeps the cell, not its open dataset: a Results object may outlive the run by long
+        self.outcomes[i] = CellResult(replace(prepared, dataset=None) if prepared else cell, status, seconds, error)
         slot = (cell.dataset.label, cell.system.name)
         if status == "failed" or slot not in self.status_of:
             self.status_of[slot] = status
@@ -331,7 +335,7 @@ class _Loop:
             waiting.append(i)
         return waiting
 
-    def _input_state(self, cell: Cell) -> tuple[str, str | None]:
+    def _input_state(self, cell: CellSpec) -> tuple[str, str | None]:
         """('ready' | 'pending' | 'failed', the input system that decides it): failed when any input failed."""
         state, which = "ready", None
         for name in cell.input_systems:
@@ -352,12 +356,11 @@ class _Loop:
             return
         self.reporter.cell_started(cell)
         try:
-            count = prepared.runner_cls(cell.params).shard_count(bool(cell.input_system)) \
-                if self.backend.runs_shards else 0
+            count = prepared.runner().shard_count(bool(cell.input_system)) if self.backend.runs_shards else 0
             if count > 1:
                 self.shards.start(i, count)
                 for shard in range(count):
-                    task = ShardTask(i, shard, count, cell, prepared.runner_cls, self.engine.plan.base_dir,
+                    task = ShardTask(i, shard, count, prepared, self.engine.plan.base_dir,
                                      self.engine.store.location.for_workers, self.engine.debug)
                     self.running[self.backend.submit(task)] = (i, shard)
             else:

@@ -78,8 +78,8 @@ class GivenRunner(Runner):
     Params = GivenParams
 
     @classmethod
-    def key_extra(cls, params, suite_dir: Path) -> str:
-        run = params.get("run")
+    def key_extra(cls, params: GivenParams, suite_dir: Path) -> str:
+        run = params.run
         if isinstance(run, str) and run.startswith(FRAME_PREFIX):
             return ""  # the reference is itself the content hash
         path = suite_dir / run if run else None

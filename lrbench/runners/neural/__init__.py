@@ -11,7 +11,7 @@ Reusable entry points (for other parts of lrbench, e.g. compression experiments)
         params:    dict (or NeuralParams) with revision, device ("auto"|"cpu"|"cuda"|"mps"), dtype
                    ("float32"|"bfloat16"|"float16"|"auto"), threads, max_length, trust_remote_code,
                    pooling/normalize (embedders), num_labels (cross-encoders)
-        compress:  a dict -> lrbench.compression.compress_model(model, compress, tokenizer=,
+        compress:  a typed block (or a dict) -> lrbench.compression.compress_model(model, compress, tokenizer=,
                    calibration=, cache_dir=) is applied right after loading; its report lands in
                    loaded.compression
       -> LoadedModel: .model, .tokenizer, .device, .dtype, .resolved (model_id, path, revision, source),

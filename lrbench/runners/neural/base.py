@@ -6,7 +6,7 @@ import string
 import time
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 import pandas as pd
 from pydantic import Field
@@ -56,18 +56,19 @@ def check_model_path(model: str | None, suite_dir: Path) -> None:
                                     "file's folder) or a Hub id such as org/name")
 
 
-def model_revision(params: dict[str, Any], suite_dir: Path) -> str:
+def model_revision(params: ModelParams, suite_dir: Path) -> str:
     """The resolved model's revision (a content fingerprint offline), plus the adapter's hash: part of cell keys."""
     from lrbench.models import resolve
 
-    model = params.get("model")
+    model = getattr(params, "model", None)
     if not model:
         return ""
-    revision = resolve(model_location(model, suite_dir), params.get("revision")).revision
-    if params.get("adapter"):
+    revision = resolve(model_location(model, suite_dir), getattr(params, "revision", None)).revision
+    adapter = getattr(params, "adapter", None)
+    if adapter:
         from lrbench.runners.neural.adapters import adapter_fingerprint
 
-        revision += "+" + adapter_fingerprint(params["adapter"], suite_dir)
+        revision += "+" + adapter_fingerprint(adapter, suite_dir)
     return revision
 
 
@@ -85,7 +86,7 @@ class NeuralRunner(Runner):
     loads_model = True
 
     @classmethod
-    def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
+    def key_extra(cls, params: NeuralParams, suite_dir: Path) -> str:
         return model_revision(params, suite_dir)
 
     @classmethod

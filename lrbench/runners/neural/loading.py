@@ -139,9 +139,9 @@ def _param(params, name, default=None):
     return getattr(params, name, default)
 
 
-def compress_with_block(model, tokenizer, compress: dict, calibration, cache_dir):
-    """Compress `model` per an explicit `compress:` block -> (model, report); one clear error when this build
-    has no lrbench.compression."""
+def compress_with_block(model, tokenizer, compress, calibration, cache_dir):
+    """Compress `model` per an explicit, typed `compress:` block -> (model, report); one clear error when this
+    build has no lrbench.compression."""
     try:
         from lrbench.compression import compress_model
     except ModuleNotFoundError as exc:
@@ -163,7 +163,7 @@ def _refuse_random_head(model_id: str, info: dict, allowed: bool) -> None:
                                 "to test mechanics only")
 
 
-def load_model(kind: str, model_id: str, params=None, *, compress: dict | None = None,
+def load_model(kind: str, model_id: str, params=None, *, compress=None,
                calibration: list[str] | None = None, cache_dir: Path | None = None,
                attn_implementation: str | None = None) -> LoadedModel:
     """Resolve `model_id` offline, load it as `kind` on the chosen device/dtype, and compress it when asked.

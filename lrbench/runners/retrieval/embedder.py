@@ -133,7 +133,7 @@ class EmbedderRunner(NeuralRunner):
         parts = {"model": loaded.resolved.model_id, "revision": loaded.resolved.revision,
                  "max_length": loaded.max_length, "pooling": loaded.pooling.mode,
                  "normalize": loaded.pooling.normalize, "doc_prefix": p.doc_prefix, "dtype": str(loaded.dtype),
-                 "compress": ctx.compress, "block_docs": p.block_docs, "encoder": "embedder-v2"}
+                 "compress": ctx.compress_json(), "block_docs": p.block_docs, "encoder": "embedder-v2"}
         return digest(canonical_json(parts), dataset.corpus_fingerprint())[:24]
 
     def _corpus_blocks(self, dataset):

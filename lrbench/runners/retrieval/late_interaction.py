@@ -71,7 +71,7 @@ class LateInteractionRunner(NeuralRunner):
             parts = {"model": loaded.resolved.model_id, "revision": loaded.resolved.revision,
                      "max_length": loaded.max_length, "doc_marker": self.params.doc_marker,
                      "skip_punctuation": self.params.skip_punctuation, "dtype": str(loaded.dtype),
-                     "compress": self._ctx.compress, "encoder": "late-interaction-v1"}
+                     "compress": self._ctx.compress_json(), "encoder": "late-interaction-v1"}
             self._cache_folder = Path(self._ctx.cache_dir) / "token-embeddings" / digest(canonical_json(parts))[:24]
 
     def reset_counters(self) -> None:

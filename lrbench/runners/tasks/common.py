@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from lrbench.runners.base import RunContext, Runner
 from lrbench.runners.neural.base import ModelParams, check_model_path, model_location, model_revision
@@ -18,7 +17,7 @@ class TaskModelRunner(Runner):
     loads_model = True
 
     @classmethod
-    def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
+    def key_extra(cls, params, suite_dir: Path) -> str:
         return model_revision(params, suite_dir)
 
     @classmethod
