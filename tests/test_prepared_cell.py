@@ -42,7 +42,7 @@ def recording():
     registry.register_runner(RecordingBM25)
     RecordingBM25.received, RecordingBM25.parses = [], 0
     yield RecordingBM25
-    registry._REGISTERED.pop(RecordingBM25.type, None)
+    registry.RUNNERS.unregister(RecordingBM25.type)
 
 
 def _suite(tmp_path, systems, name="suite.yaml"):
