@@ -98,7 +98,7 @@ def cell_context(cell: Cell, suite_dir: Path, *, progress=None, debug: bool = Fa
 
     kwargs = {"progress": progress} if progress is not None else {}
     return RunContext(cache_dir=cache_dir(), suite_dir=suite_dir, depth=cell.system.depth, compress=cell.compress,
-                      debug=debug, store=store, **kwargs)
+                      keep_tail=cell.system.keep_tail, debug=debug, store=store, **kwargs)
 
 
 def compute_cell(cell: Cell, key: str, config: dict, dataset, runner_cls, inputs: dict[str, pd.DataFrame],

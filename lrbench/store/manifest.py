@@ -79,11 +79,19 @@ def _board_rows(store, root, info: dict) -> pd.DataFrame:
 
 
 def with_query_counts(board: pd.DataFrame, entries: list[dict]) -> pd.DataFrame:
-    """Tables state how many queries each dataset's numbers average over (board.attrs["queries"])."""
+    """Tables state how many queries each dataset's numbers average over (board.attrs["queries"]), how many
+    judged documents its corpus lacks (board.attrs["absent_judged"]) and how deep each system's run is
+    (board.attrs["run_depth"][dataset][system]), so a measure deeper than a run can be flagged."""
     counts: dict[str, int] = {}
+    absent: dict[str, int] = {}
+    depths: dict[str, dict[str, int]] = {}
     for entry in entries:
         counts[entry["dataset"]] = max(counts.get(entry["dataset"], 0), int(entry.get("queries") or 0))
-    board.attrs["queries"] = counts
+        if entry.get("absent_judged"):
+            absent[entry["dataset"]] = max(absent.get(entry["dataset"], 0), int(entry["absent_judged"]))
+        if entry.get("run_depth"):
+            depths.setdefault(entry["dataset"], {})[entry["system"]] = int(entry["run_depth"])
+    board.attrs.update(queries=counts, absent_judged=absent, run_depth=depths)
     return board
 
 

@@ -40,6 +40,8 @@ class SystemSpec(_Strict):
     inputs: list[str] | None = Field(None, min_length=1,
                                      description="names of the systems whose runs this one combines (fusion)")
     depth: int | None = Field(None, ge=1, description="how many input candidates per query to rerank")
+    keep_tail: bool = Field(True, description="keep the input's candidates below `depth` under the reranked "
+                                              "ones, in input order (false: return the reranked top-depth alone)")
     compress: dict[str, Any] | None = None
     sweep: dict[str, list[Any]] | None = None
     resources: dict[str, Any] | None = None
