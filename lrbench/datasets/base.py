@@ -103,8 +103,16 @@ class Dataset:
 
     def corpus_fingerprint(self) -> str:
         """Content hash of the documents alone: what corpus indexes and embeddings are keyed by, so another
-        query set over the same corpus reuses them."""
-        return self.fingerprint()
+        query set, qrels file or grade map over the same corpus reuses them. Hashes the (doc_id, text) stream,
+        cached against the source files like `fingerprint`."""
+        files = self.source_files()
+        name = "corpus:" + self.scheme + ":" + self.source + self.identity_extra() + repr([str(f) for f in files])
+        return cached_fingerprint(name, files, self._hash_docs)
+
+    def _hash_docs(self) -> str:
+        h = Digest("corpus")
+        h.update(f"{d}\t{t}" for d, t in self.docs())
+        return h.hexdigest()[:32]
 
     @cached_property
     def judged_qrels(self) -> pd.DataFrame:

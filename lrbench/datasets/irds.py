@@ -157,5 +157,12 @@ class IrdsDataset(Dataset):
         with self._lock():
             return cached_fingerprint(self._fingerprint_name(), self._files(), compute, files_after=self._files)
 
+    def corpus_fingerprint(self) -> str:
+        """The documents' hash alone (queries_limit, qrels and grade maps leave it unchanged)."""
+        seed_from_mirror(self.source)
+        with self._lock():
+            return cached_fingerprint("irds-corpus:" + self.source, self._files(), self._hash_docs,
+                                      files_after=self._files)
+
     def _fingerprint_name(self) -> str:
         return "irds:" + self.source + repr(self.relevance_map) + repr(self.spec.queries_limit)
