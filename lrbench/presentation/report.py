@@ -266,7 +266,8 @@ def dataset_section(data: ResultsDir, dataset: str, baseline: str | None, test: 
                                      title=f"over {comp.test.n} paired queries")])
         vs.note = (f"{stats.TEST_NAMES[test]} on per-query values paired by query id; p (Holm) corrects across the "
                    f"{len(others)} system(s) compared per measure. win/tie/loss counts queries where the system is "
-                   f"better than / equal to / worse than the baseline; Δ is the difference of the scores.")
+                   f"better than / equal to / worse than the baseline; Δ = system − baseline, the difference of the "
+                   f"scores (`lrbench compare A B` uses the same sign: Δ = B − A).")
         section.tables.append(vs)
     return section, {"base": base, "others": others, "measures": measures, "families": families}
 
