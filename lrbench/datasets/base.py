@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 
 from lrbench.errors import LrbenchError
 from lrbench.datasets.fingerprints import cached_fingerprint, hash_files
+from lrbench.datasets.sampling import limit_ids, subset_identity, subset_profile
 from lrbench.suites.schema import DatasetSpec
 
 QRELS_COLUMNS = ["query_id", "doc_id", "relevance"]
@@ -80,7 +81,7 @@ class Dataset:
     def fingerprint(self) -> str:
         """Content hash of the data, cached against the files' size and mtime."""
         files = self.source_files()
-        extra = repr(sorted((self.relevance_map or {}).items())) + repr(self.spec.queries_limit) + self.identity_extra()
+        extra = repr(sorted((self.relevance_map or {}).items())) + subset_identity(self.spec, self.task) + self.identity_extra()
         return cached_fingerprint(self.scheme + ":" + self.source + extra, files,
                                   lambda: hash_files(files, extra))
 
@@ -100,6 +101,10 @@ class Dataset:
     def identity_extra(self) -> str:
         """What, besides the source files, changes the data (e.g. an option choosing which documents)."""
         return ""
+
+    def profile(self) -> dict:
+        """What a cell's meta.json records about the data behind its numbers (the query subset, ...)."""
+        return subset_profile(self.spec, self.task)
 
     def corpus_fingerprint(self) -> str:
         """Content hash of the documents alone: what corpus indexes and embeddings are keyed by, so another
@@ -122,7 +127,7 @@ class Dataset:
             qrels = qrels.assign(relevance=qrels["relevance"].map(lambda g: mapping.get(int(g), int(g))))
         qrels = self._within_topics(qrels)
         if self.spec.queries_limit:
-            keep = list(dict.fromkeys(qrels["query_id"]))[: self.spec.queries_limit]
+            keep = limit_ids(qrels["query_id"].tolist(), self.spec, self.task)
             qrels = qrels[qrels["query_id"].isin(set(keep))]
         return qrels.reset_index(drop=True)
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 from lrbench.errors import LrbenchError
 from lrbench.locks import file_lock
 from lrbench.datasets.base import QRELS_COLUMNS, Dataset, Digest
+from lrbench.datasets.sampling import subset_identity
 from lrbench.datasets.fingerprints import cached_fingerprint, is_cached
 from lrbench.datasets.mirror import dataset_folder, irds_home, refuse_download_offline, seed_from_mirror
 
@@ -165,4 +166,4 @@ class IrdsDataset(Dataset):
                                       files_after=self._files)
 
     def _fingerprint_name(self) -> str:
-        return "irds:" + self.source + repr(self.relevance_map) + repr(self.spec.queries_limit)
+        return "irds:" + self.source + repr(self.relevance_map) + subset_identity(self.spec, self.task)

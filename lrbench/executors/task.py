@@ -124,7 +124,7 @@ def compute_cell(cell: Cell, key: str, config: dict, dataset, runner_cls, inputs
         "dataset": {"id": cell.dataset.id, "label": cell.dataset_label, "fingerprint": config["dataset"]},
         "system": {"name": cell.system.name, "label": cell.system_label, "type": cell.system.type,
                    "point": cell.point, "input": cell.input_system, "inputs": cell.input_systems},
-        "task": dataset.task, "measures": measures, "versions": versions(), "profile": profile,
+        "dataset_profile": dataset.profile(), "task": dataset.task, "measures": measures, "versions": versions(), "profile": profile,
         "started_at": started_at, "host": platform.node(), "environment": environment(),
         "config_json": canonical_json(config),
     }
