@@ -93,14 +93,16 @@ def print_failures(result) -> None:
 def validate(suites: List[Path] = typer.Argument(..., help="Suite YAML file(s).")):
     """Check suites without running them; print every error with file:line, key and fix."""
     from lrbench.plan import load_suite
+    from lrbench.plan.checks import data_errors
 
     total = 0
     for path in suites:
         loaded = load_suite(path, strict=False)  # the checks `lrbench run` raises the first of
-        for error in loaded.errors:
+        errors = loaded.errors or data_errors(loaded)
+        for error in errors:
             err_console.print(f"[red]error:[/red] {escape(error.one_line())}", highlight=False, soft_wrap=True)
-        total += len(loaded.errors)
-        if not loaded.errors:
+        total += len(errors)
+        if not errors:
             console.print(f"[green]ok[/green] {path}: {len(loaded.suite.datasets)} datasets, "
                           f"{len(loaded.suite.systems)} systems")
     if total:

@@ -77,6 +77,10 @@ class Dataset:
         """What can be checked without reading any data (local paths, ids); `lrbench validate` calls it."""
         self.source_files()
 
+    def check_data(self) -> None:
+        """What `lrbench validate` checks by reading the data, so that `run` refuses nothing validate passed
+        (a corpus's duplicate document ids); raise LrbenchError."""
+
     # -- identity ------------------------------------------------------------------
     def fingerprint(self) -> str:
         """Content hash of the data, cached against the files' size and mtime."""
@@ -102,9 +106,26 @@ class Dataset:
         """What, besides the source files, changes the data (e.g. an option choosing which documents)."""
         return ""
 
+    #: docs() is the whole collection the qrels judge (a candidates file holds only the retrieved passages)
+    full_collection: ClassVar[bool] = True
+
     def profile(self) -> dict:
-        """What a cell's meta.json records about the data behind its numbers (the query subset, ...)."""
-        return subset_profile(self.spec, self.task)
+        """What a cell's meta.json records about the data behind its numbers: the query subset, and the
+        relevant judged documents the corpus lacks (they count in recall and nDCG, and no system can find them)."""
+        count, examples = self.absent_judged
+        absent = {"absent_judged_docs": count, "absent_judged_examples": examples} if count else {}
+        return {**subset_profile(self.spec, self.task), **absent}
+
+    @cached_property
+    def absent_judged(self) -> tuple[int, list[str]]:
+        """(how many, the first five) relevant judged document ids that are not in the corpus."""
+        if self.task != "ranking" or not self.full_collection or not self.has_docs():
+            return 0, []
+        qrels = self.judged_qrels
+        judged = list(dict.fromkeys(qrels.loc[qrels["relevance"] > 0, "doc_id"].astype(str)))
+        found = self.doc_texts(judged)
+        absent = [d for d in judged if d not in found]
+        return len(absent), absent[:5]
 
     def corpus_fingerprint(self) -> str:
         """Content hash of the documents alone: what corpus indexes and embeddings are keyed by, so another

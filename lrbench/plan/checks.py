@@ -266,3 +266,17 @@ def _check_expectations(suite: Suite, tasks: dict[int, str | None], err) -> None
                 err(f"measure '{exp.measure}' is not evaluated on dataset '{spec.label}'", ("expect", i, "measure"),
                     f"add it to the measures of '{spec.label}' (evaluated: {', '.join(evaluated)})")
                 break
+
+
+def data_errors(loaded: LoadedSuite) -> list[LrbenchError]:
+    """What only reading the data finds (duplicate document ids): `lrbench validate` runs these after the
+    suite's own checks pass, `lrbench run` meets them when it reads the data."""
+    from lrbench.datasets import open_dataset
+
+    errors = []
+    for spec in loaded.suite.datasets:
+        try:
+            open_dataset(spec, loaded.base_dir).check_data()
+        except LrbenchError as e:
+            errors.append(e)
+    return errors
