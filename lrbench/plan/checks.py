@@ -119,9 +119,10 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
     for _, params, compress in expand_system(system):  # every point: each may break a different rule
         problems = list(_param_errors(runner, params, loaded.base_dir))
         if compress is not None and runner.loads_model:
+            from lrbench.compression.calibration import calibration_errors
             from lrbench.compression.config import compress_errors  # its models load only when needed
 
-            problems += compress_errors(compress)
+            problems += compress_errors(compress) + calibration_errors(compress, loaded.base_dir)
         for problem in problems:
             key = problem.key or "params"
             if (key, problem.message) not in seen:

@@ -77,6 +77,10 @@ class NeuralRunner(Runner):
         return model_location(self.params.model, ctx.suite_dir)
 
     def load(self, ctx: RunContext, calibration: list[str] | None = None, **kwargs) -> LoadedModel:
+        from lrbench.compression.calibration import make_calibration
+
+        # a compress block's calibration dataset resolves against the suite folder, for every task kind
+        calibration = make_calibration(ctx.compress, ctx.suite_dir) or calibration
         if getattr(self.params, "backend", "transformers") != "transformers":  # a server or vLLM/SGLang generates
             from lrbench.runners.neural.generation import load_for_backend
 
