@@ -147,6 +147,8 @@ from lrbench.cli.tables import register as _register_tables  # noqa: E402
 _register_tables(app)  # tables, summarize
 from lrbench.cli.export import register as _register_export  # noqa: E402
 _register_export(app)  # export
+from lrbench.cli.prune import register as _register_prune  # noqa: E402
+_register_prune(app)  # prune
 
 if __name__ == "__main__":
     app()

@@ -51,8 +51,12 @@ def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells, failed=())
     board, index = collect(store, cells)
     failures = [{"dataset": f.cell.dataset_label, "system": f.cell.system_label,
                  "system_name": f.cell.system.name, "error": f.error} for f in failed]
+    from lrbench.suites.cells import expand_cells
+
+    slots = {(c.dataset_label, c.system_label) for c in expand_cells(suite)}
     board = manifest.commit(store, out_dir, suite, board, index,
-                            lambda merged: to_markdown(merged, suite.baseline, title=suite.name), failed=failures)
+                            lambda merged: to_markdown(merged, suite.baseline, title=suite.name), failed=failures,
+                            suite_slots=slots)
     if any(cell.compress for cell in cells) and isinstance(store, LocalStore):
         _write_pareto_plots(Path(out_dir))
     return board

@@ -5,8 +5,10 @@ and leaderboard.md. The two views are written first, the manifest last (atomical
 moment leaves the previous commit or the new one. Readers trust only what the manifest names: a view
 whose checksum does not match (a kill between the writes, an edit) is rebuilt from the manifest's cells.
 
-A run adds to the folder's leaderboard: cells already committed by another suite or an `--only` run
-stay, unless this run computed the same (dataset, system) again.
+A run adds to the folder's leaderboard the cells an earlier run of the same suite committed (an `--only`
+run) when the suite still names their (dataset, system), unless this run computed them again. Cells of
+another suite, or of systems and datasets the suite no longer has, leave the leaderboard; `lrbench prune`
+removes their folders (the manifest's entries are the keys the suite names).
 """
 
 from __future__ import annotations
@@ -102,19 +104,22 @@ def store_digest(data: bytes) -> str:
 
 
 def commit(store, root, suite, board: pd.DataFrame, index: list[dict],
-           markdown: Callable[[pd.DataFrame], str], failed: list[dict] = ()) -> pd.DataFrame:
+           markdown: Callable[[pd.DataFrame], str], failed: list[dict] = (),
+           suite_slots: set[tuple[str, str]] | None = None) -> pd.DataFrame:
     """Merge this run's cells into the folder's committed leaderboard and commit the result.
-    `failed`: this run's failed cells, recorded so that `lrbench gate RESULTS` sees them."""
+    `failed`: this run's failed cells, recorded so that `lrbench gate RESULTS` sees them. `suite_slots`: the
+    (dataset, system) labels the suite names; earlier cells outside them (or of another suite) are dropped."""
     with store.lock(BOARD_LOCK):
         slots: dict[tuple[str, str], tuple[dict, pd.DataFrame]] = {}
         previous = _read_json(store, root / MANIFEST)
-        if previous is not None:
+        if previous is not None and previous.get("suite") == suite.name:
             try:
                 old_rows = _board_rows(store, root, previous)
             except (LrbenchError, CorruptCell):
                 old_rows = pd.DataFrame(columns=COLUMNS)
             for entry in previous["cells"]:
-                if isinstance(entry, dict) and {"dataset", "system", "key"} <= set(entry) and store.has(entry["key"]):
+                if isinstance(entry, dict) and {"dataset", "system", "key"} <= set(entry) and store.has(entry["key"]) \
+                        and (suite_slots is None or _slot(entry) in suite_slots):
                     rows = old_rows[(old_rows["dataset"] == entry["dataset"]) & (old_rows["system"] == entry["system"])]
                     slots[_slot(entry)] = (entry, rows)
         for entry in index:
