@@ -88,7 +88,7 @@ def test_two_runs_on_one_s3_prefix_both_succeed(s3_server, shared, solo):  # noq
     pd.testing.assert_frame_equal(_sorted(board), expected)
 
 
-def test_only_and_a_second_suite_keep_the_folder_leaderboard(shared, solo, tmp_path):
+def test_only_keeps_the_suites_leaderboard_and_a_second_suite_shows_its_own(shared, solo, tmp_path):
     suite, expected = solo
     out = tmp_path / "out"
     Engine(load_suite(suite), out).run()
@@ -98,10 +98,14 @@ def test_only_and_a_second_suite_keep_the_folder_leaderboard(shared, solo, tmp_p
     other = dict(SUITE, name="other", baseline=None, systems=[{"name": "bm25-k1", "type": "bm25", "params": {"k": 100, "k1": 0.5}}])
     Engine(load_suite(write_suite(tmp_path, other, "other.yaml")), out).run()
     board, info = load(out)
-    assert set(board["system"]) == {"bm25", "robertson", "bm25-k1"} and len(info["cells"]) == 3
+    assert set(board["system"]) == {"bm25-k1"} and len(info["cells"]) == 1  # the run's suite, nothing stale
+    Engine(load_suite(suite), out, only=["robertson"]).run()  # the first suite again: its cells are all cached
+    board, info = load(out)
+    assert set(board["system"]) == {"robertson"}  # an --only run adds to its own suite's board only
+    Engine(load_suite(suite), out).run()
     report = runner.invoke(app, ["report", str(out), "--no-plots"])
     assert report.exit_code == 0, report.output
-    assert "robertson" in (out / "report.md").read_text()
+    assert "robertson" in (out / "report.md").read_text() and "bm25-k1" not in (out / "report.md").read_text()
 
 
 class Killed(BaseException):

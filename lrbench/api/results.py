@@ -118,7 +118,8 @@ class Results:
     # -- statistics -------------------------------------------------------------------
     def compare(self, a: str, b: str, *, test: str = "t", alpha: float = 0.05) -> pd.DataFrame:
         """System a against system b on every dataset both ran on: the rows of `lrbench compare DIR A B`
-        (delta = a - b, p of the paired test, Holm-corrected p, a's wins/ties/losses per query)."""
+        (delta = b - a, as the report's system - baseline; p of the paired test, Holm-corrected p, b's
+        wins/ties/losses per query)."""
         from lrbench.presentation import compare as comparing
         from lrbench.statistics.significance import TESTS
 

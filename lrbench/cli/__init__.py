@@ -94,15 +94,17 @@ def validate(suites: List[Path] = typer.Argument(..., help="Suite YAML file(s)."
              ):
     """Check suites without running them; print every error with file:line, key and fix."""
     from lrbench.plan import load_suite
+    from lrbench.plan.checks import data_errors
 
     _load_plugins(plugin)
     total = 0
     for path in suites:
         loaded = load_suite(path, strict=False)  # the checks `lrbench run` raises the first of
-        for error in loaded.errors:
+        errors = loaded.errors or data_errors(loaded)
+        for error in errors:
             print_line("error:", error.one_line())
-        total += len(loaded.errors)
-        if not loaded.errors:
+        total += len(errors)
+        if not errors:
             console.print(f"[green]ok[/green] {path}: {len(loaded.suite.datasets)} datasets, "
                           f"{len(loaded.suite.systems)} systems")
     if total:
@@ -147,6 +149,8 @@ from lrbench.cli.tables import register as _register_tables  # noqa: E402
 _register_tables(app)  # tables, summarize
 from lrbench.cli.export import register as _register_export  # noqa: E402
 _register_export(app)  # export
+from lrbench.cli.prune import register as _register_prune  # noqa: E402
+_register_prune(app)  # prune
 
 if __name__ == "__main__":
     app()

@@ -45,6 +45,7 @@ def calibration_texts(spec: dict, base_dir: Path) -> list[str]:
     offset = int(spec.get("offset", 0))
     try:
         dataset = open_dataset(DatasetSpec(id=spec["dataset"]), base_dir)
+        dataset.check()
     except LrbenchError as exc:
         raise LrbenchError(exc.message, key="compress.calibration.dataset", hint=exc.hint) from None
     if dataset.task == "ranking":
@@ -65,6 +66,27 @@ def calibration_texts(spec: dict, base_dir: Path) -> list[str]:
         raise LrbenchError(f"calibration dataset {spec['dataset']} gave no texts", key="compress.calibration",
                            hint="lower offset or use a dataset with documents or text")
     return texts
+
+
+def calibration_errors(compress, base_dir: Path) -> list[LrbenchError]:
+    """What `lrbench validate` finds wrong with a compress block's calibration dataset (typed, or a dict as
+    written), resolved against the suite folder as `run` resolves it (paths, ids; no data is read)."""
+    from lrbench.datasets import open_dataset
+    from lrbench.suites.schema import DatasetSpec
+
+    if isinstance(compress, dict):
+        spec = compress.get("calibration")
+        dataset = spec.get("dataset") if isinstance(spec, dict) else None
+    else:
+        dataset = getattr(getattr(compress, "calibration", None), "dataset", None)
+    if not isinstance(dataset, str):
+        return []
+    try:
+        open_dataset(DatasetSpec(id=dataset), base_dir).check()
+    except LrbenchError as exc:
+        return [LrbenchError(exc.message, key="compress.calibration.dataset",
+                             hint="calibration paths resolve against the suite file's folder")]
+    return []
 
 
 def make_calibration(compress, base_dir: Path) -> Callable[[], list[str]] | None:

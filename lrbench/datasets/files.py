@@ -206,6 +206,9 @@ class CandidatesDataset(Dataset):
     def has_docs(self) -> bool:
         return True
 
+    #: its passages are the retrieved candidates, not the collection: judged passages outside them are expected
+    full_collection = False
+
     def docs(self):
         return iter(self._lists[2].items())
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 from lrbench.errors import LrbenchError
 from lrbench.locks import file_lock
 from lrbench.datasets.base import QRELS_COLUMNS, Dataset, Digest
+from lrbench.datasets.sampling import subset_identity
 from lrbench.datasets.fingerprints import cached_fingerprint, is_cached
 from lrbench.datasets.mirror import dataset_folder, irds_home, refuse_download_offline, seed_from_mirror
 
@@ -162,8 +163,15 @@ class IrdsDataset(Dataset):
         with self._lock():
             return cached_fingerprint(self._fingerprint_name(), self._files(), compute, files_after=self._files)
 
+    def corpus_fingerprint(self) -> str:
+        """The documents' hash alone (queries_limit, qrels and grade maps leave it unchanged)."""
+        seed_from_mirror(self.source)
+        with self._lock():
+            return cached_fingerprint("irds-corpus:" + self.source, self._files(), self._hash_docs,
+                                      files_after=self._files)
+
     def _fingerprint_name(self) -> str:
-        return "irds:" + self.source + repr(self.relevance_map) + repr(self.spec.queries_limit)
+        return "irds:" + self.source + repr(self.relevance_map) + subset_identity(self.spec, self.task)
 
 
 @contextlib.contextmanager

@@ -132,6 +132,17 @@ def lookup(name: str) -> Measure | None:
         return None
 
 
+def cutoff(name: str) -> int | None:
+    """A ranking measure's cutoff (`R@100` -> 100); None for measures without one and other task kinds."""
+    found = lookup(name)
+    if found is None or found.task != "ranking":
+        return None
+    import ir_measures
+
+    value = ir_measures.parse_measure(found.name).params.get("cutoff")
+    return int(value) if value is not None else None
+
+
 def higher_is_better(name: str, task: str | None = None) -> bool:
     found = None
     if task is not None:

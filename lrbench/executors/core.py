@@ -244,6 +244,17 @@ class Engine:
         write_receipt(self.store, self.loaded, cells, terminal_tables(result.leaderboard, self.suite.baseline))
 
 
+def data_warning(label: str, meta: dict) -> str | None:
+    """Once per dataset: relevant judged documents its corpus lacks count against every system, silently."""
+    notes = meta.get("dataset_profile") or {}
+    count = notes.get("absent_judged_docs")
+    if not count:
+        return None
+    examples = ", ".join(notes.get("absent_judged_examples") or [])
+    return (f"{label}: {count} relevant judged document(s) are not in the corpus (e.g. {examples}); they count "
+            "in recall and nDCG and no system can retrieve them")
+
+
 class _Loop:
     """The state of one run: prepared cells, what waits, what runs, what finished."""
 
@@ -259,11 +270,20 @@ class _Loop:
         #: a cell whose key another cell of this run already has (the same config spelled twice): it waits
         #: for that one and is then found in the store
         self.twin_of: dict[int, int] = {}
+        self.noted: set[str] = set()  # datasets whose data warnings were given
 
     def finish(self, i: int, status: str, seconds: float = 0.0, error: str | None = None) -> None:
         cell, prepared = self.cells[i], self.prepared.get(i)
         # the result keeps the cell, not its open dataset: a Results object may outlive the run by long
         self.outcomes[i] = CellResult(replace(prepared, dataset=None) if prepared else cell, status, seconds, error)
+        if status != "failed" and cell.dataset.label not in self.noted and prepared is not None:
+            self.noted.add(cell.dataset.label)
+            try:
+                warning = data_warning(cell.dataset.label, self.engine.store.meta(prepared.key))
+            except Exception:  # an unreadable cell is reported where it is read
+                warning = None
+            if warning:
+                self.reporter.warn(warning)
         slot = (cell.dataset.label, cell.system.name)
         if status == "failed" or slot not in self.status_of:
             self.status_of[slot] = status

@@ -101,7 +101,7 @@ def cell_context(cell: PreparedCell, suite_dir: Path, *, progress=None, debug: b
 
     kwargs = {"progress": progress} if progress is not None else {}
     return RunContext(cache_dir=cache_dir(), suite_dir=suite_dir, depth=cell.system.depth, compress=cell.compress,
-                      debug=debug, store=store, **kwargs)
+                      keep_tail=cell.system.keep_tail, debug=debug, store=store, **kwargs)
 
 
 def compute_cell(cell: PreparedCell, dataset, inputs: dict[str, pd.DataFrame], *, suite_name: str, suite_dir: Path,
@@ -137,7 +137,7 @@ def compute_cell(cell: PreparedCell, dataset, inputs: dict[str, pd.DataFrame], *
         "dataset": {"id": cell.dataset_spec.id, "label": cell.dataset_label, "fingerprint": config["dataset"]},
         "system": {"name": cell.system.name, "label": cell.system_label, "type": cell.system.type,
                    "point": cell.point, "input": cell.input_system, "inputs": cell.input_systems},
-        "task": dataset.task, "measures": measures, "versions": versions(), "profile": profile,
+        "dataset_profile": dataset.profile(), "task": dataset.task, "measures": measures, "versions": versions(), "profile": profile,
         "started_at": started_at, "host": platform.node(), "environment": environment(),
         "config_json": canonical_json(config),
     }

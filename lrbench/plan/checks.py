@@ -121,6 +121,10 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
         parsed, problems = check_config(runner, params, compress if runner.loads_model else None, loaded.base_dir)
         if parsed is not None:
             loaded.parsed[parsed_key(system.name, point)] = parsed
+            if parsed.compress is not None:
+                from lrbench.compression.calibration import calibration_errors
+
+                problems = [*problems, *calibration_errors(parsed.compress, loaded.base_dir)]
         for problem in problems:
             key = problem.key or "params"
             if (key, problem.message) not in seen:
@@ -243,3 +247,17 @@ def _check_expectations(suite: Suite, tasks: dict[int, str | None], err) -> None
                 err(f"measure '{exp.measure}' is not evaluated on dataset '{spec.label}'", ("expect", i, "measure"),
                     f"add it to the measures of '{spec.label}' (evaluated: {', '.join(evaluated)})")
                 break
+
+
+def data_errors(loaded: LoadedSuite) -> list[LrbenchError]:
+    """What only reading the data finds (duplicate document ids): `lrbench validate` runs these after the
+    suite's own checks pass, `lrbench run` meets them when it reads the data."""
+    from lrbench.datasets import open_dataset
+
+    errors = []
+    for spec in loaded.suite.datasets:
+        try:
+            open_dataset(spec, loaded.base_dir).check_data()
+        except LrbenchError as e:
+            errors.append(e)
+    return errors

@@ -1,7 +1,8 @@
 """Cell keys: the hash of a cell's parsed, typed configuration, never of the YAML as written.
 
 A key hashes the runner's `Params` with every default filled in (minus its `schedule_params`), the typed
-`compress:` block, the depth, the dataset fingerprint, the input cell's key (every input's, for fusion), what `key_extra` adds (a model
+`compress:` block, the depth, the dataset fingerprint, whether a reranker cut to a depth keeps its input's tail,
+the input cell's key (every input's, for fusion), what `key_extra` adds (a model
 revision, the hash of a run file), the runner version and KEY_FORMAT. Writing a default out or leaving it
 out is the same cell; changing a default is a new cell; changing how the work is spread is not.
 """
@@ -36,6 +37,8 @@ def cell_config(system: SystemSpec, runner_cls, params, compress, dataset_finger
         "params": canonical_params(runner_cls, params),
         "compress": None if compress is None else compress.model_dump(mode="json"),
         "depth": system.depth,
+        # only a reranker cut to a depth has a tail: other cells keep their keys
+        **({"keep_tail": system.keep_tail} if system.depth and system.input else {}),
         "input": input_key,
         "dataset": dataset_fingerprint,
         "extra": extra,

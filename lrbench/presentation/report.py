@@ -190,11 +190,18 @@ def efficiency_table(data: ResultsDir) -> Table | None:
         row = [Cell(cell.dataset), Cell(cell.system)]
         for _, name, f in used:
             value = getattr(cell.profile, name)
-            row.append(Cell(f(value) if value is not None else "–", sort=value))
+            text = f(value) if value is not None else "–"
+            if name == "index_seconds" and value is not None and cell.profile.index_cached:
+                text += " (cached)"
+            row.append(Cell(text, sort=value))
         table.rows.append(row)
-    table.note = ("Missing entries: the runner did not report that number. peak RSS is the process's when the "
-                  "runner reports no own figure." if any(c.profile.rss_is_process for c in data.cells) else
-                  "Missing entries: the runner did not report that number.")
+    notes = ["Missing entries: the runner did not report that number."]
+    if any(c.profile.rss_is_process for c in data.cells):
+        notes.append("peak RSS is the process's when the runner reports no own figure.")
+    if any(c.profile.index_cached for c in data.cells):
+        notes.append("index s (cached): read from the cache, not built; a first stage's docs/s is the rate it "
+                     "encoded or indexed its corpus at, none when it read them from the cache.")
+    table.note = " ".join(notes)
     return table
 
 
@@ -267,7 +274,8 @@ def dataset_section(data: ResultsDir, dataset: str, baseline: str | None, test: 
                                      title=f"over {comp.test.n} paired queries")])
         vs.note = (f"{stats.TEST_NAMES[test]} on per-query values paired by query id; p (Holm) corrects across the "
                    f"{len(others)} system(s) compared per measure. win/tie/loss counts queries where the system is "
-                   f"better than / equal to / worse than the baseline; Δ is the difference of the scores.")
+                   f"better than / equal to / worse than the baseline; Δ = system − baseline, the difference of the "
+                   f"scores (`lrbench compare A B` uses the same sign: Δ = B − A).")
         section.tables.append(vs)
     return section, {"base": base, "others": others, "measures": measures, "families": families}
 

@@ -34,6 +34,9 @@ class RunContext:
     suite_dir: Path = Path(".")
     progress: Callable[..., Iterable] = _no_progress
     depth: int | None = None
+    #: rerankers append the input's candidates below `depth` under their head (see runners/tail.py); suites set
+    #: it from the system's `keep_tail` (default true), a bare context returns the reranked head alone
+    keep_tail: bool = False
     #: the typed `compress:` block (lrbench.compression.config: LowRankConfig or LoraSqueezeConfig), or None
     compress: Any = None
     debug: bool = False

@@ -5,9 +5,11 @@ and leaderboard.md. The two views are written first, the manifest last (atomical
 moment leaves the previous commit or the new one. Readers trust only what the manifest names: a view
 whose checksum does not match (a kill between the writes, an edit) is rebuilt from the manifest's cells.
 
-A run adds to the folder's leaderboard: cells already committed by another suite or an `--only` run
-stay, unless this run committed the same (dataset, system) again; when that is the same cell (two suites
-sharing it with different measures), the measures only the earlier commit had stay too.
+A run adds to the folder's leaderboard the cells an earlier run of the same suite committed (an `--only`
+run) when the suite still names their (dataset, system), unless this run computed them again. Cells of
+another suite, or of systems and datasets the suite no longer has, leave the leaderboard; `lrbench prune`
+removes their folders (the manifest's entries are the keys the suite names). A cell two suites share is
+scored for both suites' measures (the store merges them under the cell's lock).
 """
 
 from __future__ import annotations
@@ -80,11 +82,19 @@ def _board_rows(store, root, info: dict) -> pd.DataFrame:
 
 
 def with_query_counts(board: pd.DataFrame, entries: list[dict]) -> pd.DataFrame:
-    """Tables state how many queries each dataset's numbers average over (board.attrs["queries"])."""
+    """Tables state how many queries each dataset's numbers average over (board.attrs["queries"]), how many
+    judged documents its corpus lacks (board.attrs["absent_judged"]) and how deep each system's run is
+    (board.attrs["run_depth"][dataset][system]), so a measure deeper than a run can be flagged."""
     counts: dict[str, int] = {}
+    absent: dict[str, int] = {}
+    depths: dict[str, dict[str, int]] = {}
     for entry in entries:
         counts[entry["dataset"]] = max(counts.get(entry["dataset"], 0), int(entry.get("queries") or 0))
-    board.attrs["queries"] = counts
+        if entry.get("absent_judged"):
+            absent[entry["dataset"]] = max(absent.get(entry["dataset"], 0), int(entry["absent_judged"]))
+        if entry.get("run_depth"):
+            depths.setdefault(entry["dataset"], {})[entry["system"]] = int(entry["run_depth"])
+    board.attrs.update(queries=counts, absent_judged=absent, run_depth=depths)
     return board
 
 
@@ -95,20 +105,23 @@ def store_digest(data: bytes) -> str:
 
 
 def commit(store, root, suite, board: pd.DataFrame, index: list[dict],
-           markdown: Callable[[pd.DataFrame], str], failed: list[dict] = ()) -> pd.DataFrame:
+           markdown: Callable[[pd.DataFrame], str], failed: list[dict] = (),
+           suite_slots: set[tuple[str, str]] | None = None) -> pd.DataFrame:
     """Merge this run's cells into the folder's committed leaderboard and commit the result.
-    `failed`: this run's failed cells, recorded so that `lrbench gate RESULTS` sees them."""
+    `failed`: this run's failed cells, recorded so that `lrbench gate RESULTS` sees them. `suite_slots`: the
+    (dataset, system) labels the suite names; earlier cells outside them (or of another suite) are dropped."""
     with store.lock(BOARD_LOCK):
         slots: dict[tuple[str, str], tuple[dict, pd.DataFrame]] = {}
         previous = _read_json(store, root / MANIFEST)
-        if previous is not None:
+        if previous is not None and previous.get("suite") == suite.name:
             try:
                 old_rows = _board_rows(store, root, previous)
             except (LrbenchError, CorruptCell):
                 old_rows = pd.DataFrame(columns=COLUMNS)
             for entry in previous["cells"]:
                 if (isinstance(entry, dict) and {"dataset", "system", "key"} <= set(entry)
-                        and CELL_KEY.match(str(entry["key"])) and store.has(entry["key"])):
+                        and CELL_KEY.match(str(entry["key"])) and store.has(entry["key"])
+                        and (suite_slots is None or _slot(entry) in suite_slots)):
                     rows = old_rows[(old_rows["dataset"] == entry["dataset"]) & (old_rows["system"] == entry["system"])]
                     slots[_slot(entry)] = (entry, rows)
         for entry in index:

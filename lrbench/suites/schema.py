@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import math
 
@@ -24,7 +24,11 @@ class DatasetSpec(_Strict):
     topics: str | None = None
     measures: list[str] | None = Field(None, description="overrides the suite's measures for this dataset")
     relevance: dict[int, int] | None = Field(None, description="map raw qrels grades to graded relevance")
-    queries_limit: int | None = Field(None, ge=1, description="keep the first N judged queries (for quick runs)")
+    queries_limit: int | None = Field(None, ge=1, description="keep N judged queries or examples (for quick runs)")
+    queries_sample: Literal["first", "random", "stratified"] | None = Field(
+        None, description="which N: the first, a random draw, or stratified by label (default: stratified for "
+                          "classification, first for ranking; see lrbench/datasets/sampling.py)")
+    queries_seed: int = Field(0, description="the seed of a random or stratified queries_sample")
     options: dict[str, Any] = Field(default_factory=dict, description="scheme-specific options")
 
     @property
@@ -64,6 +68,8 @@ class SystemSpec(_Strict):
     inputs: list[str] | None = Field(None, min_length=1,
                                      description="names of the systems whose runs this one combines (fusion)")
     depth: int | None = Field(None, ge=1, description="how many input candidates per query to rerank")
+    keep_tail: bool = Field(True, description="keep the input's candidates below `depth` under the reranked "
+                                              "ones, in input order (false: return the reranked top-depth alone)")
     compress: dict[str, Any] | None = None
     sweep: dict[str, list[Any]] | None = None
     resources: dict[str, Any] | None = None

@@ -132,7 +132,7 @@ class ListwiseRunner(NeuralRunner):
                     rows.extend((qid, d, float(n - r)) for r, d in enumerate(order))
         profile = {**loaded.info(), "mode": self.params.mode, "window": self.params.window,
                    "stride": self.params.stride, "passes": self.params.passes, "warmup_seconds": warmup,
-                   "depth": depth, "batch_size": bs, "missing_texts": self.missing_texts,
+                   "depth": depth, **self.tail_profile(), "batch_size": bs, "missing_texts": self.missing_texts,
                    "runner_seconds": time.perf_counter() - started,
                    "windows": self.counts["windows"], "windows_ok": self.counts["ok"],
                    "windows_repaired": self.counts["repaired"], "windows_partial": self.counts["partial"],
@@ -146,7 +146,9 @@ class ListwiseRunner(NeuralRunner):
         from lrbench.runners.llm.recipes import recipe_profile
 
         profile.update(recipe_profile(self.params))
-        return Output(run=pd.DataFrame(rows, columns=RUN_COLUMNS), profile=profile)
+        from lrbench.runners.tail import append_tail
+
+        return Output(run=append_tail(pd.DataFrame(rows, columns=RUN_COLUMNS), self._tail), profile=profile)
 
     # -- one group of queries --------------------------------------------------------------
     def rank_group(self, loaded, items, texts, watch) -> list[list[str]]:

@@ -16,6 +16,7 @@ from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
 from lrbench.runners.neural.device import select_device
 from lrbench.runners.neural.loading import LoadedModel, load_model
 from lrbench.runners.neural.profile import PeakMemory, Stopwatch
+from lrbench.runners.tail import append_tail, unreranked_tail
 from lrbench.datasets.base import RUN_COLUMNS
 
 
@@ -98,6 +99,10 @@ class NeuralRunner(Runner):
         return model_location(self.params.model, ctx.suite_dir)
 
     def load(self, ctx: RunContext, calibration: list[str] | None = None, **kwargs) -> LoadedModel:
+        from lrbench.compression.calibration import make_calibration
+
+        # a compress block's calibration dataset resolves against the suite folder, for every task kind
+        calibration = make_calibration(ctx.compress, ctx.suite_dir) or calibration
         if getattr(self.params, "backend", "transformers") != "transformers":  # a server or vLLM/SGLang generates
             from lrbench.runners.neural.generation import load_for_backend
 
@@ -141,6 +146,7 @@ class NeuralRunner(Runner):
             raise LrbenchError(f"{dataset.spec.label} has no text for the input run's documents", key="input",
                                hint="rerank a dataset that carries passage text (candidates:, beir:, irds:)")
         self.missing_texts = len(missing)
+        self._tail = unreranked_tail(run, depth, [q for q, _, _ in lists]) if ctx.keep_tail else None
         return lists, texts, depth or input_depth
 
     def rerank(self, dataset, inputs, ctx: RunContext, scorer, description: str,
@@ -166,13 +172,16 @@ class NeuralRunner(Runner):
                     scores = scorer(loaded, query, doc_texts, watch)
                 watch.docs += len(docs)
                 rows.extend((qid, d, float(s)) for d, s in zip(docs, scores))
-        profile = {**loaded.info(), "warmup_seconds": warmup, "depth": depth,
+        profile = {**loaded.info(), "warmup_seconds": warmup, "depth": depth, **self.tail_profile(),
                    "batch_size": self.params.batch_size, "bucketed": self.params.bucket,
                    "missing_texts": self.missing_texts, "runner_seconds": time.perf_counter() - started,
                    **watch.as_dict(), **mem.as_dict(), **self.extra_profile()}
         if loaded.compression is not None:
             profile["compression"] = loaded.compression
-        return Output(run=pd.DataFrame(rows, columns=RUN_COLUMNS), profile=profile)
+        return Output(run=append_tail(pd.DataFrame(rows, columns=RUN_COLUMNS), self._tail), profile=profile)
+
+    def tail_profile(self) -> dict:
+        return {"tail_docs": 0 if self._tail is None else len(self._tail)}
 
     def prepare(self, loaded: LoadedModel) -> None:
         """Hook: per-model setup after loading (token ids, prompt pieces)."""

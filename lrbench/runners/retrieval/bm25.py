@@ -107,7 +107,7 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
 
     qids = list(queries)
     k = min(p.k, len(doc_ids))
-    rows, latencies = [], []
+    rows, latencies, zero = [], [], 0
     search_start = time.perf_counter()
     # one tokenizer call for every query (a call per query rebuilds the stemmer and stopword list each time); each
     # query's latency carries an equal share of it
@@ -123,10 +123,13 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         for i, s in zip(idx[0], scores[0]):
             if s > 0:
                 rows.append((qid, doc_ids[int(i)], float(s)))
+            else:  # shares no term with the query: not retrieved, as Lucene leaves it out
+                zero += 1
     search_seconds = time.perf_counter() - search_start
     lat = np.array(latencies) * 1000 if latencies else np.zeros(1)
     profile = {
         "backend": "bm25s", "index_seconds": index_seconds, "index_cached": index_cached,
+        "zero_score_docs_dropped": zero,
         "search_seconds": search_seconds, "queries": len(qids), "docs": len(doc_ids),
         "latency_ms_p50": float(np.percentile(lat, 50)), "latency_ms_p95": float(np.percentile(lat, 95)),
         "latency_ms_p99": float(np.percentile(lat, 99)),

@@ -87,6 +87,7 @@ def main(request_file: str) -> None:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else None
 
     profile = {"index_seconds": index_seconds, "index_cached": not request["corpus_dir"],
+               "zero_score_docs": "not retrieved (Lucene)",
                "search_seconds": search_seconds, "queries": len(queries),
                "latency_ms_p50": pct(0.5), "latency_ms_p95": pct(0.95), "latency_ms_p99": pct(0.99)}
     (out_dir / "profile.json").write_text(json.dumps(profile))
