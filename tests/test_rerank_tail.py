@@ -39,12 +39,11 @@ def test_embedder_rerank_keeps_the_unreranked_tail_in_input_order(shared, tmp_pa
 def test_keep_tail_is_in_a_depth_rerankers_key_only(tmp_path):
     from lrbench.plan.keys import cell_config
     from lrbench.runners.combine.given import GivenRunner
-    from lrbench.suites.cells import Cell
-    from lrbench.suites.schema import DatasetSpec, SystemSpec
+    from lrbench.suites.schema import SystemSpec
 
     def config(**system):
-        cell = Cell(DatasetSpec(id="x"), SystemSpec(name="s", type="given", **system), {}, {}, None)
-        return cell_config(cell, GivenRunner, "fp", "in")
+        return cell_config(SystemSpec(name="s", type="given", **system), GivenRunner, GivenRunner.parse_params({}),
+                           None, "fp", "in")
 
     assert "keep_tail" not in config()  # first stages keep their keys
     assert config(input="a", depth=20)["keep_tail"] is True  # a depth-cut reranker cached before the tail is not reused
