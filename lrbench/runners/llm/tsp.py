@@ -11,9 +11,10 @@ and end) that maximises sum_k W[r_k][r_{k+1}]: each item should be preferred ove
   be symmetric, so the reversed segment's own edges are re-summed from prefix sums) and or-opt (move a run of 1 to
   3 items elsewhere, keeping its direction). The best path found is returned: never worse than any seed.
 
-With a preference matrix where W[i][j] + W[j][i] = 1 (the two orders of a pairwise prompt averaged), a zig-zag
-between two grades scores as much as sorting them (W = 1 down, 0 up, vs 0.5 + 0.5 between equals), so several
-paths can be optimal; the decoding returns one of them.
+With a preference matrix where W[i][j] + W[j][i] = 1 (the two orders of a pairwise prompt averaged), a path scores
+(n - 1) / 2 plus half of (steps down - steps up), so repeated descending runs can beat the sorted order: with
+0 / 0.5 / 1 preferences from grades, 2 1 0 2 1 0 scores 4 and 2 2 1 1 0 0 scores 3.5. The decoding returns the
+objective's optimum, which on such a matrix need not be the sorted order (tests/test_tsp.py).
 """
 
 from __future__ import annotations
