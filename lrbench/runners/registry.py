@@ -21,6 +21,7 @@ BUILTIN_RUNNERS = {
     "llm-listwise": "lrbench.runners.llm.listwise:ListwiseRunner",
     "llm-groupwise": "lrbench.runners.llm.groupwise:GroupwiseRunner",
     "llm-setwise": "lrbench.runners.llm.setwise:SetwiseRunner",
+    "llm-pairwise": "lrbench.runners.llm.pairwise:PairwiseRunner",
     "icr": "lrbench.runners.llm.icr:ICRRunner",
     "late-interaction": "lrbench.runners.retrieval.late_interaction:LateInteractionRunner",
     "cur-retrieval": "lrbench.runners.retrieval.cur_retrieval:CurRetrievalRunner",
