@@ -29,6 +29,7 @@ BUILTIN_RUNNERS = {
     "llm-groupwise": "lrbench.runners.llm.groupwise:GroupwiseRunner",
     "llm-setwise": "lrbench.runners.llm.setwise:SetwiseRunner",
     "icr": "lrbench.runners.llm.icr:ICRRunner",
+    "sparse-encoder": "lrbench.runners.retrieval.sparse_encoder:SparseEncoderRunner",
     "late-interaction": "lrbench.runners.retrieval.late_interaction:LateInteractionRunner",
     "cur-retrieval": "lrbench.runners.retrieval.cur_retrieval:CurRetrievalRunner",
     "lm-perplexity": "lrbench.runners.tasks.lm_perplexity:PerplexityRunner",
