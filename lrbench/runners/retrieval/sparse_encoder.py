@@ -238,7 +238,7 @@ class SparseEncoderRunner(NeuralRunner):
                    "doc_nonzero_mean": float(sum(nnz_per_doc) / max(1, len(ids))),
                    "doc_nonzero_max": int(max(nnz_per_doc)),
                    "query_nonzero_mean": self._nnz_profile()["query_nonzero_mean"],
-                   "query_postings": self.query_nnz,
+                   "query_nonzero_total": self.query_nnz,
                    "batch_size": p.batch_size, "bucketed": p.bucket, "search_seconds": search_seconds,
                    "query_batch_size": p.query_batch_size,
                    "throughput_qps": len(qids) / search_seconds if search_seconds else None,
