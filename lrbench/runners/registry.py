@@ -23,6 +23,7 @@ BUILTIN_RUNNERS = {
     "llm-setwise": "lrbench.runners.llm.setwise:SetwiseRunner",
     "llm-pairwise": "lrbench.runners.llm.pairwise:PairwiseRunner",
     "icr": "lrbench.runners.llm.icr:ICRRunner",
+    "sparse-encoder": "lrbench.runners.retrieval.sparse_encoder:SparseEncoderRunner",
     "late-interaction": "lrbench.runners.retrieval.late_interaction:LateInteractionRunner",
     "cur-retrieval": "lrbench.runners.retrieval.cur_retrieval:CurRetrievalRunner",
     "lm-perplexity": "lrbench.runners.tasks.lm_perplexity:PerplexityRunner",

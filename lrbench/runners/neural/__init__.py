@@ -5,7 +5,7 @@ Reusable entry points (for other parts of lrbench, e.g. compression experiments)
     from lrbench.runners.neural import load_model
     loaded = load_model(kind, model_id, params, *, compress=None, calibration=None, cache_dir=None)
         kind:      "embedder" (AutoModel + pooling), "cross-encoder" (AutoModelForSequenceClassification)
-                   or "causal-lm" (AutoModelForCausalLM)
+                   "causal-lm" (AutoModelForCausalLM) or "masked-lm" (AutoModelForMaskedLM, SPLADE)
         model_id:  a Hub id, resolved offline via lrbench.models.resolve (model map, packaged copies,
                    HF cache), or a local folder
         params:    dict (or NeuralParams) with revision, device ("auto"|"cpu"|"cuda"|"mps"), dtype

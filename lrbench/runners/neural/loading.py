@@ -14,7 +14,7 @@ from lrbench.runners.neural.batching import length_batches, pad_batch
 from lrbench.runners.neural.device import dtype_name, select_device, select_dtype, set_threads
 from lrbench.runners.neural.profile import count_params, size_on_disk_mb
 
-KINDS = ("embedder", "cross-encoder", "causal-lm")
+KINDS = ("embedder", "cross-encoder", "causal-lm", "masked-lm")
 
 
 @dataclass
@@ -201,6 +201,8 @@ def load_model(kind: str, model_id: str, params=None, *, compress=None,
             model, info = transformers.AutoModelForSequenceClassification.from_pretrained(
                 resolved.path, output_loading_info=True, **kwargs)
             _refuse_random_head(model_id, info, bool(_param(params, "allow_random_head", False)))
+        elif kind == "masked-lm":
+            model = transformers.AutoModelForMaskedLM.from_pretrained(resolved.path, **kwargs)
         else:
             model = transformers.AutoModelForCausalLM.from_pretrained(resolved.path, **kwargs)
     except OSError as exc:
