@@ -52,19 +52,21 @@ class BM25Runner(Runner):
 
 # -- bm25s ------------------------------------------------------------------------------
 
-def _bm25s_tokenize(texts, p: BM25Params):
+def _bm25s_tokenize(texts, p: BM25Params, ids: bool = False):
     import bm25s
     import Stemmer
 
     stemmer = Stemmer.Stemmer(p.stemmer) if p.stemmer else None
     return bm25s.tokenize(texts, stopwords=p.stopwords or [], stemmer=stemmer,
-                          return_ids=False, show_progress=False)
+                          return_ids=ids, show_progress=False)
 
 
 def _bm25s_corpus(docs, p: BM25Params, chunk: int = 20_000) -> tuple[list[str], list[list[int]], dict[str, int]]:
     """(doc ids, token ids per document, vocabulary) from a document stream, tokenized `chunk` documents at a
     time: only ids are kept, never the corpus' texts or token strings. The same tokens and vocabulary as
-    bm25s' own indexing from token lists; only the numbering of the vocabulary differs (first occurrence)."""
+    bm25s' own indexing; only the numbering of the vocabulary differs. Each chunk comes back from bm25s as ids
+    with its own vocabulary (asking for token strings would make bm25s rebuild them and us map them back, a
+    third of the indexing time); later chunks' ids are renumbered into the first one's vocabulary."""
     import itertools
 
     doc_ids: list[str] = []
@@ -73,8 +75,15 @@ def _bm25s_corpus(docs, p: BM25Params, chunk: int = 20_000) -> tuple[list[str], 
     stream = iter(docs)
     while batch := list(itertools.islice(stream, chunk)):
         doc_ids += [doc_id for doc_id, _ in batch]
-        for tokens in _bm25s_tokenize([text for _, text in batch], p):
-            token_ids.append([vocab.setdefault(token, len(vocab)) for token in tokens])
+        ids, chunk_vocab = _bm25s_tokenize([text for _, text in batch], p, ids=True)
+        if not vocab:
+            vocab = dict(chunk_vocab)
+            token_ids += ids
+            continue
+        renumber = [0] * len(chunk_vocab)
+        for token, i in chunk_vocab.items():
+            renumber[i] = vocab.setdefault(token, len(vocab))
+        token_ids += [[renumber[i] for i in doc] for doc in ids]
     return doc_ids, token_ids, vocab
 
 
@@ -107,24 +116,30 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
 
     qids = list(queries)
     k = min(p.k, len(doc_ids))
-    rows, latencies, zero = [], [], 0
+    hits, latencies, zero = [], [], 0  # per query with results: (query number, document numbers, scores)
     search_start = time.perf_counter()
     # one tokenizer call for every query (a call per query rebuilds the stemmer and stopword list each time); each
     # query's latency carries an equal share of it
     all_tokens = _bm25s_tokenize([queries[qid] for qid in qids], p) if qids else []
     tokenize_share = (time.perf_counter() - search_start) / max(len(qids), 1)
-    for qid, tokens in zip(ctx.progress(qids, total=len(qids), description="BM25 retrieval"), all_tokens):
+    for n, tokens in enumerate(ctx.progress(all_tokens, total=len(qids), description="BM25 retrieval")):
         t0 = time.perf_counter()
         if not tokens:
             latencies.append(time.perf_counter() - t0 + tokenize_share)
             continue
-        idx, scores = retriever.retrieve([tokens], k=k, show_progress=False, n_threads=p.threads)
+        # one thread: n_threads=0, bm25s' plain loop (n_threads=1 builds a thread pool on every call, which for
+        # one query costs more than the search)
+        idx, scores = retriever.retrieve([tokens], k=k, show_progress=False,
+                                         n_threads=0 if p.threads == 1 else p.threads)
         latencies.append(time.perf_counter() - t0 + tokenize_share)
-        for i, s in zip(idx[0], scores[0]):
-            if s > 0:
-                rows.append((qid, doc_ids[int(i)], float(s)))
-            else:  # shares no term with the query: not retrieved, as Lucene leaves it out
-                zero += 1
+        positive = scores[0] > 0
+        zero += int((~positive).sum())  # shares no term with the query: not retrieved, as Lucene leaves it out
+        hits.append((np.full(int(positive.sum()), n), idx[0][positive], scores[0][positive]))
+    # the run is built from arrays once (a Python tuple per hit cost as much as the search)
+    found = [np.concatenate(part) for part in zip(*hits)] if hits else [np.zeros(0, int)] * 3
+    run = pd.DataFrame({"query_id": np.asarray(qids, dtype=object)[found[0]],
+                        "doc_id": np.asarray(doc_ids, dtype=object)[found[1].astype(int)],
+                        "score": found[2].astype(float)}, columns=RUN_COLUMNS)
     search_seconds = time.perf_counter() - search_start
     lat = np.array(latencies) * 1000 if latencies else np.zeros(1)
     profile = {
@@ -135,7 +150,7 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         "latency_ms_p99": float(np.percentile(lat, 99)),
         "throughput_qps": len(qids) / search_seconds if search_seconds else None,
     }
-    return pd.DataFrame(rows, columns=RUN_COLUMNS), profile
+    return run, profile
 
 
 # -- pyserini (subprocess) --------------------------------------------------------------
