@@ -8,6 +8,8 @@ results folder and cache. Checks that every sharded run equals the unsharded one
     LRBENCH_MIRROR=../shared/data/ir_datasets .venv/bin/python benchmarks/embedder_shards.py [--docs 1000]
 
 Writes benchmarks/out/embedder_shards.json.
+Writes benchmarks/out/embedder_shards.json and the summary benchmarks/results/embedder-shards/summary.json
+(the table of benchmarks/RESULTS.md: `lrbench tables benchmarks/RESULTS.md`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--block-docs", type=int, default=128)
     args = parser.parse_args()
+    from lrbench.presentation.summaries import machine, write_summary
+
+    started = machine()
     work = Path(tempfile.mkdtemp(prefix="lrbench-shards-"))
     folder = scifact_slice(HERE.parent.parent / "shared" / "data", work / "scifact-slice", args.queries, args.docs)
 
@@ -89,6 +94,17 @@ def main() -> None:
               / runs["ray 2 CPUs, 2 shards"]["wall_seconds"],
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "ray": ray.__version__,
                           "load_avg_at_end": os.getloadavg()}}
+    rows = [{"configuration": name, "docs": r["corpus_docs"], "wall": r["wall_seconds"],
+             "ray_start": r["ray_start_seconds"] or None, "shards": len(r["shard_tasks"]) or 1,
+             "identical": r["identical_to_unsharded"], "nDCG@10": r["scores"].get("nDCG@10")} for name, r in runs.items()]
+    columns = {"configuration": "configuration", "docs": "corpus docs", "wall": "suite wall s",
+               "ray_start": "Ray start s (not in the suite time)", "shards": "shard tasks",
+               "identical": "run identical to unsharded", "nDCG@10": "nDCG@10"}
+    write_summary(HERE / "results" / "embedder-shards" / "summary.json", name="embedder-shards",
+                  command=f"python benchmarks/embedder_shards.py --docs {args.docs} --queries {args.queries} "
+                          f"--block-docs {args.block_docs}", columns=columns, rows=rows, started=started,
+                  notes=[f"{args.queries} SciFact test queries, their relevant abstracts and {args.docs} others; "
+                         f"speedup of 2 CPUs over 1: {report['speedup_2_vs_1_cpu']:.2f}x (wall time, shared machine)"])
     (HERE / "out").mkdir(exist_ok=True)
     (HERE / "out" / "embedder_shards.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

@@ -8,7 +8,9 @@ local sequential executor as a reference, and the 1 -> 2 worker speedup.
 
     LRBENCH_MIRROR=../shared/data/ir_datasets .venv/bin/python benchmarks/ray_scaling.py [--repeats 2]
 
-Writes benchmarks/out/ray_scaling.json. On a shared 2-core machine, expect well under 2x.
+Writes benchmarks/out/ray_scaling.json (every timing) and the summary benchmarks/results/ray-scaling/summary.json
+(the table of benchmarks/RESULTS.md: `lrbench tables benchmarks/RESULTS.md`). On a shared 2-core machine, expect
+well under 2x.
 """
 
 from __future__ import annotations
@@ -96,6 +98,16 @@ def main() -> None:
     out = HERE / "out"
     out.mkdir(exist_ok=True)
     (out / "ray_scaling.json").write_text(json.dumps(report, indent=2))
+    rows = [{"executor": name, "cells": n_cells, "wall": med[name], "per_cell": med[name] / n_cells,
+             "ray_start": statistics.median(starts[name]) if name in starts else None,
+             "vs_local": med[name] / med["local"], "repeats": args.repeats} for name in ("local", "ray-1", "ray-2")]
+    columns = {"executor": "executor", "cells": "cells", "wall": "suite wall s (median)", "per_cell": "s / cell",
+               "ray_start": "Ray start s (not in the suite time)", "vs_local": "wall / local", "repeats": "repeats"}
+    write_summary(HERE / "results" / "ray-scaling" / "summary.json", name="ray-scaling",
+                  command=f"python benchmarks/ray_scaling.py --repeats {args.repeats}", columns=columns, rows=rows,
+                  started=started, notes=[f"speedup of 2 Ray worker CPUs over 1: "
+                                          f"{report['speedup_2_vs_1_ray_workers']:.2f}x (wall time; the machine is "
+                                          "shared, so wall time includes the other tenants' load)"])
     print(json.dumps({k: report[k] for k in ("median_wall_seconds", "ray_start_seconds",
                                              "speedup_2_vs_1_ray_workers", "ray_1_worker_vs_local", "machine")},
                      indent=2))

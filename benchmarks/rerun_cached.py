@@ -6,7 +6,8 @@ Runs `lrbench run SUITE` as a user would (a fresh process each time) into a fres
 fresh lrbench cache, then reruns it N times, each rerun followed by one `lrbench --help` (interleaved, so
 both see the same machine load). Python's bytecode cache is on, as in a normal environment (an environment
 that sets PYTHONDONTWRITEBYTECODE recompiles every lrbench module a command imports, on every start; the
-cache goes to a temporary PYTHONPYCACHEPREFIX, warmed by the first run). Writes benchmarks/out/rerun_cached.json.
+cache goes to a temporary PYTHONPYCACHEPREFIX, warmed by the first run). Writes the summary
+benchmarks/results/rerun-cached/summary.json (the table of benchmarks/RESULTS.md: `lrbench tables benchmarks/RESULTS.md`).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def main() -> None:
     parser.add_argument("--no-bytecode-cache", action="store_true",
                         help="set PYTHONDONTWRITEBYTECODE: every start compiles the lrbench modules it imports")
     args = parser.parse_args()
+    from lrbench.presentation.summaries import machine, write_summary
+
+    started = machine()
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, LRBENCH_CACHE=str(Path(tmp) / "cache"))
         if args.no_bytecode_cache:  # installed packages' bytecode is still read; lrbench's is never written
@@ -79,10 +83,22 @@ def main() -> None:
               "rerun_cpu_seconds_median": round(med(reruns, 1), 3), "help_cpu_seconds_median": round(med(helps, 1), 3),
               "rerun_to_help_cpu_ratio": round(med(reruns, 1) / med(helps, 1), 3), "repeats": args.repeats,
               "bytecode_cache": not args.no_bytecode_cache, "load_average_1min_after": round(os.getloadavg()[0], 2)}
-    out_file = ROOT / "benchmarks" / "out" / f"rerun_cached{'_no_bytecode' if args.no_bytecode_cache else ''}.json"
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(json.dumps(result, indent=2))
+    name = f"rerun-cached{'-no-bytecode' if args.no_bytecode_cache else ''}"
+    suite = Path(args.suite).resolve()
+    row = {"suite": str(suite.relative_to(ROOT)) if suite.is_relative_to(ROOT) else str(suite),
+           "first_wall": result["first_run_seconds"], "rerun_wall": result["rerun_seconds_median"],
+           "rerun_to_first": result["rerun_to_first_ratio"], "rerun_cpu": result["rerun_cpu_seconds_median"],
+           "help_cpu": result["help_cpu_seconds_median"], "rerun_to_help_cpu": result["rerun_to_help_cpu_ratio"],
+           "repeats": args.repeats, "bytecode_cache": result["bytecode_cache"]}
+    columns = {"suite": "suite", "first_wall": "first run, wall s", "rerun_wall": "cached rerun, wall s (median)",
+               "rerun_to_first": "rerun / first (wall)", "rerun_cpu": "rerun CPU s (median)",
+               "help_cpu": "`lrbench --help` CPU s (median)", "rerun_to_help_cpu": "rerun / help (CPU)",
+               "repeats": "reruns", "bytecode_cache": "bytecode cache"}
+    command = "python benchmarks/rerun_cached.py" + "".join(f" {a}" for a in sys.argv[1:])
+    path = write_summary(ROOT / "benchmarks" / "results" / name / "summary.json", name=name, command=command,
+                         columns=columns, rows=[row], started=started, extra={"detail": result})
     print(json.dumps(result, indent=2))
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

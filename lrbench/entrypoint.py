@@ -46,7 +46,10 @@ def _answered_from_cache(argv: list[str], started: float) -> bool:
     if target is None:
         return False
     suite, out = target
-    if out and "://" not in out and not os.path.exists(os.path.join(out, "rerun.json")):
+    from lrbench.store.location import ResultsLocation
+
+    location = ResultsLocation.of(out) if out else None
+    if location is not None and (location.remote or not (location.path / "rerun.json").exists()):
         return False  # no receipt (lrbench.rerun.RECEIPT) to answer from: straight to the full command
     try:
         from rich.console import Console
@@ -54,6 +57,7 @@ def _answered_from_cache(argv: list[str], started: float) -> bool:
         from lrbench.rerun import print_cached
         from lrbench.suites.loader import parse_suite
 
-        return print_cached(parse_suite(suite), out, started, Console(), Console(stderr=True))
+        return print_cached(parse_suite(suite), location, started, Console(emoji=False),
+                            Console(stderr=True, emoji=False))
     except Exception:  # noqa: BLE001 - whatever went wrong, the full command redoes it and reports it
         return False

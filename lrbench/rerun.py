@@ -1,21 +1,26 @@
 """A fully cached rerun at start-up speed.
 
-After a run in which no cell failed, `lrbench run` writes `rerun.json` into the results folder: the suite's
-configuration hash (with a signature of lrbench's own code), the keys of its cells and the leaderboard as
-terminal tables. A rerun parses the suite, computes every cell's key again (cheap: dataset fingerprints are
-cached against their files' size and mtime) and, when the keys and the suite are those of `rerun.json` and
-every cell is complete in the store, prints the stored tables without starting the executor. The semantic
-checks are skipped on that path: the same suite passed them under the same code when the receipt was
-written. Nothing on this path imports pandas, numpy or a model library.
+After a run in which no cell failed, the engine (`lrbench run` and `lrbench.run`) writes `rerun.json` into a
+local results folder: the suite's configuration hash (with a signature of lrbench's own code), the keys of its
+cells, the leaderboard as terminal tables, and the size, modification time and SHA-256 of every file it
+vouches for (each cell's meta.json and data files, cells.json, leaderboard.parquet and .md). A rerun parses
+the suite, computes every cell's key again (cheap: dataset fingerprints are cached against their files' size
+and mtime) and, when the keys and the suite are those of `rerun.json` and every vouched file still has its
+size and checksum (the small files are hashed every time, the large ones when their size or mtime moved),
+prints the stored tables without starting the executor. Any difference sends the run to the full path,
+which verifies every cell, recomputes a damaged one and rewrites the leaderboard; the line printed names
+the cell. The semantic checks are skipped on the fast path: the same suite passed them under the same code
+when the receipt was written. Nothing on this path imports pandas, numpy or a model library.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import re
 from pathlib import Path
 
+from lrbench.atomic import write_text
 from lrbench.suites.cells import canonical_json, expand_cells
 
 RECEIPT = "rerun.json"
@@ -48,24 +53,98 @@ def _suite_hash(loaded) -> str:
     return hashlib.sha256(config.encode()).hexdigest()[:20]
 
 
-def write_receipt(out_dir: Path, loaded, keys: list[str], tables: list[dict]) -> None:
-    path = Path(out_dir) / RECEIPT
-    tmp = path.with_name(f".{RECEIPT}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"suite": _suite_hash(loaded), "keys": sorted(keys), "tables": tables}))
-    os.replace(tmp, path)
+def _digest(path: Path) -> str:
+    from lrbench.atomic import sha256_file
+
+    return sha256_file(path)
 
 
-def cached_tables(loaded, out_dir: Path) -> tuple[list[dict], int] | None:
+def _vouched(root: Path, keys: list[str]) -> dict[str, list]:
+    """[size, mtime_ns, sha256] of every file the receipt vouches for: each cell's meta.json and data
+    files (their checksums from meta.json, which the store verified), the manifest and the leaderboard."""
+    from lrbench.store.manifest import BOARD, MANIFEST, MARKDOWN
+    from lrbench.store.store import META
+
+    files: dict[str, list] = {}
+
+    def add(rel: str, digest: str | None = None) -> None:
+        st = (root / rel).stat()
+        files[rel] = [st.st_size, st.st_mtime_ns, digest or _digest(root / rel)]
+
+    for key in keys:
+        meta = json.loads((root / "cells" / key / META).read_text())
+        add(f"cells/{key}/{META}")
+        for name, digest in sorted((meta.get("files") or {}).items()):
+            add(f"cells/{key}/{name}", digest)
+    for name in (MANIFEST, BOARD, MARKDOWN):
+        add(name)
+    return files
+
+
+def write_receipt(store, loaded, cells: dict[str, str], tables: list[dict]) -> None:
+    """`cells`: key -> "system on dataset" of every cell of the suite, all stored in `store` (a local one)."""
+    root = store.location.path
+    keys = sorted(cells)
+    receipt = {"suite": _suite_hash(loaded), "keys": keys, "labels": cells, "files": _vouched(root, keys),
+               "tables": tables}
+    write_text(root / RECEIPT, json.dumps(receipt))
+
+
+#: files whose checksum the fast path checks every time (small); the others are checked when their
+#: size or modification time differs from the receipt's
+SMALL = ("meta.json", "scores.parquet", "cells.json", "leaderboard.parquet", "leaderboard.md")
+#: what a receipt may vouch for: a file of a cell (a 20-hex-digit key) or of the leaderboard
+_VOUCHED = re.compile(r"^(cells/[0-9a-f]{20}/[A-Za-z0-9_.\-]+|cells\.json|leaderboard\.(parquet|md))$")
+
+
+def _changed(root: Path, rel: str, expected) -> str | None:
+    """Why a vouched file no longer is what the receipt recorded, or None."""
+    if not _VOUCHED.match(rel):
+        return "is not a results file"
+    path = root / rel
+    try:
+        size, mtime, digest = expected
+        if not path.resolve().is_relative_to(root.resolve()):
+            return "leads outside the results folder"
+        st = path.stat()
+    except (OSError, TypeError, ValueError):
+        return "missing"
+    if st.st_size != size:
+        return "size differs"
+    if (rel.rsplit("/", 1)[-1] in SMALL or st.st_mtime_ns != mtime) and _digest(path) != digest:
+        return "checksum differs"
+    return None
+
+
+def _first_change(root: Path, receipt: dict) -> str | None:
+    """A one-line reason the receipt no longer describes the folder, naming the cell it concerns, or None."""
+    files, labels = receipt.get("files"), receipt.get("labels")
+    if not isinstance(files, dict) or not isinstance(labels, dict) or sorted(labels) != receipt.get("keys"):
+        return "rerun.json is from another version: checking every cell"
+    for rel, expected in files.items():
+        why = _changed(root, rel, expected)
+        if why is None:
+            continue
+        parts = rel.split("/")
+        if parts[0] == "cells" and len(parts) == 3:
+            return f"cell {labels.get(parts[1], parts[1])} ({parts[1]}): {parts[2]} {why}; checking and recomputing it"
+        return f"{rel} {why}; rewriting the leaderboard"
+    return None
+
+
+def cached_tables(loaded, location, warn=None) -> tuple[list[dict], int] | None:
     """(the stored leaderboard tables, the number of cells) when every cell of the suite is complete and
-    unchanged, else None. `loaded` may be unchecked: any problem computing the keys means "not cached", and
-    the full path (checks first) reports it."""
+    every file the receipt vouches for is unchanged, else None (`warn` gets the reason when files changed).
+    `loaded` may be unchecked: any problem computing the keys means "not cached", and the full path
+    (checks first) reports it."""
     from lrbench.errors import LrbenchError
 
+    root = location.path
     try:
-        receipt = json.loads((Path(out_dir) / RECEIPT).read_text())
+        receipt = json.loads((root / RECEIPT).read_text())
     except (OSError, ValueError):
         return None
-    if receipt.get("suite") != _suite_hash(loaded):
+    if not isinstance(receipt, dict) or receipt.get("suite") != _suite_hash(loaded):
         return None
     try:
         keys = suite_keys(loaded)
@@ -73,25 +152,28 @@ def cached_tables(loaded, out_dir: Path) -> tuple[list[dict], int] | None:
         return None
     if sorted(keys) != receipt.get("keys"):
         return None
-    from lrbench.store.store import LocalStore
-
-    store = LocalStore(Path(out_dir))
-    if not all(store.has(key) for key in keys):
+    change = _first_change(root, receipt)
+    if change is not None:
+        if warn is not None:
+            warn(change)
         return None
     return receipt["tables"], len(keys)
 
 
-def print_cached(loaded, out: str | None, started: float, console, err_console) -> bool:
-    """Print the stored leaderboard of a fully cached suite (True), or do nothing (False)."""
+def print_cached(loaded, location, started: float, console, err_console) -> bool:
+    """Print the stored leaderboard of a fully cached suite (True), or do nothing (False). `location`: the
+    ResultsLocation (None: the suite's default folder)."""
     import time
 
-    from lrbench.paths import default_out_dir
-    from lrbench.store.store import is_remote
+    from lrbench.store.location import ResultsLocation
 
-    if out and is_remote(out):
+    location = ResultsLocation.of(location, loaded.suite.name)
+    if location.remote:
         return False
-    out_dir = Path(str(out).removeprefix("file://")) if out else default_out_dir(loaded.suite.name)
-    cached = cached_tables(loaded, out_dir)
+    from rich.markup import escape
+
+    cached = cached_tables(loaded, location,
+                           lambda why: err_console.print(f"[yellow]rerun:[/yellow] {escape(why)}", highlight=False))
     if cached is None:
         return False
     tables, n = cached
@@ -100,5 +182,5 @@ def print_cached(loaded, out: str | None, started: float, console, err_console) 
     for table in rich_tables(tables):
         console.print(table)
     err_console.print(f"0 computed, {n} cached, 0 failed in {time.perf_counter() - started:.1f}s -> "
-                      f"{out_dir}/leaderboard.md")
+                      f"{location.path}/leaderboard.md")
     return True

@@ -74,3 +74,10 @@ def pytest_make_collect_report(collector):
     report = outcome.get_result()
     if STRICT_INSTALL and _missing_install(report):
         report.outcome = "failed"
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that loads packaged model weights which are not installed skips, naming the install step."""
+    from installs import mark_model_tests
+
+    mark_model_tests(items)

@@ -285,7 +285,7 @@ DATA_CASES += [
     data_case("cands-no-hits", "cands.json", lambda t: '[{"query": "x"}]', ("cands.json", "hits"), CANDIDATES_SUITE),
     data_case("cands-nan", "cands.json", lambda t: t.replace('"score": ', '"score": NaN, "x": ', 1), ("cands.json", "NaN"), CANDIDATES_SUITE),
     data_case("cands-word-score", "cands.json", lambda t: json.dumps([dict(e, hits=[dict(h, score="hi") for h in e["hits"]]) for e in json.loads(t)]), ("cands.json", "hi"), CANDIDATES_SUITE),
-    data_case("cands-duplicate-doc", "cands.json", lambda t: json.dumps([dict(e, hits=e["hits"] + e["hits"][:1]) for e in json.loads(t)]), ("cands.json", "listed twice"), CANDIDATES_SUITE),
+    data_case("cands-duplicate-doc", "cands.json", lambda t: json.dumps([dict(e, hits=e["hits"] + e["hits"][:1]) for e in json.loads(t)]), ("cands.json", "twice"), CANDIDATES_SUITE),
     data_case("cands-all-empty", "cands.json", lambda t: json.dumps([dict(e, hits=[]) for e in json.loads(t)]), ("cands.json", "no candidates"), CANDIDATES_SUITE),
 ]
 

@@ -51,14 +51,14 @@ def test_scheduling_params_stay_out_of_the_key_and_do_not_change_the_run(shared,
     keys = _keys(tmp_path, [{"name": "one", "type": "bm25"}, {"name": "four", "type": "bm25", "params": {"threads": 4}},
                             {"name": "deeper", "type": "bm25", "params": {"k": 100}}])
     assert keys["one"] == keys["four"] != keys["deeper"]
-    assert "threads" not in canonical_params(BM25Runner, {"threads": 4})
+    assert "threads" not in canonical_params(BM25Runner, BM25Params(threads=4))
     # the claim behind it: the run itself is the same with 1 and 2 threads
     plan = build_plan(load_suite(write_suite(tmp_path, {"name": "k", "datasets": [CRANFIELD],
                                                         "systems": [{"name": "b", "type": "bm25"}]}, "t.yaml")))
-    dataset = plan.dataset(plan.cells[0])
+    prepared = plan.prepare(plan.cells[0])
     from lrbench.executors.task import cell_context
 
-    ctx = cell_context(plan.cells[0], tmp_path)
+    dataset, ctx = prepared.dataset, cell_context(prepared, tmp_path)
     runs = [BM25Runner({"threads": n, "k": 100}).run(dataset, {}, ctx).frame("run") for n in (1, 2)]
     pd.testing.assert_frame_equal(runs[0], runs[1])
 
@@ -67,8 +67,9 @@ def test_embedder_declares_shards_as_scheduling():
     from lrbench.runners.retrieval.embedder import EmbedderRunner
 
     params = {"model": "sentence-transformers/all-MiniLM-L6-v2"}
-    assert canonical_params(EmbedderRunner, {**params, "shards": 3}) == canonical_params(EmbedderRunner, params)
-    assert canonical_params(EmbedderRunner, params)["batch_size"] == 32  # defaults are written out
+    sharded, plain = (EmbedderRunner.parse_params(p) for p in ({**params, "shards": 3}, params))
+    assert canonical_params(EmbedderRunner, sharded) == canonical_params(EmbedderRunner, plain)
+    assert canonical_params(EmbedderRunner, plain)["batch_size"] == 32  # defaults are written out
 
 
 def test_compress_block_is_canonical():

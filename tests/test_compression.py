@@ -177,6 +177,28 @@ def test_compressed_weights_are_cached(minilm, tmp_path):
     assert report3["cache_key"] != report1["cache_key"]
 
 
+def test_a_ratio_sweep_decomposes_once_per_compressor(minilm):
+    """The decomposition cache belongs to a compressor: the second ratio reuses the first's factors (same result as
+    decomposing afresh); another compressor starts empty."""
+    from lrbench.compression.lowrank import LowRankCompressor, compress_model as factor
+
+    model, tok = minilm
+    cfg = {"method": "svd", "targets": ["encoder.layer.4.*"]}
+    sweep = LowRankCompressor()
+    factor(copy.deepcopy(model), {**cfg, "ratio": 0.5}, compressor=sweep)
+    reused, report = factor(copy.deepcopy(model), {**cfg, "ratio": 0.3}, compressor=sweep)
+    assert sweep.decompositions.hits == 1 and len(sweep.decompositions.entries) == 1
+    fresh_compressor = LowRankCompressor()
+    fresh, fresh_report = factor(copy.deepcopy(model), {**cfg, "ratio": 0.3}, compressor=fresh_compressor)
+    assert fresh_compressor.decompositions.hits == 0
+    assert report["layers"] == fresh_report["layers"] and report["layers_factored"] > 0
+    x = tok(["a short query about proteins"], return_tensors="pt")
+    with torch.inference_mode():
+        assert torch.equal(reused(**x).last_hidden_state, fresh(**x).last_hidden_state)
+    factor(copy.deepcopy(model), {**cfg, "method": "svd", "ratio": 0.5, "alpha": 0.25}, compressor=sweep)
+    assert sweep.decompositions.hits == 1  # another decomposition key: decomposed again, the old one dropped
+
+
 def test_heal_trains_only_the_factored_layers(minilm, scifact_texts):
     model, tok = minilm
     calibration, _ = scifact_texts

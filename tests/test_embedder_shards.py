@@ -104,18 +104,9 @@ class FailingShard(EmbedderRunner):
         return super().run_shard(dataset, ctx, shard)
 
 
-class _EP:
-    def __init__(self, cls):
-        self.cls = cls
-
-    def load(self):
-        return self.cls
-
-
 def test_ray_shards_run_as_tasks_and_merge_to_the_unsharded_run(shared, tmp_path, monkeypatch):
     ray = pytest.importorskip("ray")
-    real = registry._entry_points()
-    monkeypatch.setattr(registry, "_entry_points", lambda: {**real, "failing-shard": _EP(FailingShard)})
+    registry.register_runner(FailingShard)
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
@@ -135,6 +126,7 @@ def test_ray_shards_run_as_tasks_and_merge_to_the_unsharded_run(shared, tmp_path
         assert not list((tmp_path / "failing" / "cells").glob("*/meta.json"))
     finally:
         ray.shutdown()
+        registry.RUNNERS.unregister(FailingShard.type)
 
 
 def test_process_pool_runs_the_shards_in_its_workers(shared, tmp_path):

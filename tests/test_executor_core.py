@@ -50,7 +50,7 @@ def test_runners():
         registry.register_runner(cls)
     yield
     for cls in (SuiteErrorRunner, CrashRunner, Passthrough):
-        registry._REGISTERED.pop(cls.type, None)
+        registry.RUNNERS.unregister(cls.type)
 
 
 CRANFIELD = {"id": "irds:cranfield", "name": "cranfield", "measures": ["nDCG@10", "AP"]}

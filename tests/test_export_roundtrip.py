@@ -45,10 +45,13 @@ def test_export_formats_read_back_by_given_give_the_same_leaderboard(bm25_result
     out = tmp_path / "exported"
     cli = CliRunner()
     files = {}
-    for fmt in ("trec", "parquet", "jsonl", "rankllm"):
+    for fmt in ("trec", "parquet", "jsonl", "ranx", "rankllm"):
         res = cli.invoke(app, ["export", str(first.out_dir), "--format", fmt, "--out", str(out / fmt)])
         assert res.exit_code == 0, res.output
-        (files[fmt],) = (out / fmt).iterdir()
+        (files[fmt],) = [p for p in (out / fmt).iterdir() if p.name != "labels.json"]
+        # the file name is a slug and hash of the labels; labels.json maps it back to them
+        labels = json.loads((out / fmt / "labels.json").read_text())
+        assert labels == {files[fmt].name: {"dataset": "cranfield", "system": "bm25 k1=0.9"}}
     # the run tag is the system label, one token; parquet and jsonl carry system and dataset columns
     first_line = files["trec"].read_text().splitlines()[0].split()
     assert len(first_line) == 6 and first_line[1] == "Q0" and first_line[5] == "bm25_k1=0.9"
@@ -59,10 +62,10 @@ def test_export_formats_read_back_by_given_give_the_same_leaderboard(bm25_result
     assert record["system"] == "bm25 k1=0.9" and record["dataset"] == "cranfield"
     lists = json.loads(files["rankllm"].read_text())
     assert lists[0]["query"] and lists[0]["hits"][0]["content"]  # query and passage texts from the dataset
-    # a ranx run ({qid: {docid: score}}), as ranx writes it
-    ranx_path = out / "bm25.ranx.json"
-    ranx_path.write_text(json.dumps({q: dict(zip(g["doc_id"], g["score"])) for q, g in frame.groupby("query_id")}))
-    files["ranx"] = ranx_path
+    # ranx's own reader takes the ranx export: {qid: {docid: score}}, the scores of the parquet export
+    ranx = pytest.importorskip("ranx")
+    theirs = ranx.Run.from_file(str(files["ranx"]), kind="json").to_dict()
+    assert theirs == {q: dict(zip(g["doc_id"], g["score"])) for q, g in frame.groupby("query_id")}
     expected_formats = {"trec": "trec", "parquet": "parquet", "jsonl": "jsonl", "rankllm": "rankllm",
                         "ranx": "ranx"}
     assert {fmt: detect_format(path) for fmt, path in files.items()} == expected_formats
@@ -76,6 +79,18 @@ def test_export_formats_read_back_by_given_give_the_same_leaderboard(bm25_result
         assert got.keys() == want.keys(), fmt
         for measure, value in want.items():
             assert got[measure] == pytest.approx(value, abs=1e-12), (fmt, measure)
+
+
+def test_exported_files_follow_the_umask(bm25_results, tmp_path):
+    import os
+
+    _, first = bm25_results
+    previous = os.umask(0o022)
+    try:
+        written = export_runs(first.out_dir, "trec", tmp_path / "umask")
+    finally:
+        os.umask(previous)
+    assert written and all(path.stat().st_mode & 0o777 == 0o644 for path in written)
 
 
 def test_export_selection_and_bad_requests(bm25_results, tmp_path):

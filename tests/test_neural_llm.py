@@ -122,19 +122,21 @@ def test_compression_hook(ds, tmp_path, monkeypatch):
     from neural_helpers import MINILM
 
     inputs = {"bm25": bm25_run(ds)}
+    compressed = ctx(tmp_path, depth=3, compress={"ratio": 0.5})  # the block typed, as the engine hands it over
     monkeypatch.setitem(sys.modules, "lrbench.compression", None)  # as if the module did not exist
     with pytest.raises(LrbenchError, match="compression not available"):
-        EmbedderRunner({"model": MINILM}).run(ds, inputs, ctx(tmp_path, depth=3, compress={"ratio": 0.5}))
+        EmbedderRunner({"model": MINILM}).run(ds, inputs, compressed)
     calls = {}
 
     def compress_model(model, spec, tokenizer=None, calibration=None, cache_dir=None, base_dir=None):
         calls.update(spec=spec, calibration=calibration, tokenizer=tokenizer, base_dir=base_dir)
-        return model, {"ratio": spec["ratio"], "params_before": 1, "params_after": 1}
+        return model, {"ratio": spec.ratio, "params_before": 1, "params_after": 1}
 
     monkeypatch.setitem(sys.modules, "lrbench.compression", types.SimpleNamespace(compress_model=compress_model))
-    out = EmbedderRunner({"model": MINILM}).run(ds, inputs, ctx(tmp_path, depth=3, compress={"ratio": 0.5}))
+    out = EmbedderRunner({"model": MINILM}).run(ds, inputs, compressed)
     assert out.profile["compression"]["ratio"] == 0.5
-    assert calls["spec"] == {"ratio": 0.5} and calls["tokenizer"] is not None and len(calls["calibration"]) == 3
+    # the hook gets the context's typed block itself, not a copy parsed again
+    assert calls["spec"] is compressed.compress and calls["tokenizer"] is not None and len(calls["calibration"]) == 3
     assert calls["base_dir"] == tmp_path  # a calibration dataset is read relative to the suite, as for task runners
     plain = EmbedderRunner({"model": MINILM}).run(ds, inputs, ctx(tmp_path, depth=3))
     assert "compression" not in plain.profile

@@ -62,14 +62,6 @@ class Passthrough(Runner):
         return Output(run=top_k(run, ctx.depth), profile={"pid": os.getpid()})
 
 
-class _EP:
-    def __init__(self, cls):
-        self.cls = cls
-
-    def load(self):
-        return self.cls
-
-
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -80,12 +72,13 @@ def ray_cluster():
 
 @pytest.fixture
 def test_runners(monkeypatch, tmp_path):
-    real = registry._entry_points()
-    extra = {cls.type: _EP(cls) for cls in (CrashOnceBM25, AlwaysFails, Passthrough)}
-    monkeypatch.setattr(registry, "_entry_points", lambda: {**real, **extra})
+    for cls in (CrashOnceBM25, AlwaysFails, Passthrough):
+        registry.register_runner(cls)
     monkeypatch.setattr(CrashOnceBM25, "log", str(tmp_path / "crash-once.log"))
     monkeypatch.setattr(AlwaysFails, "log", str(tmp_path / "always-fails.log"))
-    return tmp_path
+    yield tmp_path
+    for cls in (CrashOnceBM25, AlwaysFails, Passthrough):
+        registry.RUNNERS.unregister(cls.type)
 
 
 class Recorder(Reporter):

@@ -88,7 +88,7 @@ def test_two_runs_on_one_s3_prefix_both_succeed(s3_server, shared, solo):  # noq
     pd.testing.assert_frame_equal(_sorted(board), expected)
 
 
-def test_only_and_a_second_suite_keep_the_folder_leaderboard(shared, solo, tmp_path):
+def test_only_keeps_the_suites_leaderboard_and_a_second_suite_shows_its_own(shared, solo, tmp_path):
     suite, expected = solo
     out = tmp_path / "out"
     Engine(load_suite(suite), out).run()
@@ -98,10 +98,14 @@ def test_only_and_a_second_suite_keep_the_folder_leaderboard(shared, solo, tmp_p
     other = dict(SUITE, name="other", baseline=None, systems=[{"name": "bm25-k1", "type": "bm25", "params": {"k": 100, "k1": 0.5}}])
     Engine(load_suite(write_suite(tmp_path, other, "other.yaml")), out).run()
     board, info = load(out)
-    assert set(board["system"]) == {"bm25", "robertson", "bm25-k1"} and len(info["cells"]) == 3
+    assert set(board["system"]) == {"bm25-k1"} and len(info["cells"]) == 1  # the run's suite, nothing stale
+    Engine(load_suite(suite), out, only=["robertson"]).run()  # the first suite again: its cells are all cached
+    board, info = load(out)
+    assert set(board["system"]) == {"robertson"}  # an --only run adds to its own suite's board only
+    Engine(load_suite(suite), out).run()
     report = runner.invoke(app, ["report", str(out), "--no-plots"])
     assert report.exit_code == 0, report.output
-    assert "robertson" in (out / "report.md").read_text()
+    assert "robertson" in (out / "report.md").read_text() and "bm25-k1" not in (out / "report.md").read_text()
 
 
 class Killed(BaseException):
@@ -115,17 +119,20 @@ def test_a_kill_between_the_leaderboard_writes_leaves_the_previous_commit(shared
     first = dict(SUITE, systems=SUITE["systems"][:1])
     Engine(load_suite(write_suite(tmp_path, first, "first.yaml")), out).run()
     committed = _sorted(load(out)[0])
-    real = LocalStore._write_atomic
+    import lrbench.atomic
 
-    def dies_at(self, path, write):
-        if Path(path).name == moment:
+    real = lrbench.atomic.os.replace
+
+    def dies_at(src, dst):  # the views and the manifest are written in full, then renamed into place in turn
+        if Path(dst).name == moment:
             raise Killed()
-        return real(self, path, write)
+        return real(src, dst)
 
-    monkeypatch.setattr(LocalStore, "_write_atomic", dies_at)
+    monkeypatch.setattr(lrbench.atomic.os, "replace", dies_at)
     with pytest.raises(Killed):
         Engine(load_suite(suite), out).run()
-    monkeypatch.setattr(LocalStore, "_write_atomic", real)
+    monkeypatch.setattr(lrbench.atomic.os, "replace", real)
+    assert not list(out.glob(".tmp-*"))
     # leaderboard.parquet already holds the new board, but the manifest still commits the old one
     assert len(pd.read_parquet(out / "leaderboard.parquet")) > len(committed)
     pd.testing.assert_frame_equal(_sorted(load(out)[0]), committed)
@@ -309,7 +316,7 @@ def test_nan_or_empty_system_output_fails_the_cell_not_a_zero_score(shared, tmp_
     try:
         result = Engine(load_suite(write_suite(tmp_path, suite)), tmp_path / "out").run()
     finally:
-        registry._REGISTERED.pop(Broken.type, None)
+        registry.RUNNERS.unregister(Broken.type)
     errors = {f.cell.system_label: f.error for f in result.failed}
     assert "3 of 3 scores are NaN" in errors["nan"] and "no ranked documents" in errors["empty"]
     assert not LocalStore(tmp_path / "out").keys()

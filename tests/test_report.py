@@ -144,10 +144,10 @@ def test_compare_two_systems_and_two_folders(results, tmp_path):
     row = next(r for r in two.rows if r.measure == "nDCG@10")
     a = _perquery(results, "bm25-robertson", "nDCG@10")
     b = _perquery(results, "bm25", "nDCG@10").loc[a.index]
-    assert row.delta == pytest.approx(a.mean() - b.mean())
+    assert row.delta == pytest.approx(b.mean() - a.mean())  # B - A: the second against the first, as in the report
     assert row.pvalue == pytest.approx(scipy_stats.ttest_rel(a, b).pvalue, rel=1e-9)
     assert row.adjusted == pytest.approx(row.pvalue)  # one system compared: Holm leaves p unchanged
-    assert str(row.wtl) == str(stats.win_tie_loss(a.to_numpy(), b.to_numpy()))
+    assert str(row.wtl) == str(stats.win_tie_loss(b.to_numpy(), a.to_numpy()))
     assert two.latency and two.latency[0][1] == "bm25-robertson vs bm25"
 
     same = compare_targets([str(results), str(results)])
@@ -158,11 +158,33 @@ def test_compare_two_systems_and_two_folders(results, tmp_path):
     res = CliRunner().invoke(app, ["compare", str(results), "bm25-b[b=0.0]", "bm25", "--out", str(tmp_path / "c.md")],
                              env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
-    assert "▼" in (tmp_path / "c.md").read_text()
+    written = (tmp_path / "c.md").read_text()
+    assert "<sup>▲</sup>" in written and "<sup>▼</sup>" not in written  # bm25 (B) beats b=0 (A)
+    assert "Δ = B − A" in written
     res = CliRunner().invoke(app, ["compare", str(results), "bm25-b", "bm25"])
     assert res.exit_code == 2 and "is a sweep" in res.output
     res = CliRunner().invoke(app, ["compare", str(results)])
     assert res.exit_code == 2 and "2 or 3 arguments" in res.output
+
+
+def test_compare_latency_ratio_keeps_its_significant_digits():
+    from lrbench.presentation.compare import Comparison as Compared, rich_table
+
+    c = Compared("main", "branch", "t", 0.05, latency=[("dl19", "ce", 20992.0, 0.54), ("dl19", "bm25", 2.0, 3.0)])
+    text = compare_markdown(c)
+    assert "| 2.57e-05x |" in text and "| 1.5x |" in text and "0.00x" not in text
+    assert "B / A" in text
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(rich_table(c))
+    printed = console.export_text()
+    assert "2.57e-05x" in printed and "Δ = B − A" in printed
+
+
+def test_report_states_the_delta_convention(results):
+    text = to_markdown(build_report(results))
+    assert "Δ = system − baseline" in text
 
 
 def test_corpus_level_scores_get_no_ci(results, tmp_path):
@@ -186,14 +208,14 @@ def test_corpus_level_scores_get_no_ci(results, tmp_path):
 
 
 def test_direction_aware_markers():
-    from lrbench.presentation.report import Comparison
+    from lrbench.presentation.report import BaselineComparison
     from lrbench.evaluation.measures import higher_is_better
 
     assert higher_is_better("nDCG@10") and higher_is_better("accuracy")
     assert not higher_is_better("perplexity") and not higher_is_better("word_perplexity")
     nan_ci = stats.MeanCI(math.nan, math.nan, math.nan, 0)
     test = stats.TestResult("t", -3.0, 0.001, 100)
-    lower = Comparison("x", "perplexity", -2.5, nan_ci, test, 0.003, None, higher=False)
-    higher = Comparison("x", "nDCG@10", -0.02, nan_ci, test, 0.003, None, higher=True)
+    lower = BaselineComparison("x", "perplexity", -2.5, nan_ci, test, 0.003, None, higher=False)
+    higher = BaselineComparison("x", "nDCG@10", -0.02, nan_ci, test, 0.003, None, higher=True)
     assert lower.marker(0.05) == "▲" and higher.marker(0.05) == "▼"
-    assert Comparison("x", "AP", 0.01, nan_ci, test, 0.2, None).marker(0.05) == ""
+    assert BaselineComparison("x", "AP", 0.01, nan_ci, test, 0.2, None).marker(0.05) == ""

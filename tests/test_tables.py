@@ -65,3 +65,30 @@ def test_committed_benchmark_tables_match_their_results_folders(monkeypatch):
         blocks += count
         assert text == page.read_text(encoding="utf-8"), f"{page.name} is stale: run `lrbench tables {page.name}`"
     assert blocks >= 3
+
+
+def test_summary_table_renders_a_benchmark_summary_with_machine_load_and_date(tmp_path, monkeypatch):
+    from lrbench.presentation.summaries import machine, write_summary
+
+    monkeypatch.chdir(tmp_path)
+    started = machine()
+    write_summary(tmp_path / "res" / "summary.json", name="t", command="python bench.py --n 2",
+                  columns={"row": "row", "ratio": "lrbench / raw"},
+                  rows=[{"row": "bm25", "ratio": 1.0312}, {"row": "eval", "ratio": 0.5}], started=started)
+    page = tmp_path / "page.md"
+    page.write_text("<!-- lrbench-table summary=res/summary.json columns=ratio,row -->\n| typed |\n"
+                    "<!-- /lrbench-table -->\n")
+    text, count = regenerate(page)
+    assert count == 1 and "typed" not in text
+    assert "| lrbench / raw | row |" in text and "| 1.03 | bm25 |" in text and "| 0.5 | eval |" in text
+    assert "written by `python bench.py --n 2`" in text and started["date"] in text and started["cpu"] in text
+    assert f"{started['load_avg'][0]:.1f}/" in text
+    page.write_text("<!-- lrbench-table summary=res/summary.json columns=ratio,nope -->\n<!-- /lrbench-table -->\n")
+    with pytest.raises(LrbenchError, match=r"\['nope'\] are not in res/summary.json"):
+        regenerate(page)
+    page.write_text("<!-- lrbench-table summary=res/summary.json results=x -->\n<!-- /lrbench-table -->\n")
+    with pytest.raises(LrbenchError, match="one source"):
+        regenerate(page)
+    with pytest.raises(LrbenchError, match="appear in no row"):
+        write_summary(tmp_path / "bad.json", name="t", command="c", columns={"x": "x"}, rows=[{"y": 1}],
+                      started=started)

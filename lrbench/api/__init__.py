@@ -64,7 +64,7 @@ def run(suite: str | Path | Mapping | LoadedSuite, out: str | Path | None = None
     loaded = load_suite(suite, base_dir, mirror=mirror)
     outcome = run_suite(loaded, out, executor=executor, address=address, retries=retries, workers=workers,
                         force=force, only=only, reporter=reporter, debug=debug)
-    return Results(outcome.out_dir, outcome=outcome, baseline=loaded.suite.baseline)
+    return Results(outcome.location, outcome=outcome, baseline=loaded.suite.baseline)
 
 
 def open_results(folder: str | Path) -> Results:

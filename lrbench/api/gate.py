@@ -21,9 +21,10 @@ def _expectations(expect: list, source: str, line_of=None) -> list[tuple[Expecta
 
 def is_results_folder(target: str | Path) -> bool:
     """A results folder (or URI) written by `lrbench run`, rather than a suite file."""
-    from lrbench.store.store import is_remote
+    from lrbench.store.location import ResultsLocation
 
-    return is_remote(target) or (Path(target).is_dir() and (Path(target) / "cells.json").exists())
+    location = ResultsLocation.of(target)
+    return location.remote or (location.path.is_dir() and (location.path / "cells.json").exists())
 
 
 def run_gate(target: str | Path, *, baseline: Path | None = None, out_dir: Path | None = None,
@@ -66,7 +67,7 @@ def run_gate(target: str | Path, *, baseline: Path | None = None, out_dir: Path 
         engine = make_executor(executor, loaded, out_dir, address=address, retries=retries, workers=workers,
                                force=force, reporter=reporter)
         suite_result = engine.run()
-        results = ResultsDir(suite_result.out_dir)
+        results = ResultsDir(suite_result.location)
         failed = {(c.cell.dataset_label, c.cell.system_label): c.error or "failed" for c in suite_result.failed}
         failed_cells = [(d, s, e) for (d, s), e in failed.items()]
         # a failed cell's own system label and its system name both count as failed

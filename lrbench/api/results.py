@@ -18,14 +18,15 @@ from lrbench.store.resultsdir import CellInfo, ResultsDir
 
 class Results:
     def __init__(self, folder, *, outcome=None, baseline: str | None = None):
-        from lrbench.store.store import is_remote
+        from lrbench.store.location import ResultsLocation
 
+        self.location = ResultsLocation.of(folder)
         #: the results folder, or its URI (s3://...) when the run stored its cells in object storage
-        self.dir = folder if is_remote(folder) else Path(str(folder).removeprefix("file://"))
+        self.dir = str(self.location) if self.location.remote else self.location.path
         self._baseline = baseline
         #: the executor's SuiteResult when these results come from a run (None when opened from disk)
         self.outcome = outcome
-        if outcome is None or not is_remote(self.dir):
+        if outcome is None or not self.location.remote:
             # read the cell index now: a later run into the same folder rewrites it (cells themselves never
             # change), and a folder without results fails here with the reason; a URI is fetched on first use
             self.data
@@ -33,7 +34,7 @@ class Results:
     @cached_property
     def data(self) -> ResultsDir:
         """The folder's cells and leaderboard (for a URI: a local copy, fetched on first use)."""
-        return ResultsDir(self.dir)
+        return ResultsDir(self.location)
 
     def __repr__(self) -> str:
         return f"Results({str(self.dir)!r}: {len(self.data.cells)} cells, {len(self.failed)} failed)"
@@ -117,7 +118,8 @@ class Results:
     # -- statistics -------------------------------------------------------------------
     def compare(self, a: str, b: str, *, test: str = "t", alpha: float = 0.05) -> pd.DataFrame:
         """System a against system b on every dataset both ran on: the rows of `lrbench compare DIR A B`
-        (delta = a - b, p of the paired test, Holm-corrected p, a's wins/ties/losses per query)."""
+        (delta = b - a, as the report's system - baseline; p of the paired test, Holm-corrected p, b's
+        wins/ties/losses per query)."""
         from lrbench.presentation import compare as comparing
         from lrbench.statistics.significance import TESTS
 

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.markup import escape
 
-from lrbench.cli.common import STATE, _set_mirror, console, err_console, friendly_errors  # noqa: F401
+from lrbench.cli.common import STATE, set_mirror, console, err_console, friendly_errors, print_line  # noqa: F401
 from lrbench.errors import LrbenchError
 
 app = typer.Typer(help="Benchmark rerankers, embedders and low-rank-compressed transformers from one suite file.",
@@ -43,28 +42,32 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
         retries: int = typer.Option(2, "--retries", help="Retries of a failed or killed cell (process, ray)."),
         workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (process) or CPUs of the "
                                               "local Ray instance (ray)."),
+        plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Import this module or .py file first "
+                                                   "(it registers runners; repeatable)."),
         ):
     """Run a suite: compute missing cells, reuse cached ones, print the leaderboard."""
     import time
 
     from lrbench.rerun import print_cached
     from lrbench.plan.load import check
+    from lrbench.store.location import ResultsLocation
     from lrbench.suites.loader import parse_suite
 
     started = time.perf_counter()
-    _set_mirror(mirror)
+    set_mirror(mirror)
+    _load_plugins(plugin)
     loaded = parse_suite(suite)  # the schema; the semantic checks follow unless the rerun is fully cached
-    if not (force or only) and print_cached(loaded, out, started, console, err_console):
+    location = ResultsLocation.of(out, loaded.suite.name)
+    if not (force or only) and print_cached(loaded, location, started, console, err_console):
         return
     check(loaded)
     from lrbench.api import run as run_suite
     from lrbench.cli.progress import RichReporter
 
     with RichReporter(err_console) as reporter:
-        result = run_suite(loaded, out, executor=executor, address=address, retries=retries, workers=workers,
+        result = run_suite(loaded, location, executor=executor, address=address, retries=retries, workers=workers,
                            force=force, only=only, reporter=reporter, debug=STATE["debug"])
     _print_leaderboard(result.leaderboard, result.baseline)
-    _keep_receipt(loaded, result.outcome)
     err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
                       f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.dir}/leaderboard.md")
     print_failures(result.outcome)
@@ -72,35 +75,36 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
         raise typer.Exit(1)
 
 
-def _keep_receipt(loaded, result) -> None:
-    from lrbench.rerun import write_receipt
-    from lrbench.presentation.leaderboard import terminal_tables
+def _load_plugins(plugins: list[str] | None) -> None:
+    from lrbench.plugins import load_plugins
 
-    keys = [c.cell.key for c in result.cells]
-    if result.failed or result.leaderboard is None or not keys or None in keys or not isinstance(result.out_dir, Path):
-        return
-    write_receipt(result.out_dir, loaded, keys, terminal_tables(result.leaderboard, loaded.suite.baseline))
+    load_plugins(plugins, key="--plugin")
 
 
 def print_failures(result) -> None:
     for failure in result.failed:
-        err_console.print(f"[red]failed:[/red] {escape(failure.cell.system_label)} on {failure.cell.dataset_label}: "
-                          f"{escape(failure.error or '')}", highlight=False, soft_wrap=True)
+        print_line("failed:", f"{failure.cell.system_label} on {failure.cell.dataset_label}: {failure.error or ''}")
 
 
 @app.command()
 @friendly_errors
-def validate(suites: List[Path] = typer.Argument(..., help="Suite YAML file(s).")):
+def validate(suites: List[Path] = typer.Argument(..., help="Suite YAML file(s)."),
+             plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Import this module or .py file first "
+                                                   "(it registers runners; repeatable)."),
+             ):
     """Check suites without running them; print every error with file:line, key and fix."""
     from lrbench.plan import load_suite
+    from lrbench.plan.checks import data_errors
 
+    _load_plugins(plugin)
     total = 0
     for path in suites:
         loaded = load_suite(path, strict=False)  # the checks `lrbench run` raises the first of
-        for error in loaded.errors:
-            err_console.print(f"[red]error:[/red] {escape(error.one_line())}", highlight=False, soft_wrap=True)
-        total += len(loaded.errors)
-        if not loaded.errors:
+        errors = loaded.errors or data_errors(loaded)
+        for error in errors:
+            print_line("error:", error.one_line())
+        total += len(errors)
+        if not errors:
             console.print(f"[green]ok[/green] {path}: {len(loaded.suite.datasets)} datasets, "
                           f"{len(loaded.suite.systems)} systems")
     if total:
@@ -145,6 +149,8 @@ from lrbench.cli.tables import register as _register_tables  # noqa: E402
 _register_tables(app)  # tables, summarize
 from lrbench.cli.export import register as _register_export  # noqa: E402
 _register_export(app)  # export
+from lrbench.cli.prune import register as _register_prune  # noqa: E402
+_register_prune(app)  # prune
 
 if __name__ == "__main__":
     app()

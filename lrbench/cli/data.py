@@ -13,7 +13,7 @@ from lrbench.errors import LrbenchError
 
 data_app = typer.Typer(help="Inspect datasets; seed the ir_datasets cache from an offline mirror.",
                        no_args_is_help=True)
-console = Console()
+console = Console(emoji=False)
 
 
 def _mirror(mirror: Optional[Path]) -> Path:

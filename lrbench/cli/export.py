@@ -1,4 +1,4 @@
-"""`lrbench export`: write a results folder's runs as TREC, Parquet, JSON lines or RankLLM lists."""
+"""`lrbench export`: write a results folder's runs as TREC, Parquet, JSON lines, ranx JSON or RankLLM lists."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
     @friendly_errors
     def export(target: str = typer.Argument(..., metavar="RESULTS",
                                             help="A results folder or URI (s3://...) written by `lrbench run`."),
-               fmt: str = typer.Option(..., "--format", help="trec | parquet | jsonl | rankllm"),
+               fmt: str = typer.Option(..., "--format", help="trec | parquet | jsonl | ranx | rankllm"),
                system: Optional[str] = typer.Option(None, "--system", help="Only this system (label or name)."),
                dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset (name or id)."),
                out: Optional[str] = typer.Option(None, "--out", help="A file, or a folder for one file per run "

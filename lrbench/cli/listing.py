@@ -6,17 +6,17 @@ from rich.table import Table
 
 
 def runners_table() -> Table:
-    from lrbench.runners.registry import _entry_points
+    from lrbench.runners.registry import RUNNERS
 
     table = Table(title="runner types")
     for col in ("type", "version", "tasks", "provided by", "description"):
         table.add_column(col)
-    for name, ep in sorted(_entry_points().items()):
+    for name, entry in RUNNERS.entries().items():
         try:
-            cls = ep.load()
-            table.add_row(name, cls.version, ",".join(cls.task_kinds), ep.value.split(":")[0], cls.describe())
+            cls = entry.load()
+            table.add_row(name, cls.version, ",".join(cls.task_kinds), entry.module, cls.describe())
         except Exception as exc:
-            table.add_row(name, "?", "?", ep.value, f"[red]fails to import: {exc}[/red]")
+            table.add_row(name, "?", "?", entry.target, f"[red]fails to import: {exc}[/red]")
     return table
 
 

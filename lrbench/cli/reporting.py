@@ -29,7 +29,7 @@ def _check_alpha(alpha: float) -> float:
 
 
 def register(app: typer.Typer) -> None:
-    from lrbench.cli.common import _set_mirror, console, err_console, friendly_errors
+    from lrbench.cli.common import set_mirror, console, err_console, friendly_errors, print_line
 
     @app.command()
     @friendly_errors
@@ -98,15 +98,18 @@ def register(app: typer.Typer) -> None:
              retries: int = typer.Option(2, "--retries", help="Retries of a failed or killed cell (process, ray)."),
              workers: Optional[int] = typer.Option(None, "--workers", help="Worker processes (process) or CPUs of "
                                                    "the local Ray instance (ray)."),
+             plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Import this module or .py file "
+                                                        "first (it registers runners; repeatable)."),
              ):
         """Check expectations of a suite (run first) or of a results folder: exit 0 pass, 1 fail, 2 usage error."""
-        from rich.markup import escape
-
         from lrbench.cli.progress import RichReporter
         from lrbench.api.gate import run_gate
         from lrbench.presentation.gate import github_annotations, junit_xml, rich_table, summary
 
-        _set_mirror(mirror)
+        set_mirror(mirror)
+        from lrbench.plugins import load_plugins
+
+        load_plugins(plugin, key="--plugin")
         with RichReporter(err_console) as reporter:
             result = run_gate(target, baseline=baseline, out_dir=out, reporter=reporter, force=force,
                               write_baseline_to=write_baseline, tolerance=tolerance, executor=executor,
@@ -115,11 +118,9 @@ def register(app: typer.Typer) -> None:
             console.print(rich_table(result))
         for check in result.checks:
             if check.outcome == "FAIL":
-                err_console.print(f"[red]FAIL[/red] {escape(check.message.removeprefix('FAIL '))}",
-                                  highlight=False, soft_wrap=True)
+                print_line("FAIL", check.message.removeprefix('FAIL '))
         for dataset, system, error in result.failed_cells:
-            err_console.print(f"[red]failed cell:[/red] {escape(system)} on {escape(dataset)}: {escape(error)}",
-                              highlight=False, soft_wrap=True)
+            print_line("failed cell:", f"{system} on {dataset}: {error}")
         if os.environ.get("GITHUB_ACTIONS"):
             for line in github_annotations(result):
                 print(line, flush=True)

@@ -12,10 +12,12 @@ from lrbench.compression.calibration import calibration_texts, make_calibration
 from lrbench.compression.config import METHODS, CompressConfig, canonical_compress, compress_errors, parse_compress
 
 
-def compress_model(model, config: dict, *, tokenizer=None, calibration=None, cache_dir: Path | None = None,
-                   progress: Callable | None = None, base_dir: Path | None = None):
-    """See lrbench.compression.lowrank.compress_model (imports torch when called)."""
-    if isinstance(config, dict) and config.get("method") == "lora-squeeze":
+def compress_model(model, config: dict | CompressConfig, *, tokenizer=None, calibration=None,
+                   cache_dir: Path | None = None, progress: Callable | None = None, base_dir: Path | None = None):
+    """See lrbench.compression.lowrank.compress_model (imports torch when called). `config`: the typed block
+    (a runner's `ctx.compress`) or a dict as written in a suite."""
+    config = parse_compress(config)
+    if config.method == "lora-squeeze":
         from lrbench.compression.lora_squeeze import squeeze_model
 
         return squeeze_model(model, config)
@@ -25,8 +27,9 @@ def compress_model(model, config: dict, *, tokenizer=None, calibration=None, cac
                      progress=progress, base_dir=base_dir)
 
 
-def apply_compression(model, ctx, tokenizer):
-    """What a runner calls: compress `model` per ctx.compress (calibration drawn relative to the suite).
+def compress_for_cell(model, ctx, tokenizer):
+    """What a runner calls: compress `model` per its cell's `compress:` block, ctx.compress, the typed block
+    (calibration drawn relative to the suite).
 
     Returns (model, report); report is None when the system has no compress block.
     """
@@ -37,5 +40,5 @@ def apply_compression(model, ctx, tokenizer):
                           cache_dir=Path(ctx.cache_dir), base_dir=ctx.suite_dir)
 
 
-__all__ = ["compress_model", "apply_compression", "make_calibration", "calibration_texts", "compress_errors",
+__all__ = ["compress_model", "compress_for_cell", "make_calibration", "calibration_texts", "compress_errors",
            "parse_compress", "canonical_compress", "CompressConfig", "METHODS"]

@@ -45,6 +45,7 @@ def calibration_texts(spec: dict, base_dir: Path) -> list[str]:
     offset = int(spec.get("offset", 0))
     try:
         dataset = open_dataset(DatasetSpec(id=spec["dataset"]), base_dir)
+        dataset.check()
     except LrbenchError as exc:
         raise LrbenchError(exc.message, key="compress.calibration.dataset", hint=exc.hint) from None
     if dataset.task == "ranking":
@@ -67,11 +68,36 @@ def calibration_texts(spec: dict, base_dir: Path) -> list[str]:
     return texts
 
 
-def make_calibration(compress: dict | None, base_dir: Path) -> Callable[[], list[str]] | None:
-    """A callable returning the calibration texts of a compress block, or None when it has none."""
-    if not compress or not compress.get("calibration"):
+def calibration_errors(compress, base_dir: Path) -> list[LrbenchError]:
+    """What `lrbench validate` finds wrong with a compress block's calibration dataset (typed, or a dict as
+    written), resolved against the suite folder as `run` resolves it (paths, ids; no data is read)."""
+    from lrbench.datasets import open_dataset
+    from lrbench.suites.schema import DatasetSpec
+
+    if isinstance(compress, dict):
+        spec = compress.get("calibration")
+        dataset = spec.get("dataset") if isinstance(spec, dict) else None
+    else:
+        dataset = getattr(getattr(compress, "calibration", None), "dataset", None)
+    if not isinstance(dataset, str):
+        return []
+    try:
+        open_dataset(DatasetSpec(id=dataset), base_dir).check()
+    except LrbenchError as exc:
+        return [LrbenchError(exc.message, key="compress.calibration.dataset",
+                             hint="calibration paths resolve against the suite file's folder")]
+    return []
+
+
+def make_calibration(compress, base_dir: Path) -> Callable[[], list[str]] | None:
+    """A callable returning the calibration texts of a compress block (typed, or a dict as written), or None
+    when it has none."""
+    from lrbench.compression.config import parse_compress
+
+    calibration = getattr(parse_compress(compress), "calibration", None) if compress else None
+    if calibration is None:
         return None
-    spec = compress["calibration"]
+    spec = calibration.model_dump()
     cached: list[list[str]] = []
 
     def load() -> list[str]:

@@ -101,16 +101,22 @@ def _model_for(block: dict) -> type[_Block]:
 
 def compress_errors(block: Any) -> list[LrbenchError]:
     """Every problem with one sweep point's `compress:` block, each keyed compress.<field>."""
+    return check_compress(block)[1]
+
+
+def check_compress(block: Any) -> tuple[CompressConfig | None, list[LrbenchError]]:
+    """One sweep point's block parsed once: (its typed config, or None when it has problems; every problem)."""
     if not isinstance(block, dict):
-        return [LrbenchError("compress must be a mapping", key="compress",
-                             hint="e.g. compress: {method: svd, ratio: 0.6}")]
+        return None, [LrbenchError("compress must be a mapping", key="compress",
+                                   hint="e.g. compress: {method: svd, ratio: 0.6}")]
     model = _model_for(block)
     try:
         cfg = model(**block)
     except ValidationError as exc:
-        return [_error(err, model) for err in exc.errors()]
-    return [LrbenchError(message, key=f"compress.{field}", hint=_HINTS.get(field))
-            for field, message in (_inconsistencies(cfg) if isinstance(cfg, LowRankConfig) else [])]
+        return None, [_error(err, model) for err in exc.errors()]
+    problems = [LrbenchError(message, key=f"compress.{field}", hint=_HINTS.get(field))
+                for field, message in (_inconsistencies(cfg) if isinstance(cfg, LowRankConfig) else [])]
+    return (None if problems else cfg), problems
 
 
 def _inconsistencies(cfg: LowRankConfig) -> list[tuple[str, str]]:
@@ -149,12 +155,15 @@ def _error(err: dict, model: type[_Block]) -> LrbenchError:
     return LrbenchError(message, key=key, hint=_HINTS.get(field))
 
 
-def parse_compress(block: dict[str, Any]) -> CompressConfig:
-    """One sweep point's block -> its typed config (defaults filled), or the first problem as an LrbenchError."""
-    problems = compress_errors(block)
+def parse_compress(block: dict[str, Any] | CompressConfig) -> CompressConfig:
+    """One sweep point's block -> its typed config (defaults filled), or the first problem as an LrbenchError.
+    An already typed config (what a runner's context carries) is returned as it is."""
+    if isinstance(block, (LowRankConfig, LoraSqueezeConfig)):
+        return block
+    cfg, problems = check_compress(block)
     if problems:
         raise problems[0]
-    return _model_for(block)(**block)
+    return cfg
 
 
 def canonical_compress(block: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -18,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import fnmatch
+import functools
 import hashlib
 import json
 import math
 import time
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -35,9 +37,6 @@ from lrbench.compression.config import NEEDS_CALIBRATION, LowRankConfig, parse_c
 from lrbench.errors import LrbenchError
 
 VERSION = "1"
-
-#: the last full decomposition (model, method, calibration) -> (factors, spectra), reused across ratios
-_DECOMPOSITIONS: dict = {}
 
 
 # -- module selection -------------------------------------------------------------------
@@ -307,23 +306,169 @@ def _cache_paths(cache_dir: Path | None, key: str):
     return folder / f"{key}.pt", folder / f"{key}.json"
 
 
+# -- lookup: which layers, at which rank -------------------------------------------------
+
+@dataclass
+class LayerChoice:
+    """One targeted Linear: its rank and whether the factored form is cheaper there (then it is factored)."""
+
+    name: str
+    n_in: int
+    n_out: int
+    rank: int
+    factored: bool
+    energy_kept: float
+    reason: str | None = None
+
+    def row(self) -> dict:
+        """The layer's entry in the report."""
+        row = {"name": self.name, "in": self.n_in, "out": self.n_out, "rank": self.rank,
+               "full_rank": min(self.n_in, self.n_out), "factored": self.factored, "energy_kept": self.energy_kept}
+        return row if self.reason is None else {**row, "reason": self.reason}
+
+
+def choose_layers(modules: dict[str, nn.Linear], spectra: dict[str, torch.Tensor],
+                  cfg: LowRankConfig) -> list[LayerChoice]:
+    """Per targeted layer, the rank cfg asks for (choose_ranks) and whether factoring it at that rank saves both
+    parameters and FLOPs."""
+    shapes = {name: (m.out_features, m.in_features) for name, m in modules.items()}
+    ranks = choose_ranks(shapes, spectra, cfg)
+    choices = []
+    for name, (n_out, n_in) in shapes.items():
+        rank = ranks[name]
+        factored = all(cheaper(rank, n_in, n_out))
+        S2 = spectra[name] ** 2
+        reason = None if factored else (f"rank {rank} would keep {rank * (n_in + n_out):,} of {n_in * n_out:,} "
+                                        "parameters: the factored form is not cheaper")
+        choices.append(LayerChoice(name, n_in, n_out, rank, factored,
+                                   float(S2[:rank].sum() / S2.sum().clamp_min(1e-30)), reason))
+    return choices
+
+
+def dense_layers(modules: dict[str, nn.Linear]) -> list[LayerChoice]:
+    """ratio 1.0: the factored form is never cheaper at full rank, so every layer stays dense."""
+    return [LayerChoice(n, m.in_features, m.out_features, min(m.in_features, m.out_features), False, 1.0,
+                        "ratio 1.0 keeps every parameter: the layer stays dense") for n, m in modules.items()]
+
+
+# -- factorisation of the model -----------------------------------------------------------
+
+class DecompositionCache:
+    """Full decompositions (factors and spectra per layer) by model, method and calibration. They do not depend
+    on the ratio, so the points of a ratio sweep factor the model once. Keeps the last `size` (a decomposition
+    is as large as the model's targeted layers)."""
+
+    def __init__(self, size: int = 1):
+        self.size = size
+        self.entries: dict[tuple, tuple[dict, dict]] = {}
+        self.hits = 0
+
+    def get(self, key: tuple) -> tuple[dict, dict] | None:
+        found = self.entries.get(key)
+        self.hits += found is not None
+        return found
+
+    def put(self, key: tuple, factors: dict, spectra: dict) -> None:
+        while self.entries and len(self.entries) >= self.size:
+            self.entries.pop(next(iter(self.entries)))
+        self.entries[key] = (factors, spectra)
+
+
+def decompose_layers(model: nn.Module, modules: dict[str, nn.Linear], cfg: LowRankConfig, tokenizer,
+                     texts: list[str], progress: Callable | None = None) -> tuple[dict, dict]:
+    """(factors, spectra) per layer: the full decomposition, calibration statistics first when the method
+    needs them."""
+    stats = {}
+    if cfg.method in NEEDS_CALIBRATION:
+        stats = collect_statistics(model, modules, cfg.method, tokenizer, texts,
+                                   max_length=_calibration_setting(cfg, "max_length", 256),
+                                   batch_size=_calibration_setting(cfg, "batch_size", 8))
+    factors, spectra = {}, {}
+    items = progress(modules.items(), total=len(modules), description="factoring") if progress else modules.items()
+    for name, module in items:
+        second, first, sigma = decompose(module.weight, cfg.method, stats.get(name), cfg.alpha)
+        factors[name] = (second.float(), first.float())
+        spectra[name] = sigma
+    return factors, spectra
+
+
+def factor_layers(model: nn.Module, modules: dict[str, nn.Linear], choices: list[LayerChoice],
+                  factors: dict) -> None:
+    """Swap each chosen layer for a LowRankLinear holding its top-rank factors (in the layer's dtype)."""
+    for choice in choices:
+        if not choice.factored:
+            continue
+        module = modules[choice.name]
+        second, first = _balanced(*factors[choice.name], choice.rank)
+        new = LowRankLinear(choice.n_in, choice.n_out, choice.rank, module.bias is not None,
+                            dtype=module.weight.dtype, device=module.weight.device)
+        with torch.no_grad():
+            new.first.weight.copy_(first.to(module.weight.dtype))
+            new.second.weight.copy_(second.to(module.weight.dtype))
+            if module.bias is not None:
+                new.second.bias.copy_(module.bias)
+        _set_module(model, choice.name, new)
+
+
+def _calibration_setting(cfg: LowRankConfig, name: str, default: int) -> int:
+    return getattr(cfg.calibration, name) if cfg.calibration else default
+
+
+# -- the compressed-weights cache on disk -------------------------------------------------
+
+def load_factored(model: nn.Module, modules: dict[str, nn.Linear], weights_path: Path | None,
+                  report_path: Path | None) -> dict | None:
+    """Put the cached factored layers into `model` and return their report; None when nothing usable is cached."""
+    report = _cached_report(report_path) if weights_path is not None and weights_path.exists() else None
+    if report is None:
+        return None
+    dtype = next(iter(modules.values())).weight.dtype
+    device = next(iter(modules.values())).weight.device
+    state = torch.load(weights_path, map_location=device, weights_only=True)
+    for layer in report["layers"]:
+        if layer["factored"]:
+            old = modules[layer["name"]]
+            new = LowRankLinear(old.in_features, old.out_features, layer["rank"], old.bias is not None,
+                                dtype=dtype, device=device)
+            new.load_state_dict({k.removeprefix(layer["name"] + "."): v for k, v in state.items()
+                                 if k.startswith(layer["name"] + ".")})
+            _set_module(model, layer["name"], new)
+    return report
+
+
+def save_factored(model: nn.Module, report: dict, weights_path: Path, report_path: Path) -> None:
+    from lrbench.atomic import write_text, write_with
+
+    state = {}
+    for layer in report["layers"]:
+        if layer["factored"]:
+            for k, v in model.get_submodule(layer["name"]).state_dict().items():
+                state[f"{layer['name']}.{k}"] = v.detach().cpu()
+    write_with(weights_path, lambda tmp: torch.save(state, tmp))
+    write_text(report_path, json.dumps(report, indent=1, default=str))  # last: it marks the entry complete
+
+
+# -- report ---------------------------------------------------------------------------------
+
+def compression_report(cfg: LowRankConfig, model: nn.Module, choices: list[LayerChoice], *, params_before: int,
+                       flops_before: int, calibration: dict | None, heal: dict | None, cache_key: str | None,
+                       started: float) -> dict:
+    layers = [c.row() for c in choices]
+    return {
+        "method": cfg.method, "ratio": cfg.ratio, "energy": cfg.energy, "allocation": cfg.allocation,
+        "targets": cfg.targets, "rank_multiple": cfg.rank_multiple, "calibration": calibration,
+        "params_before": params_before, "params_after": count_params(model),
+        "target_params_before": sum(c.n_in * c.n_out for c in choices),
+        "target_params_after": sum(c.rank * (c.n_in + c.n_out) if c.factored else c.n_in * c.n_out
+                                   for c in choices),
+        "linear_flops_per_token_before": flops_before, "linear_flops_per_token_after": linear_flops_per_token(model),
+        "layers": layers, "layers_factored": sum(c.factored for c in choices),
+        "layers_dense": [c.name for c in choices if not c.factored],
+        "heal": heal, "cache_key": cache_key, "cache_hit": False, "wall_seconds": time.perf_counter() - started,
+    }
+
+
 # -- entry point ------------------------------------------------------------------------
-
-def _dense_report(model: nn.Module, cfg: LowRankConfig, modules: dict[str, nn.Linear], started: float) -> dict:
-    """ratio 1.0: the factored form is never cheaper at full rank, so every layer stays dense (no calibration)."""
-    params, flops = count_params(model), linear_flops_per_token(model)
-    layers = [{"name": n, "in": m.in_features, "out": m.out_features, "rank": min(m.in_features, m.out_features),
-               "full_rank": min(m.in_features, m.out_features), "factored": False, "energy_kept": 1.0,
-               "reason": "ratio 1.0 keeps every parameter: the layer stays dense"} for n, m in modules.items()]
-    target = sum(m.in_features * m.out_features for m in modules.values())
-    return {"method": cfg.method, "ratio": cfg.ratio, "energy": None, "allocation": cfg.allocation,
-            "targets": cfg.targets, "rank_multiple": cfg.rank_multiple, "calibration": None,
-            "params_before": params, "params_after": params, "target_params_before": target,
-            "target_params_after": target, "linear_flops_per_token_before": flops,
-            "linear_flops_per_token_after": flops, "layers": layers, "layers_factored": 0,
-            "layers_dense": [l["name"] for l in layers], "heal": None, "cache_key": None, "cache_hit": False,
-            "wall_seconds": time.perf_counter() - started}
-
 
 def _calibration_source(calibration, cfg: LowRankConfig, base_dir: Path | None):
     """A callable giving the calibration texts: the block's calibration dataset wins over texts a runner
@@ -340,137 +485,111 @@ def _calibration_source(calibration, cfg: LowRankConfig, base_dir: Path | None):
     return None
 
 
+def _calibration_loader(cfg: LowRankConfig, calibration, tokenizer,
+                        base_dir: Path | None) -> Callable[[], list[str]]:
+    """Checks that the texts asvd, whiten, afm and heal need can be had; returns what reads them (read later:
+    it may be slow). The other methods get []."""
+    if not (cfg.method in NEEDS_CALIBRATION or cfg.heal):
+        return list
+    source = _calibration_source(calibration, cfg, base_dir)
+    if source is None:
+        raise LrbenchError(f"method {cfg.method}{' with heal' if cfg.heal else ''} needs calibration texts",
+                           key="compress.calibration", hint="add calibration: {dataset: ..., samples: N}")
+    if tokenizer is None:
+        raise LrbenchError("calibration needs the model's tokenizer", key="compress")
+
+    def load() -> list[str]:
+        texts = source()
+        if not texts:
+            raise LrbenchError("calibration gave no texts", key="compress.calibration")
+        return texts
+
+    return load
+
+
+class LowRankCompressor:
+    """Factors models per `compress:` blocks; owns the DecompositionCache its calls share."""
+
+    def __init__(self, decompositions: DecompositionCache | None = None):
+        self.decompositions = decompositions or DecompositionCache()
+
+    def compress(self, model: nn.Module, config: dict, *, tokenizer=None, calibration=None,
+                 cache_dir: Path | None = None, progress: Callable | None = None,
+                 base_dir: Path | None = None) -> tuple[nn.Module, dict]:
+        """See compress_model."""
+        started = time.perf_counter()
+        cfg = parse_compress(config)
+        if cfg.ratio is not None and cfg.ratio >= 1.0:
+            modules = select_targets(model, cfg.targets, cfg.exclude)
+            size = count_params(model), linear_flops_per_token(model)
+            return model, compression_report(cfg, model, dense_layers(modules), params_before=size[0],
+                                             flops_before=size[1], calibration=None, heal=None, cache_key=None,
+                                             started=started)
+        read_texts = _calibration_loader(cfg, calibration, tokenizer, base_dir)
+        modules = select_targets(model, cfg.targets, cfg.exclude)
+        params_before, flops_before = count_params(model), linear_flops_per_token(model)
+        texts = read_texts()
+        calib_hash = texts_hash(texts) if texts else None
+        model_key = model_fingerprint(model, modules)
+        key = hashlib.sha256(json.dumps({"v": VERSION, "model": model_key, "cfg": cfg.canonical(),
+                                         "calibration": calib_hash},
+                                        sort_keys=True, default=str).encode()).hexdigest()[:24]
+        weights_path, report_path = _cache_paths(cache_dir, key)
+        report = load_factored(model, modules, weights_path, report_path)
+        if report is not None:
+            report.update(cache_hit=True, wall_seconds=time.perf_counter() - started)
+            return model, report
+
+        teacher = copy.deepcopy(model) if cfg.heal else None
+        factors, spectra = self.decomposition(model, modules, cfg, tokenizer, texts, model_key, calib_hash, progress)
+        choices = choose_layers(modules, spectra, cfg)
+        factor_layers(model, modules, choices, factors)
+        del factors
+        heal_report = None
+        if cfg.heal:
+            from lrbench.compression.heal import heal
+
+            heal_report = heal(model, teacher, tokenizer, texts, cfg.heal.model_dump(),
+                               max_length=_calibration_setting(cfg, "max_length", 256))
+            del teacher
+        calibration_info = {"spec": cfg.calibration.model_dump() if cfg.calibration else None, "texts": len(texts),
+                            "hash": calib_hash} if texts else None
+        report = compression_report(cfg, model, choices, params_before=params_before, flops_before=flops_before,
+                                    calibration=calibration_info, heal=heal_report, cache_key=key, started=started)
+        if weights_path is not None:
+            save_factored(model, report, weights_path, report_path)
+        return model, report
+
+    def decomposition(self, model, modules, cfg: LowRankConfig, tokenizer, texts, model_key: str,
+                      calib_hash: str | None, progress) -> tuple[dict, dict]:
+        """(factors, spectra) of the targeted layers, from this compressor's cache when the same model was
+        decomposed the same way before (another ratio of a sweep)."""
+        memo_key = (model_key, cfg.method, cfg.alpha, calib_hash if cfg.method in NEEDS_CALIBRATION else None,
+                    _calibration_setting(cfg, "max_length", 256), _calibration_setting(cfg, "batch_size", 8))
+        found = self.decompositions.get(memo_key)
+        if found is None:
+            found = decompose_layers(model, modules, cfg, tokenizer, texts, progress)
+            self.decompositions.put(memo_key, *found)
+        factors, spectra = found
+        return {n: factors[n] for n in modules}, {n: spectra[n] for n in modules}
+
+
+@functools.lru_cache(maxsize=1)
+def process_compressor() -> LowRankCompressor:
+    """The compressor the cells of one process share, so the points of a ratio sweep decompose the model once."""
+    return LowRankCompressor()
+
+
 def compress_model(model: nn.Module, config: dict, *, tokenizer=None, calibration=None,
                    cache_dir: Path | None = None, progress: Callable | None = None,
-                   base_dir: Path | None = None) -> tuple[nn.Module, dict]:
+                   base_dir: Path | None = None, compressor: LowRankCompressor | None = None) -> tuple[nn.Module, dict]:
     """Factor the targeted Linears of `model` in place; return (model, report).
 
     `config` is one sweep point's `compress:` block (ratio a number). `calibration` is a callable returning
     the calibration texts, or a list of them, or None (then the block's `calibration.dataset` is read, its
     paths relative to base_dir); asvd, whiten, afm and heal need them. Compressed weights are cached under
     cache_dir keyed by model + method + ratio/energy/allocation + targets + calibration hash + heal.
+    `compressor` holds the decompositions reused across calls (default: process_compressor()).
     """
-    started = time.perf_counter()
-    cfg = parse_compress(config)
-    if cfg.ratio is not None and cfg.ratio >= 1.0:
-        return model, _dense_report(model, cfg, select_targets(model, cfg.targets, cfg.exclude), started)
-    needs_texts = cfg.method in NEEDS_CALIBRATION or cfg.heal
-    calibration = _calibration_source(calibration, cfg, base_dir) if needs_texts else None
-    if needs_texts and calibration is None:
-        raise LrbenchError(f"method {cfg.method}{' with heal' if cfg.heal else ''} needs calibration texts",
-                           key="compress.calibration", hint="add calibration: {dataset: ..., samples: N}")
-    if needs_texts and tokenizer is None:
-        raise LrbenchError("calibration needs the model's tokenizer", key="compress")
-    modules = select_targets(model, cfg.targets, cfg.exclude)
-    params_before, flops_before = count_params(model), linear_flops_per_token(model)
-    texts = calibration() if needs_texts else []
-    if needs_texts and not texts:
-        raise LrbenchError("calibration gave no texts", key="compress.calibration")
-    calib_hash = texts_hash(texts) if texts else None
-    model_key = model_fingerprint(model, modules)
-    key = hashlib.sha256(json.dumps({"v": VERSION, "model": model_key,
-                                     "cfg": cfg.canonical(), "calibration": calib_hash},
-                                    sort_keys=True, default=str).encode()).hexdigest()[:24]
-    weights_path, report_path = _cache_paths(cache_dir, key)
-    dtype = next(iter(modules.values())).weight.dtype
-    device = next(iter(modules.values())).weight.device
-
-    report = _cached_report(report_path) if weights_path is not None and weights_path.exists() else None
-    if report is not None:
-        state = torch.load(weights_path, map_location=device, weights_only=True)
-        for layer in report["layers"]:
-            if layer["factored"]:
-                old = modules[layer["name"]]
-                new = LowRankLinear(old.in_features, old.out_features, layer["rank"], old.bias is not None,
-                                    dtype=dtype, device=device)
-                new.load_state_dict({k.removeprefix(layer["name"] + "."): v for k, v in state.items()
-                                     if k.startswith(layer["name"] + ".")})
-                _set_module(model, layer["name"], new)
-        report.update(cache_hit=True, wall_seconds=time.perf_counter() - started)
-        return model, report
-
-    teacher = copy.deepcopy(model) if cfg.heal else None
-    max_length = cfg.calibration.max_length if cfg.calibration else 256
-    batch_size = cfg.calibration.batch_size if cfg.calibration else 8
-    # The full decomposition does not depend on the ratio: a sweep over ratios reuses it (one in memory).
-    memo_key = (model_key, cfg.method, cfg.alpha, calib_hash if cfg.method in NEEDS_CALIBRATION else None,
-                max_length, batch_size)
-    factors, spectra, shapes = {}, {}, {}
-    if memo_key in _DECOMPOSITIONS:
-        factors, spectra = _DECOMPOSITIONS[memo_key]
-        factors, spectra = {n: factors[n] for n in modules}, {n: spectra[n] for n in modules}
-    else:
-        stats = {}
-        if cfg.method in NEEDS_CALIBRATION:
-            stats = collect_statistics(model, modules, cfg.method, tokenizer, texts,
-                                       max_length=max_length, batch_size=batch_size)
-        items = progress(modules.items(), total=len(modules), description="factoring") if progress else modules.items()
-        for name, module in items:
-            second, first, sigma = decompose(module.weight, cfg.method, stats.get(name), cfg.alpha)
-            factors[name] = (second.float(), first.float())
-            spectra[name] = sigma
-        del stats
-        _DECOMPOSITIONS.clear()
-        _DECOMPOSITIONS[memo_key] = (factors, spectra)
-    for name, module in modules.items():
-        shapes[name] = (module.out_features, module.in_features)
-    ranks = choose_ranks(shapes, spectra, cfg)
-    layers = []
-    for name, module in modules.items():
-        n_out, n_in = shapes[name]
-        rank = ranks[name]
-        fewer_params, fewer_flops = cheaper(rank, n_in, n_out)
-        entry = {"name": name, "in": n_in, "out": n_out, "rank": rank, "full_rank": min(n_in, n_out),
-                 "factored": fewer_params and fewer_flops}
-        S2 = spectra[name] ** 2
-        entry["energy_kept"] = float(S2[:rank].sum() / S2.sum().clamp_min(1e-30))
-        if entry["factored"]:
-            second, first = _balanced(*factors[name], rank)
-            new = LowRankLinear(n_in, n_out, rank, module.bias is not None, dtype=dtype, device=device)
-            with torch.no_grad():
-                new.first.weight.copy_(first.to(dtype))
-                new.second.weight.copy_(second.to(dtype))
-                if module.bias is not None:
-                    new.second.bias.copy_(module.bias)
-            _set_module(model, name, new)
-        else:
-            entry["reason"] = (f"rank {rank} would keep {rank * (n_in + n_out):,} of {n_in * n_out:,} parameters: "
-                               "the factored form is not cheaper")
-        layers.append(entry)
-    del factors
-
-    heal_report = None
-    if cfg.heal:
-        from lrbench.compression.heal import heal
-
-        heal_report = heal(model, teacher, tokenizer, texts, cfg.heal.model_dump(), max_length=max_length)
-        del teacher
-
-    params_after, flops_after = count_params(model), linear_flops_per_token(model)
-    target_before = sum(o * i for o, i in shapes.values())
-    target_after = sum(l["rank"] * (l["in"] + l["out"]) if l["factored"] else l["in"] * l["out"] for l in layers)
-    report = {
-        "method": cfg.method, "ratio": cfg.ratio, "energy": cfg.energy, "allocation": cfg.allocation,
-        "targets": cfg.targets, "rank_multiple": cfg.rank_multiple,
-        "calibration": {"spec": cfg.calibration.model_dump() if cfg.calibration else None, "texts": len(texts), "hash": calib_hash} if texts else None,
-        "params_before": params_before, "params_after": params_after,
-        "target_params_before": target_before, "target_params_after": target_after,
-        "linear_flops_per_token_before": flops_before, "linear_flops_per_token_after": flops_after,
-        "layers": layers,
-        "layers_factored": sum(l["factored"] for l in layers),
-        "layers_dense": [l["name"] for l in layers if not l["factored"]],
-        "heal": heal_report, "cache_key": key, "cache_hit": False,
-        "wall_seconds": time.perf_counter() - started,
-    }
-    if weights_path is not None:
-        weights_path.parent.mkdir(parents=True, exist_ok=True)
-        state = {}
-        for layer in layers:
-            if layer["factored"]:
-                for k, v in model.get_submodule(layer["name"]).state_dict().items():
-                    state[f"{layer['name']}.{k}"] = v.detach().cpu()
-        from lrbench.atomic import write_text, write_with
-
-        write_with(weights_path, lambda tmp: torch.save(state, tmp))
-        write_text(report_path, json.dumps(report, indent=1, default=str))  # last: it marks the entry complete
-    return model, report
+    return (compressor or process_compressor()).compress(model, config, tokenizer=tokenizer, calibration=calibration,
+                                                         cache_dir=cache_dir, progress=progress, base_dir=base_dir)

@@ -12,6 +12,8 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 
 from lrbench.errors import LrbenchError
 from lrbench.datasets.fingerprints import cached_fingerprint, hash_files
+from lrbench.datasets.inputs import regular_file
+from lrbench.datasets.sampling import limit_ids, subset_identity, subset_profile
 from lrbench.suites.schema import DatasetSpec
 
 QRELS_COLUMNS = ["query_id", "doc_id", "relevance"]
@@ -41,6 +43,8 @@ class Dataset:
         if not path.exists():
             raise LrbenchError(f"file not found: {path}", key=key,
                                hint="paths in a suite resolve against the suite file's folder")
+        if key != "datasets.id" or not path.is_dir():  # an id may name a folder (BEIR, BRIGHT); the rest are files
+            regular_file(path, key)
         return path
 
     # -- content (override what the scheme provides) -------------------------------
@@ -76,11 +80,15 @@ class Dataset:
         """What can be checked without reading any data (local paths, ids); `lrbench validate` calls it."""
         self.source_files()
 
+    def check_data(self) -> None:
+        """What `lrbench validate` checks by reading the data, so that `run` refuses nothing validate passed
+        (a corpus's duplicate document ids); raise LrbenchError."""
+
     # -- identity ------------------------------------------------------------------
     def fingerprint(self) -> str:
         """Content hash of the data, cached against the files' size and mtime."""
         files = self.source_files()
-        extra = repr(sorted((self.relevance_map or {}).items())) + repr(self.spec.queries_limit) + self.identity_extra()
+        extra = repr(sorted((self.relevance_map or {}).items())) + subset_identity(self.spec, self.task) + self.identity_extra()
         return cached_fingerprint(self.scheme + ":" + self.source + extra, files,
                                   lambda: hash_files(files, extra))
 
@@ -101,10 +109,39 @@ class Dataset:
         """What, besides the source files, changes the data (e.g. an option choosing which documents)."""
         return ""
 
+    #: docs() is the whole collection the qrels judge (a candidates file holds only the retrieved passages)
+    full_collection: ClassVar[bool] = True
+
+    def profile(self) -> dict:
+        """What a cell's meta.json records about the data behind its numbers: the query subset, and the
+        relevant judged documents the corpus lacks (they count in recall and nDCG, and no system can find them)."""
+        count, examples = self.absent_judged
+        absent = {"absent_judged_docs": count, "absent_judged_examples": examples} if count else {}
+        return {**subset_profile(self.spec, self.task), **absent}
+
+    @cached_property
+    def absent_judged(self) -> tuple[int, list[str]]:
+        """(how many, the first five) relevant judged document ids that are not in the corpus."""
+        if self.task != "ranking" or not self.full_collection or not self.has_docs():
+            return 0, []
+        qrels = self.judged_qrels
+        judged = list(dict.fromkeys(qrels.loc[qrels["relevance"] > 0, "doc_id"].astype(str)))
+        found = self.doc_texts(judged)
+        absent = [d for d in judged if d not in found]
+        return len(absent), absent[:5]
+
     def corpus_fingerprint(self) -> str:
         """Content hash of the documents alone: what corpus indexes and embeddings are keyed by, so another
-        query set over the same corpus reuses them."""
-        return self.fingerprint()
+        query set, qrels file or grade map over the same corpus reuses them. Hashes the (doc_id, text) stream,
+        cached against the source files like `fingerprint`."""
+        files = self.source_files()
+        name = "corpus:" + self.scheme + ":" + self.source + self.identity_extra() + repr([str(f) for f in files])
+        return cached_fingerprint(name, files, self._hash_docs)
+
+    def _hash_docs(self) -> str:
+        h = Digest("corpus")
+        h.update(f"{d}\t{t}" for d, t in self.docs())
+        return h.hexdigest()[:32]
 
     @cached_property
     def judged_qrels(self) -> pd.DataFrame:
@@ -112,9 +149,13 @@ class Dataset:
         if self.relevance_map:
             mapping = self.relevance_map
             qrels = qrels.assign(relevance=qrels["relevance"].map(lambda g: mapping.get(int(g), int(g))))
+            if len(qrels) and not (qrels["relevance"] > 0).any():
+                raise LrbenchError(f"relevance: maps every grade of {self.spec.label}'s qrels to 0 or less, so "
+                                   "every measure would be 0", key="datasets.relevance",
+                                   hint="map the grades that count as relevant to 1 or more")
         qrels = self._within_topics(qrels)
         if self.spec.queries_limit:
-            keep = list(dict.fromkeys(qrels["query_id"]))[: self.spec.queries_limit]
+            keep = limit_ids(qrels["query_id"].tolist(), self.spec, self.task)
             qrels = qrels[qrels["query_id"].isin(set(keep))]
         return qrels.reset_index(drop=True)
 

@@ -95,6 +95,9 @@ class BeirDataset(Dataset):
     def has_docs(self) -> bool:
         return True
 
+    def check_data(self) -> None:
+        self.doc_index  # noqa: B018 -- built once (and kept for reranking); refuses duplicate ids, empty corpora
+
     def docs(self):
         """(doc_id, text) streamed from the files."""
         return ((r["_id"], doc_text(r)) for r in self.corpus.records())

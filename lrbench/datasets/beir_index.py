@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from lrbench.atomic import publish_dir
 from lrbench.errors import LrbenchError
 from lrbench.paths import cache_dir
-from lrbench.datasets.files import _json_object as json_object, numbered_lines
+from lrbench.datasets.files import json_record, numbered_lines
 from lrbench.datasets.fingerprints import cached_fingerprint, hash_files
 
 
@@ -35,7 +33,7 @@ def doc_text(record: dict) -> str:
 
 
 def _parse(line: str, path: Path, n: int) -> dict:
-    record = json_object(line, path, n, required=("_id",))
+    record = json_record(line, path, n, required=("_id",))
     record["_id"] = str(record["_id"])
     return record
 
@@ -168,10 +166,8 @@ def _build(corpus: CorpusFiles, folder: Path) -> None:
     """Scan the corpus once; write keys/offsets (and a plain copy for gzip/Parquet) atomically."""
     import numpy as np
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".idx-", dir=folder.parent))
-    keys, offsets = [], []
-    try:
+    def build(tmp: Path) -> None:
+        keys, offsets = [], []
         if corpus.kind == "jsonl":  # offsets into the file itself: lines are checked as records() checks them
             path = corpus.files[0]
             with open(path, "rb") as fh:
@@ -191,9 +187,8 @@ def _build(corpus: CorpusFiles, folder: Path) -> None:
         order = np.argsort(np.asarray(keys, dtype=np.int64), kind="stable")
         np.save(tmp / "keys.npy", np.asarray(keys, dtype=np.int64)[order])
         np.save(tmp / "offsets.npy", np.asarray(offsets, dtype=np.int64)[order])
-        os.replace(tmp, folder)
-    except OSError:
-        if not (folder / "offsets.npy").exists():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    # False: another process published the index first (theirs is kept)
+    if not publish_dir(folder, build) and not (folder / "offsets.npy").exists():
+        raise LrbenchError("the corpus index folder is damaged (no offsets.npy)", file=str(folder),
+                           hint="delete the folder; the next run rebuilds it")

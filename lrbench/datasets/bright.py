@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # loaded on first use: cached reruns never need it
 
 from lrbench.errors import LrbenchError
 from lrbench.datasets.base import QRELS_COLUMNS
-from lrbench.datasets.files import BrightDataset, _json_object, numbered_lines, parse_id_list, read_trec_qrels
+from lrbench.datasets.files import BrightDataset, json_record, numbered_lines, parse_id_list, read_trec_qrels
 
 DOCUMENT_KINDS = ("documents", "long_documents")
 
@@ -81,7 +81,7 @@ class BrightCorpusDataset(BrightDataset):
         path = self._topics_file()
         if path.suffix == ".parquet":
             return pd.read_parquet(path).to_dict(orient="records")
-        return [_json_object(line, path, n, required=("id", "query")) for n, line in numbered_lines(path)
+        return [json_record(line, path, n, required=("id", "query")) for n, line in numbered_lines(path)
                 if line.strip()]
 
     # -- qrels -----------------------------------------------------------------------------

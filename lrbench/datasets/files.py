@@ -14,16 +14,19 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 
 from lrbench.errors import LrbenchError
 from lrbench.datasets.base import QRELS_COLUMNS, RUN_COLUMNS, Dataset
+from lrbench.datasets.inputs import MAX_LINE_BYTES, bounded_lines, regular_file
 
 
-def numbered_lines(path: Path):
-    """(line number, text) of a UTF-8 text file (optionally gzipped); bytes that are not UTF-8 or a
-    file that is not text are one error naming the file and line."""
+def numbered_lines(path: Path, limit: int | None = MAX_LINE_BYTES):
+    """(line number, text) of a UTF-8 text file (optionally gzipped); bytes that are not UTF-8, a file
+    that is not text or not a regular file, or a line over `limit` bytes are one error naming the file
+    and line."""
     opener = gzip.open if path.suffix == ".gz" else open
+    regular_file(path)
     n = 0
     try:
         with opener(path, "rb") as fh:
-            for n, raw in enumerate(fh, 1):
+            for n, raw in bounded_lines(fh, path, limit):
                 if n == 1:
                     raw = raw.removeprefix(b"\xef\xbb\xbf")
                 if b"\x00" in raw:
@@ -38,16 +41,23 @@ def numbered_lines(path: Path):
                            hint="check that the file is complete and in the expected format") from None
 
 
+def quoted_prefix(text: str, limit: int = 60) -> str:
+    """At most `limit` characters of file content, escaped (repr), for an error line: a line of a file
+    that is not what we expect may be long or hold control characters."""
+    quoted = repr(text)
+    return quoted if len(quoted) <= limit else quoted[:limit - 4] + "...'"
+
+
 def _number(text: str, path: Path, n: int, what: str, integer: bool) -> float:
     try:
         value = int(text) if integer else float(text)
     except ValueError:
         kind = "an integer" if integer else "a number"
-        raise LrbenchError(f"{what} {text!r} is not {kind}", file=str(path), line=n,
+        raise LrbenchError(f"{what} {quoted_prefix(text)} is not {kind}", file=str(path), line=n,
                            hint="relevance grades are integers (0, 1, 2 ...)" if integer else
                            "scores are numbers") from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise LrbenchError(f"{what} {text!r} is not a finite number", file=str(path), line=n,
+        raise LrbenchError(f"{what} {quoted_prefix(text)} is not a finite number", file=str(path), line=n,
                            hint="remove or fix the NaN/inf score")
     return value
 
@@ -69,7 +79,7 @@ def read_trec_qrels(path: Path) -> pd.DataFrame:
         elif len(parts) == 3:
             qid, docid, rel = parts
         else:
-            raise LrbenchError(f"expected 'qid 0 docid rel', got {line.strip()[:80]!r}", file=str(path), line=n,
+            raise LrbenchError(f"expected 'qid 0 docid rel', got {quoted_prefix(line.strip())}", file=str(path), line=n,
                                hint="qrels have 4 columns (TREC) or 3 (BEIR TSV with a header)")
         if not rows and not seen and rel.lower() in _HEADER_WORDS:
             seen[None] = n
@@ -85,7 +95,8 @@ def read_trec_qrels(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=QRELS_COLUMNS)
 
 
-def _json_object(line: str, path: Path, n: int, required: tuple[str, ...] = ()) -> dict:
+def json_record(line: str, path: Path, n: int, required: tuple[str, ...] = ()) -> dict:
+    """Line `n` of a JSON-lines file as a dict with the `required` keys, else one error naming path:n."""
     try:
         record = json.loads(line)
     except ValueError as exc:
@@ -108,7 +119,7 @@ def read_trec_topics(path: Path) -> dict[str, str]:
     for n, line in numbered_lines(path):
         if jsonl:
             if line.strip():
-                record = _json_object(line, path, n)
+                record = json_record(line, path, n)
                 if "_id" not in record and "id" not in record:
                     raise LrbenchError("the record lacks '_id'", file=str(path), line=n, key="_id",
                                        hint="every query line needs '_id' and 'text'")
@@ -125,7 +136,9 @@ def read_trec_topics(path: Path) -> dict[str, str]:
 def read_trec_run(path: Path) -> pd.DataFrame:
     import pandas as pd
 
-    rows, seen = [], {}
+    from lrbench.datasets.runfiles import checked_run
+
+    rows, lines = [], []
     for n, line in numbered_lines(path):
         parts = line.split()
         if not parts:
@@ -133,15 +146,11 @@ def read_trec_run(path: Path) -> pd.DataFrame:
         if len(parts) < 6:
             raise LrbenchError("expected 'qid Q0 docid rank score tag'", file=str(path), line=n,
                                hint="a TREC run has 6 columns")
-        if (parts[0], parts[2]) in seen:
-            raise LrbenchError(f"query {parts[0]} ranks document {parts[2]} twice (first on line "
-                               f"{seen[(parts[0], parts[2])]})", file=str(path), line=n,
-                               hint="each document once per query")
-        seen[(parts[0], parts[2])] = n
         rows.append((parts[0], parts[2], _number(parts[4], path, n, "score", integer=False)))
+        lines.append(n)
     if not rows:
         raise LrbenchError("the run is empty", file=str(path), hint="give a run with at least one ranked document")
-    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+    return checked_run(pd.DataFrame(rows, columns=RUN_COLUMNS), str(path), lines, "line")
 
 
 class CandidatesDataset(Dataset):
@@ -164,7 +173,7 @@ class CandidatesDataset(Dataset):
         import pandas as pd
 
         try:
-            with open(self.path, encoding="utf-8") as fh:
+            with open(regular_file(self.path, "datasets.id"), encoding="utf-8") as fh:
                 data = json.load(fh)
             if not isinstance(data, list):
                 raise TypeError("the top level is not a list")
@@ -175,13 +184,8 @@ class CandidatesDataset(Dataset):
                     continue
                 qid = str(hits[0]["qid"])
                 queries[qid] = entry["query"]
-                ranked = set()
                 for hit in hits:
                     docid, score = str(hit["docid"]), float(hit["score"])
-                    if score != score or docid in ranked:
-                        raise ValueError(f"entry {n} (query {qid}): " + (f"score of {docid} is NaN" if score != score
-                                                                        else f"document {docid} listed twice"))
-                    ranked.add(docid)
                     run.append((qid, docid, score))
                     texts[docid] = hit.get("content", "")
             if not run:
@@ -189,7 +193,9 @@ class CandidatesDataset(Dataset):
         except (ValueError, KeyError, TypeError) as exc:
             raise LrbenchError(f"not a RankLLM candidate list ({type(exc).__name__}: {exc})", file=str(self.path),
                                hint='expected [{"query": ..., "hits": [{"qid", "docid", "score", "content"}]}]') from None
-        return queries, pd.DataFrame(run, columns=RUN_COLUMNS), texts
+        from lrbench.datasets.runfiles import checked_run
+
+        return queries, checked_run(pd.DataFrame(run, columns=RUN_COLUMNS), str(self.path), unit="hit"), texts
 
     def queries(self) -> dict[str, str]:
         return self._lists[0]
@@ -199,6 +205,9 @@ class CandidatesDataset(Dataset):
 
     def has_docs(self) -> bool:
         return True
+
+    #: its passages are the retrieved candidates, not the collection: judged passages outside them are expected
+    full_collection = False
 
     def docs(self):
         return iter(self._lists[2].items())
@@ -276,7 +285,7 @@ class BrightDataset(Dataset):
     @cached_property
     def _examples(self) -> list[dict]:
         path = self._file("topics.bright-{subset}-original.jsonl.gz")
-        return [_json_object(line, path, n, required=("id", "query")) for n, line in numbered_lines(path) if line.strip()]
+        return [json_record(line, path, n, required=("id", "query")) for n, line in numbered_lines(path) if line.strip()]
 
     def queries(self) -> dict[str, str]:
         return {str(e["id"]): e["query"] for e in self._examples}

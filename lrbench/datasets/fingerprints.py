@@ -8,7 +8,9 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from lrbench.paths import cache_dir
+from lrbench.atomic import write_text
+from lrbench.datasets.inputs import regular_file
+from lrbench.paths import cache_dir, cache_failed
 
 
 def _signature(files: list[Path]) -> list:
@@ -23,7 +25,7 @@ def hash_files(files: list[Path], extra: str = "") -> str:
     """sha256 over the bytes of the files (names excluded, so moved copies hash the same)."""
     h = hashlib.sha256(extra.encode())
     for f in files:
-        with open(f, "rb") as fh:
+        with open(regular_file(f) if Path(f).exists() else f, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
         h.update(b"\0")
@@ -60,7 +62,8 @@ def cached_fingerprint(name: str, files: list[Path], compute: Callable[[], str],
     signed = files_after() if files_after else files
     if signed:
         table[name] = {"sig": _signature(signed), "fp": value}
-        tmp = store.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(table))
-        os.replace(tmp, store)
+        try:
+            write_text(store, json.dumps(table))
+        except OSError:
+            cache_failed()  # memoising only saves time: on a full cache, say so once and go on
     return value

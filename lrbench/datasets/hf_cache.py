@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from lrbench.atomic import publish_dir
 from lrbench.errors import LrbenchError
 
 VERSION = "0.0.0"  # what the Parquet builder of a Hub dataset records
@@ -78,9 +78,8 @@ def write_config(repo_id: str, config: str, revision: str, splits: dict, cache: 
 
     dest = config_folder(repo_id, config, revision, cache)
     name = repo_id.split("/")[-1]
-    cache.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".lrbench-hf-", dir=cache))
-    try:
+
+    def build(work: Path) -> Path:
         files = {}
         for split, table in splits.items():
             path = work / "src" / f"{split}.parquet"
@@ -90,13 +89,9 @@ def write_config(repo_id: str, config: str, revision: str, splits: dict, cache: 
         builder = Parquet(cache_dir=str(work / "build"), dataset_name=name, config_name=config, config_id=config,
                           hash=revision, data_files=files)
         builder.download_and_prepare()
-        built = Path(builder.cache_dir)
-        if dest.exists():
-            shutil.rmtree(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(built, dest)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        return Path(builder.cache_dir)
+
+    publish_dir(dest, build, replace=True)
     return dest
 
 
@@ -114,11 +109,8 @@ def seed_from_hf_mirror(repo_id: str, mirror: Path | None = None, cache: Path | 
         dest = cache / entry.relative_to(mirror)
         if dest.exists():
             continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".lrbench-seed-", dir=dest.parent))
-        shutil.copytree(entry, tmp, dirs_exist_ok=True)
-        os.replace(tmp, dest)  # the whole entry appears at once
-        copied.append(dest)
+        if publish_dir(dest, lambda tmp: shutil.copytree(entry, tmp, dirs_exist_ok=True)):
+            copied.append(dest)
     return copied
 
 

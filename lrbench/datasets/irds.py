@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import functools
+import types
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +16,7 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 from lrbench.errors import LrbenchError
 from lrbench.locks import file_lock
 from lrbench.datasets.base import QRELS_COLUMNS, Dataset, Digest
+from lrbench.datasets.sampling import subset_identity
 from lrbench.datasets.fingerprints import cached_fingerprint, is_cached
 from lrbench.datasets.mirror import dataset_folder, irds_home, refuse_download_offline, seed_from_mirror
 
@@ -80,10 +84,12 @@ class IrdsDataset(Dataset):
         if self.source not in ir_datasets.registry:
             raise self._unknown_id()
 
+    @contextlib.contextmanager
     def _lock(self):
         # one process at a time reads a collection: ir_datasets builds its docstore and indexes on first read,
         # and a second process reading meanwhile would find half-built files (parallel backends, Ray workers)
-        return file_lock(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock")
+        with file_lock(irds_home() / f".lrbench-{self.source.replace('/', '_')}.lock"), _quiet_ir_datasets():
+            yield
 
     def _guard(self, what, fn):
         try:
@@ -157,5 +163,31 @@ class IrdsDataset(Dataset):
         with self._lock():
             return cached_fingerprint(self._fingerprint_name(), self._files(), compute, files_after=self._files)
 
+    def corpus_fingerprint(self) -> str:
+        """The documents' hash alone (queries_limit, qrels and grade maps leave it unchanged)."""
+        seed_from_mirror(self.source)
+        with self._lock():
+            return cached_fingerprint("irds-corpus:" + self.source, self._files(), self._hash_docs,
+                                      files_after=self._files)
+
     def _fingerprint_name(self) -> str:
-        return "irds:" + self.source + repr(self.relevance_map) + repr(self.spec.queries_limit)
+        return "irds:" + self.source + repr(self.relevance_map) + subset_identity(self.spec, self.task)
+
+
+@contextlib.contextmanager
+def _quiet_ir_datasets():
+    """ir_datasets draws tqdm bars of its own (building a docstore prints 'docs_iter: 16%...'); lrbench shows one
+    progress display, so while lrbench reads a collection ir_datasets' bars are disabled. ir_datasets takes tqdm
+    from its lazy_libs cache on each use, which is the one place to hand it a silent tqdm."""
+    import ir_datasets.lazy_libs as libs
+    import tqdm
+
+    saved = libs._cache.get("tqdm")
+    libs._cache["tqdm"] = types.SimpleNamespace(tqdm=functools.partial(tqdm.tqdm, disable=True))
+    try:
+        yield
+    finally:
+        if saved is None:
+            libs._cache.pop("tqdm", None)
+        else:
+            libs._cache["tqdm"] = saved

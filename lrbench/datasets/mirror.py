@@ -15,6 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
+from lrbench.atomic import write_with
 from lrbench.errors import LrbenchError
 
 
@@ -85,10 +86,7 @@ def seed_from_mirror(irds_id: str, mirror: Path | None = None, home: Path | None
         dest = inside(home, rel.as_posix(), what="mirror file")
         if dest.exists():
             continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + f".lrbench-tmp{os.getpid()}")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)  # never leave a half-copied file where ir_datasets would trust it
+        write_with(dest, lambda tmp: shutil.copyfile(src, tmp))  # never half a file where ir_datasets trusts it
         copied.append(dest)
     return copied
 

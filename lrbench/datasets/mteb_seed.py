@@ -99,6 +99,21 @@ def _sts_tables(folder: Path, splits: list[str]) -> dict[str, dict]:
     return {"default": out}
 
 
+def _check_split_sizes(task_name: str, metadata, revision: str, splits: dict, source: Path) -> None:
+    """Refuse a file that is not the split it would be cached as: the cache entry claims to be the pinned
+    revision's split, so 1,500 GLUE STS-B dev pairs written as STSBenchmark's 1,379-pair test split would be read
+    back as the test split, silently. MTEB's metadata states each split's size."""
+    expected = getattr(metadata, "n_samples", None) or {}
+    for split, table in splits.items():
+        want = expected.get(split)
+        if want is not None and table.num_rows != want:
+            raise LrbenchError(f"{split} split from {source} has {table.num_rows:,} rows, and {task_name}'s {split} "
+                               f"split at revision {revision[:12]} has {want:,}: it is another split or another "
+                               "version of the data", file=str(source),
+                               hint=f"give the task's own {split} split (nothing was written to the cache); evaluate "
+                                    "another file directly, e.g. a GLUE dev set as glue:PATH")
+
+
 def seed_mteb_task(task_name: str, source: Path, cache: Path) -> list[Path]:
     """Write (or copy) the task's configs into `cache` at its pinned revision; returns the entries written."""
     from lrbench.datasets.mteb_tasks import get_mteb_task, task_kind
@@ -117,4 +132,6 @@ def seed_mteb_task(task_name: str, source: Path, cache: Path) -> list[Path]:
         tables = _classification_tables(source, list(dict.fromkeys([task.train_split] + splits)))
     else:
         tables = _sts_tables(source, splits)
+    if kind != "ranking":
+        _check_split_sizes(task_name, task.metadata, revision, tables["default"], source)
     return [write_config(repo, config, revision, split_tables, cache) for config, split_tables in tables.items()]

@@ -28,6 +28,7 @@ from lrbench.errors import LrbenchError
 from lrbench.datasets.base import QRELS_COLUMNS, Dataset
 from lrbench.datasets.tasks import EXAMPLE_COLUMNS, SplitExamples, _Measures
 from lrbench.datasets.fingerprints import cached_fingerprint, hash_files
+from lrbench.datasets.sampling import subset_identity
 from lrbench.datasets.hf_cache import cached_revisions, hf_datasets_cache, offline, repo_folder, seed_from_hf_mirror
 
 #: mteb's main scores -> the measure lrbench reports by default
@@ -162,7 +163,7 @@ class MtebDataset(SplitExamples, Dataset):
             self._loaded  # noqa: B018 -- downloads (online) or raises the seeding hint
             files = self.source_files()
         extra = (f"{self.source}@{self.revision}/{self.split}" + repr(sorted(self.spec.options.items())) +
-                 repr(sorted((self.spec.relevance or {}).items())) + repr(self.spec.queries_limit))
+                 repr(sorted((self.spec.relevance or {}).items())) + subset_identity(self.spec, self.task))
         return cached_fingerprint("mteb:" + self.source + extra, files, lambda: hash_files(files, extra))
 
     @property

@@ -56,7 +56,38 @@ def _json_or_none(text: str):
         return None
 
 
-def _frame(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+def checked_run(frame: pd.DataFrame, source: str, positions=None, unit: str = "row") -> pd.DataFrame:
+    """One rule for every run, whatever its format: each document at most once per query and every score a
+    finite number. A violation is refused naming the source and its line (text formats) or row (tables,
+    JSON), as `unit` and `positions` (1-based, in the frame's order; default: the row number) say."""
+    import numpy as np
+
+    frame = frame.reset_index(drop=True)
+    where = (lambda i: int(positions[i])) if positions is not None else (lambda i: i + 1)
+    score = frame["score"].to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(score))
+    if len(bad):
+        i = int(bad[0])
+        raise LrbenchError(f"score {float(score[i])!r} of query {frame['query_id'][i]}, document {frame['doc_id'][i]} "
+                           f"is not a finite number", file=_place(source, unit, where(i)),
+                           hint="remove or fix the NaN/inf score")
+    twice = frame.duplicated(["query_id", "doc_id"], keep=False).to_numpy()
+    if twice.any():
+        rows = np.flatnonzero(twice)
+        first = int(rows[0])
+        i = next(int(r) for r in rows[1:] if frame["query_id"][r] == frame["query_id"][first]
+                 and frame["doc_id"][r] == frame["doc_id"][first])
+        raise LrbenchError(f"query {frame['query_id'][i]} ranks document {frame['doc_id'][i]} twice (first on "
+                           f"{unit} {where(first)})", file=_place(source, unit, where(i)),
+                           hint="each document once per query")
+    return frame
+
+
+def _place(source: str, unit: str, n: int) -> str:
+    return f"{source}:{n}" if unit == "line" else f"{source} ({unit} {n})"
+
+
+def _frame(path: Path, frame: pd.DataFrame, positions=None, unit: str = "row") -> pd.DataFrame:
     import pandas as pd
 
     frame = frame.rename(columns={c: _ALIASES.get(c, c) for c in frame.columns})
@@ -68,15 +99,24 @@ def _frame(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
         score = pd.to_numeric(frame["score"], errors="raise").astype(float)
     except (ValueError, TypeError):
         raise LrbenchError("run has a non-numeric score", file=str(path), key="score") from None
-    return pd.DataFrame({"query_id": frame["query_id"].astype(str), "doc_id": frame["doc_id"].astype(str),
-                         "score": score})
+    run = pd.DataFrame({"query_id": frame["query_id"].astype(str), "doc_id": frame["doc_id"].astype(str),
+                        "score": score})
+    if run.empty:
+        raise LrbenchError("the run is empty", file=str(path), hint="give a run with at least one ranked document")
+    return checked_run(run, str(path), positions, unit)
 
 
-def _read_json(path: Path):
+class _Pairs(list):
+    """A JSON object as its (key, value) pairs in file order: a key given twice is kept twice, so that a
+    document listed twice for a query is refused rather than silently overwritten."""
+
+
+def _read_json(path: Path, pairs: bool = False):
     from lrbench.datasets.files import numbered_lines
 
     try:
-        return json.loads("".join(line for _, line in numbered_lines(path)))
+        text = "".join(line for _, line in numbered_lines(path, limit=None))  # a regular file: finite
+        return json.loads(text, object_pairs_hook=_Pairs) if pairs else json.loads(text)
     except ValueError as exc:
         raise LrbenchError(f"run file is not valid JSON ({exc})", file=str(path)) from None
 
@@ -84,10 +124,10 @@ def _read_json(path: Path):
 def read_ranx(path: Path) -> pd.DataFrame:
     import pandas as pd
 
-    data = _read_json(path)
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+    data = _read_json(path, pairs=True)
+    if not isinstance(data, _Pairs) or not all(isinstance(v, _Pairs) for _, v in data):
         raise LrbenchError("not a ranx run", file=str(path), hint='expected {"qid": {"docid": score, ...}, ...}')
-    rows = [(str(q), str(d), s) for q, docs in data.items() for d, s in docs.items()]
+    rows = [(str(q), str(d), s) for q, docs in data for d, s in docs]
     return _frame(path, pd.DataFrame(rows, columns=RUN_COLUMNS))
 
 
@@ -106,15 +146,19 @@ def read_rankllm(path: Path) -> pd.DataFrame:
 def read_jsonl(path: Path) -> pd.DataFrame:
     import pandas as pd
 
-    from lrbench.datasets.files import _json_object, numbered_lines
+    from lrbench.datasets.files import json_record, numbered_lines
 
-    records = [_json_object(line, path, n) for n, line in numbered_lines(path) if line.strip()]
-    return _frame(path, pd.DataFrame.from_records(records))
+    numbered = [(n, json_record(line, path, n)) for n, line in numbered_lines(path) if line.strip()]
+    return _frame(path, pd.DataFrame.from_records([record for _, record in numbered]),
+                  [n for n, _ in numbered], "line")
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
     import pandas as pd
 
+    from lrbench.datasets.inputs import regular_file
+
+    regular_file(path)
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet

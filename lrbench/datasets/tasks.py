@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 
 from lrbench.errors import LrbenchError
 from lrbench.datasets.base import Dataset
+from lrbench.datasets.sampling import limit_rows, subset_identity
 from lrbench.datasets.fingerprints import cached_fingerprint, hash_files
 
 EXAMPLE_COLUMNS = ["id", "text", "text_pair", "label"]
@@ -54,7 +55,7 @@ class _TaskDataset(Dataset):
 
     def fingerprint(self) -> str:
         files = self.source_files()
-        extra = self.scheme + repr(sorted(self.spec.options.items())) + repr(self.spec.queries_limit)
+        extra = self.scheme + repr(sorted(self.spec.options.items())) + subset_identity(self.spec, self.task)
         return cached_fingerprint(self.scheme + ":" + str(files) + extra, files, lambda: hash_files(files, extra))
 
     def eval_queries(self) -> dict[str, str]:
@@ -70,10 +71,7 @@ class SplitExamples:
 
     @cached_property
     def _test(self) -> pd.DataFrame:
-        frame = self._split_examples()
-        if self.spec.queries_limit:
-            frame = frame.iloc[: self.spec.queries_limit]
-        return frame.reset_index(drop=True)
+        return limit_rows(self._split_examples(), self.spec, self.task).reset_index(drop=True)
 
     def examples(self) -> pd.DataFrame:
         return self._test
@@ -215,10 +213,7 @@ class GlueDataset(_TaskDataset):
 
     @cached_property
     def _examples(self) -> pd.DataFrame:
-        frame = read_glue_tsv(self.path, self.glue_task)
-        if self.spec.queries_limit:
-            frame = frame.iloc[: self.spec.queries_limit]
-        return frame.reset_index(drop=True)
+        return limit_rows(read_glue_tsv(self.path, self.glue_task), self.spec, self.task).reset_index(drop=True)
 
     def examples(self) -> pd.DataFrame:
         return self._examples

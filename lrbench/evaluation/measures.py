@@ -69,7 +69,30 @@ def _ranking(text: str) -> Measure:
         raise LrbenchError(f"ir-measures cannot parse measure '{text}' ({exc})".replace("\n", " "),
                            key="measures", hint="use ir-measures syntax, e.g. nDCG@10, RR(rel=2)@10, AP(rel=2), "
                                                 "R@100") from None
+    _require_provider(parsed, text)
     return Measure(str(parsed), "ranking", True, "mean")
+
+
+def _require_provider(parsed, text: str) -> None:
+    """A measure ir-measures parses but no installed provider computes would fail every measure of its cell."""
+    import ir_measures
+
+    providers = getattr(ir_measures.DefaultPipeline, "providers", None)
+    if providers is None:
+        return
+    if any(_safe(lambda p=p: p.is_available() and p.supports(parsed)) for p in providers):
+        return
+    others = [p.NAME for p in providers if _safe(lambda p=p: p.supports(parsed))]
+    raise LrbenchError(f"no installed ir-measures provider computes '{text}'", key="measures",
+                       hint=(f"install one that does ({', '.join(others)}: pip install ir-measures[{others[0]}])"
+                             if others else "drop the measure") + " or remove it from the suite")
+
+
+def _safe(check) -> bool:
+    try:
+        return bool(check())
+    except Exception:  # a provider that cannot even answer does not compute the measure
+        return False
 
 
 def measure(text: str, task: str = "ranking") -> Measure:
@@ -107,6 +130,17 @@ def lookup(name: str) -> Measure | None:
         return _ranking(name)
     except LrbenchError:
         return None
+
+
+def cutoff(name: str) -> int | None:
+    """A ranking measure's cutoff (`R@100` -> 100); None for measures without one and other task kinds."""
+    found = lookup(name)
+    if found is None or found.task != "ranking":
+        return None
+    import ir_measures
+
+    value = ir_measures.parse_measure(found.name).params.get("cutoff")
+    return int(value) if value is not None else None
 
 
 def higher_is_better(name: str, task: str | None = None) -> bool:

@@ -2,7 +2,7 @@
 
 The driver prepares every cell (key, cached?), submits a cell once its input cell (`input:`) is stored,
 collects results as they finish, stores them (data first, meta.json last) and moves one progress bar.
-Backends (inline, process pool, Ray) only run tasks: `Backend` below is all they implement. An error in
+Backends (inline, process pool, Ray) only run tasks: `ExecutorBackend` below is all they implement. An error in
 one cell, a suite error (LrbenchError) included, fails that cell and the cells that rerank it; the others
 finish and are stored, and the leaderboard is written from the cells that succeeded.
 A cell whose runner has shards (the embedder's `shards: N`) on a backend that runs them first runs N shard
@@ -12,16 +12,15 @@ tasks, which leave their work in the run store; the cell task, submitted once th
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Protocol
 
 import pandas as pd
 
 from lrbench.executors.task import CellTask, ShardTask, TaskResult, describe_error, execute
-from lrbench.paths import default_out_dir
 from lrbench.plan import PreparedCell, build_plan
-from lrbench.suites.cells import Cell
+from lrbench.store.location import ResultsLocation
+from lrbench.suites.cells import CellSpec
 from lrbench.suites.loader import LoadedSuite
 
 DEFAULT_RETRIES = 2
@@ -33,8 +32,8 @@ class Reporter:
     """Progress callbacks; the CLI supplies a rich implementation, tests use this silent one."""
 
     def start(self, total: int) -> None: ...
-    def cell_started(self, cell: Cell) -> None: ...
-    def cell_finished(self, cell: Cell, status: str, seconds: float) -> None: ...
+    def cell_started(self, cell: CellSpec) -> None: ...
+    def cell_finished(self, cell: CellSpec, status: str, seconds: float) -> None: ...
     def warn(self, message: str) -> None: ...
 
     def track(self, items: Iterable, total: int | None = None, description: str = "") -> Iterable:
@@ -43,17 +42,27 @@ class Reporter:
 
 @dataclass
 class CellResult:
-    cell: Cell
+    #: the prepared cell; its spec when it failed before it could be prepared (a dataset that cannot open)
+    cell: PreparedCell | CellSpec
     status: str  # computed | cached | failed
     seconds: float = 0.0
     error: str | None = None
 
+    @property
+    def key(self) -> str | None:
+        return self.cell.key if isinstance(self.cell, PreparedCell) else None
+
 
 @dataclass
 class SuiteResult:
-    out_dir: Path
+    location: ResultsLocation
     cells: list[CellResult] = field(default_factory=list)
     leaderboard: pd.DataFrame | None = None
+
+    @property
+    def out_dir(self):
+        """The store's root: a Path, or a RemotePath for object storage."""
+        return self.location.root
 
     @property
     def failed(self) -> list[CellResult]:
@@ -63,7 +72,7 @@ class SuiteResult:
         return sum(c.status == status for c in self.cells)
 
 
-class Backend(Protocol):
+class ExecutorBackend(Protocol):
     """Where tasks run. `submit` returns a handle; `wait` blocks until at least one is done and returns
     (handle, TaskResult or the exception that ended it after the backend's retries)."""
 
@@ -74,7 +83,7 @@ class Backend(Protocol):
 
     def open(self, engine: "Engine") -> None: ...
     def close(self) -> None: ...
-    def infeasible(self, cell: Cell) -> str | None: ...
+    def infeasible(self, cell: CellSpec) -> str | None: ...
     def submit(self, task: CellTask | ShardTask): ...
     def wait(self, handles: list) -> list[tuple[object, TaskResult | BaseException]]: ...
 
@@ -93,7 +102,7 @@ class InlineBackend:
 
     def close(self) -> None: ...
 
-    def infeasible(self, cell: Cell) -> str | None:
+    def infeasible(self, cell: CellSpec) -> str | None:
         return None
 
     def submit(self, task: CellTask | ShardTask):
@@ -109,11 +118,10 @@ class InlineBackend:
             if key and not engine.force and engine.store.has(key) and engine.store.intact(key, None):
                 return [(handle, TaskResult(task.index, CACHED_ELSEWHERE))]
             try:
-                result = execute(task, dataset=engine.plan.dataset(task.cell), store=engine.store,
-                                 progress=engine.reporter.track)
+                result = execute(task, store=engine.store, progress=engine.reporter.track)  # the cell's dataset
                 if isinstance(result, TaskResult) and result.status == "ok":
-                    engine.store_result(task.index, key, result)  # still under the lock
-                    result.status = STORED
+                    # still under the lock; a cell kept (write-once) is another run's: measures added below
+                    result.status = STORED if engine.store_result(task.index, key, result) else CACHED_ELSEWHERE
             except Exception as exc:  # one broken cell must not lose the others
                 result = exc
         return [(handle, result)]
@@ -129,16 +137,18 @@ class _Pending:
 class Engine:
     """Run a validated suite on a backend; `run()` returns the SuiteResult (leaderboard written)."""
 
-    def __init__(self, loaded: LoadedSuite, out_dir=None, *, backend: Backend | None = None, force: bool = False,
+    def __init__(self, loaded: LoadedSuite, out_dir=None, *, backend: ExecutorBackend | None = None, force: bool = False,
                  only: list[str] | None = None, reporter: Reporter | None = None, debug: bool = False):
         from lrbench.store.store import open_store
 
         self.loaded = loaded
         self.suite = loaded.suite
         self.plan = build_plan(loaded, only)  # validates (once) before anything is written
+        self.only = only
         self.backend = backend or InlineBackend()
-        # a local folder, file://, or any fsspec URI (s3://bucket/prefix, gs://...): see results/store.py
-        self.store = open_store(out_dir if out_dir else default_out_dir(self.suite.name))
+        # a local folder, file://, or any fsspec URI (s3://bucket/prefix, gs://...): see store/location.py
+        self.store = open_store(ResultsLocation.of(out_dir, self.suite.name))
+        self.store.prepare_for_writing()
         self.out_dir = self.store.root
         self.force = force
         self.reporter = reporter or Reporter()
@@ -148,7 +158,7 @@ class Engine:
     def retries(self) -> int:
         return self.backend.retries
 
-    def describe(self, exc: BaseException, cell: Cell | None = None) -> str:
+    def describe(self, exc: BaseException, cell: CellSpec | PreparedCell | None = None) -> str:
         return describe_error(exc, cell, self.debug)
 
     # -- cached cells -------------------------------------------------------------------------
@@ -169,34 +179,39 @@ class Engine:
                 self.store.discard(key)
         return False
 
-    def _ensure_measures(self, prepared: PreparedCell, evaluator) -> None:
-        """A cached cell evaluated with other measures is re-scored from its stored output, not rerun."""
+    def _ensure_measures(self, prepared: PreparedCell, evaluator=None) -> None:
+        """A stored cell evaluated with other measures (an earlier suite's, another run's sharing the folder)
+        is re-scored from its stored output, not rerun. Under the cell's lock, reading meta.json there: two
+        runs adding measures to one cell merge them instead of one undoing the other's."""
+        from lrbench.evaluation.evaluators import evaluator_for
+
         key = prepared.key
-        scores = self.store.read_frame(key, "scores")
+        evaluator = evaluator or evaluator_for(prepared.task)
         wanted = {evaluator.canonical(m) for m in prepared.measures}
-        if not wanted <= set(scores["measure"]):
-            # keep the measures other suites sharing this cell asked for: no suite undoes another's scores
+        with self.store.lock(key):
+            scores = self.store.read_frame(key, "scores")
+            if scores is not None and wanted <= set(scores["measure"]):
+                return
             union = list(dict.fromkeys([*self.store.meta(key).get("measures", []), *prepared.measures]))
             frame = self.store.read_frame(key, evaluator.frame)
             perquery, scores = evaluator.evaluate(frame, prepared.dataset, union)
             self.store.update(key, {"perquery": perquery, "scores": scores}, measures=union)
 
-    def store_result(self, i: int, key: str, outcome: TaskResult) -> None:
-        """Data first, meta.json last; a cell another run stored meanwhile is kept (write-once) unless --force."""
-        self.store.put(key, outcome.frames, outcome.meta, replace=self.force)
+    def store_result(self, i: int, key: str, outcome: TaskResult) -> bool:
+        """Data first, meta.json last; a cell another run stored meanwhile is kept (write-once) unless --force.
+        Returns whether this result was written (False: the stored cell is kept, see `adopt`)."""
+        return self.store.put(key, outcome.frames, outcome.meta, replace=self.force)
 
-    def _store_uri(self) -> str:
-        """Where workers find the run store: an absolute path (their working folder may differ) or a URI."""
-        root = self.store.root
-        return str(root.resolve()) if hasattr(root, "resolve") else str(root)
+    def adopt(self, prepared: PreparedCell) -> None:
+        """A cell another run stored while this one computed or waited: this suite's measures are added."""
+        self._ensure_measures(prepared)
 
     def _cell_task(self, i: int, prepared: PreparedCell) -> CellTask:
-        cell = prepared.cell
         keys = prepared.input_key if isinstance(prepared.input_key, dict) else \
-            ({cell.input_system: prepared.input_key} if cell.input_system else {})
+            ({prepared.input_system: prepared.input_key} if prepared.input_system else {})
         inputs = {name: self.store.get_run(key)[["query_id", "doc_id", "score"]] for name, key in keys.items()}
-        return CellTask(i, cell, prepared.runner_cls, prepared.key, prepared.config, prepared.measures,
-                        self.suite.name, self.plan.base_dir, inputs, self.debug, self._store_uri())
+        return CellTask(i, prepared, self.suite.name, self.plan.base_dir, inputs, self.debug,
+                        self.store.location.for_workers)
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> SuiteResult:
@@ -212,16 +227,38 @@ class Engine:
             loop.run()
         finally:
             self.backend.close()
-        result = SuiteResult(self.out_dir, [loop.outcomes[i] for i in sorted(loop.outcomes)])
+        result = SuiteResult(self.store.location, [loop.outcomes[i] for i in sorted(loop.outcomes)])
         result.leaderboard = write_leaderboard(self.out_dir, self.suite, self.store,
                                                [c.cell for c in result.cells if c.status != "failed"], result.failed)
+        self._write_receipt(result, loop.prepared)
         return result
+
+    def _write_receipt(self, result: SuiteResult, prepared: dict[int, PreparedCell]) -> None:
+        """A local folder where every cell of the whole suite is stored gets rerun.json (lrbench.rerun)."""
+        from lrbench.presentation.leaderboard import terminal_tables
+        from lrbench.rerun import write_receipt
+
+        if result.failed or self.only or self.store.location.remote or not prepared:
+            return
+        cells = {p.key: p.label for p in prepared.values()}
+        write_receipt(self.store, self.loaded, cells, terminal_tables(result.leaderboard, self.suite.baseline))
+
+
+def data_warning(label: str, meta: dict) -> str | None:
+    """Once per dataset: relevant judged documents its corpus lacks count against every system, silently."""
+    notes = meta.get("dataset_profile") or {}
+    count = notes.get("absent_judged_docs")
+    if not count:
+        return None
+    examples = ", ".join(notes.get("absent_judged_examples") or [])
+    return (f"{label}: {count} relevant judged document(s) are not in the corpus (e.g. {examples}); they count "
+            "in recall and nDCG and no system can retrieve them")
 
 
 class _Loop:
     """The state of one run: prepared cells, what waits, what runs, what finished."""
 
-    def __init__(self, engine: Engine, cells: list[Cell]):
+    def __init__(self, engine: Engine, cells: list[CellSpec]):
         self.engine, self.backend, self.reporter = engine, engine.backend, engine.reporter
         self.cells = cells
         self.outcomes: dict[int, CellResult] = {}
@@ -233,10 +270,20 @@ class _Loop:
         #: a cell whose key another cell of this run already has (the same config spelled twice): it waits
         #: for that one and is then found in the store
         self.twin_of: dict[int, int] = {}
+        self.noted: set[str] = set()  # datasets whose data warnings were given
 
     def finish(self, i: int, status: str, seconds: float = 0.0, error: str | None = None) -> None:
-        cell = self.cells[i]
-        self.outcomes[i] = CellResult(cell, status, seconds, error)
+        cell, prepared = self.cells[i], self.prepared.get(i)
+        # the result keeps the cell, not its open dataset: a Results object may outlive the run by long
+        self.outcomes[i] = CellResult(replace(prepared, dataset=None) if prepared else cell, status, seconds, error)
+        if status != "failed" and cell.dataset.label not in self.noted and prepared is not None:
+            self.noted.add(cell.dataset.label)
+            try:
+                warning = data_warning(cell.dataset.label, self.engine.store.meta(prepared.key))
+            except Exception:  # an unreadable cell is reported where it is read
+                warning = None
+            if warning:
+                self.reporter.warn(warning)
         slot = (cell.dataset.label, cell.system.name)
         if status == "failed" or slot not in self.status_of:
             self.status_of[slot] = status
@@ -308,7 +355,7 @@ class _Loop:
             waiting.append(i)
         return waiting
 
-    def _input_state(self, cell: Cell) -> tuple[str, str | None]:
+    def _input_state(self, cell: CellSpec) -> tuple[str, str | None]:
         """('ready' | 'pending' | 'failed', the input system that decides it): failed when any input failed."""
         state, which = "ready", None
         for name in cell.input_systems:
@@ -329,13 +376,12 @@ class _Loop:
             return
         self.reporter.cell_started(cell)
         try:
-            count = prepared.runner_cls(cell.params).shard_count(bool(cell.input_system)) \
-                if self.backend.runs_shards else 0
+            count = prepared.runner().shard_count(bool(cell.input_system)) if self.backend.runs_shards else 0
             if count > 1:
                 self.shards.start(i, count)
                 for shard in range(count):
-                    task = ShardTask(i, shard, count, cell, prepared.runner_cls, self.engine.plan.base_dir,
-                                     self.engine._store_uri(), self.engine.debug)
+                    task = ShardTask(i, shard, count, prepared, self.engine.plan.base_dir,
+                                     self.engine.store.location.for_workers, self.engine.debug)
                     self.running[self.backend.submit(task)] = (i, shard)
             else:
                 self._submit_cell(i)
@@ -366,7 +412,7 @@ class _Loop:
             retried = f" (after {self.backend.retries} retries)" if self.backend.retries else ""
             self.finish(i, "failed", 0.0, self.engine.describe(outcome, cell) + retried)
         elif outcome.status == CACHED_ELSEWHERE:
-            self.finish(i, "cached")
+            self._adopt(i, outcome.seconds, "cached")
         elif outcome.status == STORED:
             self.finish(i, "computed", outcome.seconds)
         elif outcome.status != "ok":
@@ -376,11 +422,22 @@ class _Loop:
             if reports:
                 outcome.meta["profile"]["shard_tasks"] = sorted(reports, key=lambda r: r.get("shard", 0))
             try:
-                self.engine.store_result(i, self.prepared[i].key, outcome)
+                written = self.engine.store_result(i, self.prepared[i].key, outcome)
             except Exception as exc:
                 self.finish(i, "failed", outcome.seconds, f"storing the result failed: {self.engine.describe(exc)}")
                 return
-            self.finish(i, "computed", outcome.seconds)
+            if written:
+                self.finish(i, "computed", outcome.seconds)
+            else:
+                self._adopt(i, outcome.seconds, "computed")
+
+    def _adopt(self, i: int, seconds: float, status: str) -> None:
+        try:
+            self.engine.adopt(self.prepared[i])
+        except Exception as exc:
+            self.finish(i, "failed", seconds, f"scoring the stored cell failed: {self.engine.describe(exc)}")
+            return
+        self.finish(i, status, seconds)
 
 
 class ShardBook:

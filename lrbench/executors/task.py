@@ -1,7 +1,7 @@
 """One cell as a self-contained task, and `compute_cell`: what every backend runs, in-process or in a worker.
 
-The task carries everything a worker needs (cell, runner class, key, config, measures, the input run as a
-frame) and returns the frames and meta.json to store; the driver writes them, so the store's
+The task carries everything a worker needs (the prepared cell: parsed params, runner class, key, config,
+measures; the input runs as frames) and returns the frames and meta.json to store; the driver writes them, so the store's
 write-data-then-meta guarantee holds wherever the worker ran and whatever filesystem holds the results.
 """
 
@@ -21,22 +21,26 @@ from typing import Any
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-from lrbench.suites.cells import Cell, canonical_json
+from lrbench.plan.prepared import PreparedCell
+from lrbench.suites.cells import canonical_json
 
 
 @dataclass
 class CellTask:
+    """A prepared cell and its input runs. Pickled for a worker, the cell leaves its dataset behind: the
+    worker reopens it from the cell's dataset spec."""
+
     index: int
-    cell: Cell
-    runner_cls: type
-    key: str
-    config: dict
-    measures: list[str]
+    cell: PreparedCell
     suite_name: str
     suite_dir: Path
     inputs: dict[str, pd.DataFrame] = field(default_factory=dict)
     debug: bool = False
     store_uri: str | None = None  # the run store, for the runner's intermediate artifacts (shards)
+
+    @property
+    def key(self) -> str:
+        return self.cell.key
 
     @property
     def title(self) -> str:
@@ -51,8 +55,7 @@ class ShardTask:
     index: int
     shard: int
     shards: int
-    cell: Cell
-    runner_cls: type
+    cell: PreparedCell
     suite_dir: Path
     store_uri: str
     debug: bool = False
@@ -92,39 +95,49 @@ def _peak_rss_mb() -> float:
     return usage / (1024 * 1024) if sys.platform == "darwin" else usage / 1024
 
 
-def cell_context(cell: Cell, suite_dir: Path, *, progress=None, debug: bool = False, store=None):
+def cell_context(cell: PreparedCell, suite_dir: Path, *, progress=None, debug: bool = False, store=None):
     from lrbench.paths import cache_dir
     from lrbench.runners.base import RunContext
 
     kwargs = {"progress": progress} if progress is not None else {}
     return RunContext(cache_dir=cache_dir(), suite_dir=suite_dir, depth=cell.system.depth, compress=cell.compress,
-                      debug=debug, store=store, **kwargs)
+                      keep_tail=cell.system.keep_tail, debug=debug, store=store, **kwargs)
 
 
-def compute_cell(cell: Cell, key: str, config: dict, dataset, runner_cls, inputs: dict[str, pd.DataFrame],
-                 measures: list[str], *, suite_name: str, suite_dir: Path, progress=None,
-                 debug: bool = False, store=None) -> tuple[dict[str, pd.DataFrame], dict]:
+def compute_cell(cell: PreparedCell, dataset, inputs: dict[str, pd.DataFrame], *, suite_name: str, suite_dir: Path,
+                 progress=None, debug: bool = False, store=None) -> tuple[dict[str, pd.DataFrame], dict]:
     """Run one cell and evaluate it: (frames to store, meta.json). It writes no cell to the store (the
     driver does, data first and meta.json last); `store` only serves the runner's intermediate artifacts."""
     from lrbench.environment import environment
     from lrbench.evaluation.evaluators import evaluator_for
 
-    runner = runner_cls(cell.params)
+    runner = cell.runner()
     ctx = cell_context(cell, suite_dir, progress=progress, debug=debug, store=store)
     started_at = dt.datetime.now(dt.timezone.utc).isoformat()
     t0 = time.perf_counter()
-    output = runner.run(dataset, inputs, ctx)
+    try:
+        output = runner.run(dataset, inputs, ctx)
+    except OSError:
+        from lrbench.paths import cache_failed
+
+        if not cache_failed():
+            raise
+        # the cache folder is full or unwritable: run the cell again on a temporary cache (warned once)
+        runner, ctx = runner_cls(cell.params), cell_context(cell, suite_dir, progress=progress, debug=debug, store=store)
+        t0 = time.perf_counter()
+        output = runner.run(dataset, inputs, ctx)
     wall = time.perf_counter() - t0
     evaluator = evaluator_for(dataset.task)
     frame = output.frame(evaluator.frame)
+    measures, config = list(cell.measures), cell.config
     perquery, scores = evaluator.evaluate(frame, dataset, measures)
     profile = {"wall_seconds": wall, "peak_rss_mb_process": _peak_rss_mb(), **output.profile}
     meta = {
-        "key": key, "config": config, "suite": suite_name,
-        "dataset": {"id": cell.dataset.id, "label": cell.dataset_label, "fingerprint": config["dataset"]},
+        "key": cell.key, "config": config, "suite": suite_name,
+        "dataset": {"id": cell.dataset_spec.id, "label": cell.dataset_label, "fingerprint": config["dataset"]},
         "system": {"name": cell.system.name, "label": cell.system_label, "type": cell.system.type,
                    "point": cell.point, "input": cell.input_system, "inputs": cell.input_systems},
-        "task": dataset.task, "measures": measures, "versions": versions(), "profile": profile,
+        "dataset_profile": dataset.profile(), "task": dataset.task, "measures": measures, "versions": versions(), "profile": profile,
         "started_at": started_at, "host": platform.node(), "environment": environment(),
         "config_json": canonical_json(config),
     }
@@ -132,8 +145,9 @@ def compute_cell(cell: Cell, key: str, config: dict, dataset, runner_cls, inputs
     return {**extra, evaluator.frame: frame, "perquery": perquery, "scores": scores}, meta
 
 
-def describe_error(exc: BaseException, cell: Cell | None = None, debug: bool = False) -> str:
-    """One line for a failed cell (a traceback with --debug); a suite error names the cell it happened in."""
+def describe_error(exc: BaseException, cell=None, debug: bool = False) -> str:
+    """One line for a failed cell (a traceback with --debug); a suite error names the cell it happened in
+    (`cell`: a CellSpec or PreparedCell)."""
     if debug:
         return "".join(traceback.format_exception(exc))
     if isinstance(exc, LrbenchError):
@@ -156,15 +170,16 @@ def execute(task: CellTask | ShardTask, *, dataset=None, store=None, progress=No
         store = open_store(task.store_uri)
     try:
         if dataset is None:
-            dataset = open_dataset(task.cell.dataset, task.suite_dir)
+            dataset = task.cell.dataset
+            if dataset is None:  # a worker's copy of the cell: open the dataset here
+                dataset = open_dataset(task.cell.dataset_spec, task.suite_dir)
         if isinstance(task, ShardTask):
             ctx = cell_context(task.cell, task.suite_dir, debug=task.debug, store=store)
-            summary = task.runner_cls(task.cell.params).run_shard(dataset, ctx, task.shard)
+            summary = task.cell.runner().run_shard(dataset, ctx, task.shard)
             return TaskResult(task.index, "ok", meta={**summary, "worker": worker},
                               seconds=time.perf_counter() - started, worker=worker)
-        frames, meta = compute_cell(task.cell, task.key, task.config, dataset, task.runner_cls, task.inputs,
-                                    task.measures, suite_name=task.suite_name, suite_dir=task.suite_dir,
-                                    progress=progress, debug=task.debug, store=store)
+        frames, meta = compute_cell(task.cell, dataset, task.inputs, suite_name=task.suite_name,
+                                    suite_dir=task.suite_dir, progress=progress, debug=task.debug, store=store)
     except LrbenchError as exc:
         return TaskResult(task.index, "error", seconds=time.perf_counter() - started,
                           error=describe_error(exc, task.cell, task.debug), worker=worker)

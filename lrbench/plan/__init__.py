@@ -1,8 +1,10 @@
 """The plan layer, between suites and executors: suites meet runners here.
 
 - `load_suite(path | dict, base_dir, mirror=...)`: parse and validate (every semantic check of plan.checks).
-- `build_plan(loaded, only=...)`: the cells to run, in dependency order; `Plan.prepare(cell)` gives a
-  `PreparedCell` (dataset, runner class, canonical key and config, measures, input key).
+- `build_plan(loaded, only=...)`: the cell specs to run, in dependency order; `Plan.prepare(spec)` parses a
+  spec once into an immutable `PreparedCell` (typed params and compress block, runner class, dataset, key
+  and config computed from those parsed objects, measures, input key).
+- `plan.parse`: that one parse of params + compress, which `lrbench validate` reports the problems of.
 - `plan.keys`: what a cell key hashes (KEY_FORMAT).
 """
 

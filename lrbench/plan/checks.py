@@ -7,10 +7,9 @@ both see the same problems, each as one LrbenchError located at the suite's file
 from __future__ import annotations
 
 import difflib
-from typing import Iterator
-
 from lrbench.errors import LrbenchError
 from lrbench.plan.graph import input_cycle
+from lrbench.plan.parse import check_config, parsed_key
 from lrbench.plan.resources import HINT as RESOURCES_HINT, ResourceProblem, parse_resources
 from lrbench.suites.cells import applies_to, expand_system, sweep_points
 from lrbench.suites.expect import parse_expectation
@@ -116,12 +115,16 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
         err(e.message, ("systems", i, "type"), e.hint)
         return None
     seen: set[tuple[str, str]] = set()
-    for _, params, compress in expand_system(system):  # every point: each may break a different rule
-        problems = list(_param_errors(runner, params, loaded.base_dir))
-        if compress is not None and runner.loads_model:
-            from lrbench.compression.config import compress_errors  # its models load only when needed
+    for point, params, compress in expand_system(system):  # every point: each may break a different rule
+        # the parse a run keys and runs with (the plan reuses it); a compress block on a model-less runner is
+        # reported below
+        parsed, problems = check_config(runner, params, compress if runner.loads_model else None, loaded.base_dir)
+        if parsed is not None:
+            loaded.parsed[parsed_key(system.name, point)] = parsed
+            if parsed.compress is not None:
+                from lrbench.compression.calibration import calibration_errors
 
-            problems += compress_errors(compress)
+                problems = [*problems, *calibration_errors(parsed.compress, loaded.base_dir)]
         for problem in problems:
             key = problem.key or "params"
             if (key, problem.message) not in seen:
@@ -147,28 +150,6 @@ def _check_runner(loaded: LoadedSuite, i: int, system: SystemSpec, err):
         err(str(problem), ("systems", i, "resources") + sub, RESOURCES_HINT,
             key=f"systems.{system.name}.resources" + (f".{problem.sub}" if problem.sub else ""))
     return runner
-
-
-def _param_errors(runner, params, suite_dir) -> Iterator[LrbenchError]:
-    from pydantic import ValidationError
-
-    try:
-        runner.Params(**params)
-        runner.check(runner.parse_params(params), suite_dir)  # parse_params: a third party may still override it
-    except ValidationError as exc:
-        known = ", ".join(runner.Params.model_fields)
-        for e in exc.errors():
-            key = ".".join(str(p) for p in e["loc"])
-            message = e["msg"].removeprefix("Value error, ")
-            if e["type"] == "extra_forbidden":
-                near = difflib.get_close_matches(key, list(runner.Params.model_fields), n=1)
-                message = f"unknown param '{key}'" + (f" (did you mean '{near[0]}'?)" if near else "")
-            elif e["type"] != "value_error" and key:
-                message = f"{key}: {message[:1].lower()}{message[1:]}, got {e.get('input')!r}"
-            yield LrbenchError(message, key=f"params.{key}" if key else "params",
-                               hint=f"{runner.type} params are: {known}")
-    except LrbenchError as exc:  # a validator that raises one itself
-        yield exc
 
 
 # -- datasets, measures ------------------------------------------------------------------------
@@ -234,10 +215,10 @@ def _check_applicability(suite: Suite, runners: dict, tasks: dict[int, str | Non
 
 def _check_expectations(suite: Suite, tasks: dict[int, str | None], err) -> None:
     from lrbench.evaluation.measures import canonical
-    from lrbench.suites.cells import Cell
+    from lrbench.suites.cells import CellSpec
 
     names = [s.name for s in suite.systems]
-    labels = [Cell(suite.datasets[0], s, p, {}, None).system_label
+    labels = [CellSpec(suite.datasets[0], s, p, {}, None).system_label
               for s in suite.systems for p in sweep_points(s)] if suite.datasets else []
     known = set(names) | set(labels)
     datasets = {d.id: j for j, d in enumerate(suite.datasets)} | {d.label: j for j, d in enumerate(suite.datasets)}
@@ -266,3 +247,17 @@ def _check_expectations(suite: Suite, tasks: dict[int, str | None], err) -> None
                 err(f"measure '{exp.measure}' is not evaluated on dataset '{spec.label}'", ("expect", i, "measure"),
                     f"add it to the measures of '{spec.label}' (evaluated: {', '.join(evaluated)})")
                 break
+
+
+def data_errors(loaded: LoadedSuite) -> list[LrbenchError]:
+    """What only reading the data finds (duplicate document ids): `lrbench validate` runs these after the
+    suite's own checks pass, `lrbench run` meets them when it reads the data."""
+    from lrbench.datasets import open_dataset
+
+    errors = []
+    for spec in loaded.suite.datasets:
+        try:
+            open_dataset(spec, loaded.base_dir).check_data()
+        except LrbenchError as e:
+            errors.append(e)
+    return errors

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from lrbench.errors import LrbenchError
-from lrbench.suites.cells import Cell
+from lrbench.suites.cells import CellSpec
 
 
 def _parents(value) -> list[str]:
@@ -46,13 +46,13 @@ def depth_of(inputs: dict[str, list[str] | str | None], name: str, seen: frozens
     return max((1 + depth_of(inputs, p, seen | {name}) for p in parents), default=0)
 
 
-def order_cells(cells: list[Cell]) -> list[Cell]:
+def order_cells(cells: list[CellSpec]) -> list[CellSpec]:
     """A reranker (or fusion) runs after its input systems (stable otherwise: suite order)."""
     inputs = {c.system.name: c.input_systems for c in cells}
     return sorted(cells, key=lambda c: depth_of(inputs, c.system.name))
 
 
-def select_only(cells: list[Cell], only: list[str] | None) -> list[Cell]:
+def select_only(cells: list[CellSpec], only: list[str] | None) -> list[CellSpec]:
     """Keep the named systems (names or sweep-point labels) and the systems they read (transitively)."""
     if not only:
         return cells

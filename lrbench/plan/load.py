@@ -15,11 +15,23 @@ def check(loaded: LoadedSuite, *, strict: bool = True) -> LoadedSuite:
 
     if not loaded.checked:
         if not loaded.errors:  # a suite that failed its schema has nothing sound to check further
-            loaded.errors = suite_errors(loaded)
+            loaded.errors = _plugin_errors(loaded) or suite_errors(loaded)
         loaded.checked = True
     if strict and loaded.errors:
         raise loaded.errors[0]
     return loaded
+
+
+def _plugin_errors(loaded: LoadedSuite) -> list[LrbenchError]:
+    """The suite's `plugins:` imported first: the runners they register are what the checks look up."""
+    from lrbench.plugins import load_plugins
+
+    for i, name in enumerate(loaded.suite.plugins):
+        try:
+            load_plugins([name], loaded.base_dir)
+        except LrbenchError as exc:
+            return [loaded.error(exc.message, ("plugins", i), hint=exc.hint)]
+    return []
 
 
 def use_mirror(mirror: str | Path | None) -> None:

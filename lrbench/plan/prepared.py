@@ -1,4 +1,4 @@
-"""The plan of a suite run: its cells in dependency order, each prepared (dataset, runner, key, measures)."""
+"""The plan of a suite run: its cell specs in dependency order, each parsed once into a `PreparedCell`."""
 
 from __future__ import annotations
 
@@ -8,22 +8,59 @@ from typing import Any
 
 from lrbench.plan.graph import order_cells, select_only
 from lrbench.plan.keys import cell_config, key_of
-from lrbench.suites.cells import Cell, expand_cells
+from lrbench.plan.parse import parse_config, parsed_key
+from lrbench.suites.cells import CellSpec, expand_cells
 from lrbench.suites.loader import LoadedSuite
 
 
-@dataclass
+@dataclass(frozen=True)
 class PreparedCell:
-    """One cell ready to run or to be found in the store."""
+    """One cell ready to run or to be found in the store: its spec parsed once. The key is computed from
+    `params` and `compress`, and the runner receives these same objects."""
 
-    cell: Cell
-    dataset: Any  # lrbench.datasets.Dataset
+    spec: CellSpec
+    params: Any  # the runner's Params instance
+    compress: Any  # the typed compress block (lrbench.compression.config), or None
     runner_cls: type
-    key: str
-    config: dict[str, Any]
-    measures: list[str]
+    #: the opened dataset; None in a pickled copy (what a worker gets), which reopens it from `spec.dataset`
+    dataset: Any
+    measures: tuple[str, ...]
     #: the input cell's key; {input system: key} when the cell reads several (fusion)
-    input_key: str | dict[str, str] | None = None
+    input_key: str | dict[str, str] | None
+    config: dict[str, Any]
+    key: str
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "dataset": None}  # datasets hold open files and caches: workers reopen them
+
+    # -- the cell's identity, from its spec -------------------------------------------------------
+    @property
+    def system(self):
+        return self.spec.system
+
+    @property
+    def dataset_spec(self):
+        return self.spec.dataset
+
+    @property
+    def point(self) -> dict[str, Any]:
+        return self.spec.point
+
+    @property
+    def input_systems(self) -> list[str]:
+        return self.spec.input_systems
+
+    @property
+    def input_system(self) -> str | None:
+        return self.spec.input_system
+
+    @property
+    def system_label(self) -> str:
+        return self.spec.system_label
+
+    @property
+    def dataset_label(self) -> str:
+        return self.spec.dataset_label
 
     @property
     def task(self) -> str:
@@ -31,7 +68,11 @@ class PreparedCell:
 
     @property
     def label(self) -> str:
-        return f"{self.cell.system_label} on {self.cell.dataset_label}"
+        return f"{self.system_label} on {self.dataset_label}"
+
+    def runner(self):
+        """The runner of this cell, given the parsed params the key was computed from."""
+        return self.runner_cls(self.params)
 
 
 @dataclass
@@ -39,7 +80,7 @@ class Plan:
     """The cells of one run, in an order where every reranker comes after its input system."""
 
     loaded: LoadedSuite
-    cells: list[Cell]
+    cells: list[CellSpec]
     _datasets: dict[str, Any] = field(default_factory=dict, repr=False)
     _keys: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
@@ -51,7 +92,7 @@ class Plan:
     def base_dir(self) -> Path:
         return self.loaded.base_dir
 
-    def dataset(self, cell: Cell):
+    def dataset(self, cell: CellSpec):
         from lrbench.datasets import open_dataset
 
         label = cell.dataset.label
@@ -59,34 +100,33 @@ class Plan:
             self._datasets[label] = open_dataset(cell.dataset, self.base_dir)
         return self._datasets[label]
 
-    def input_of(self, cell: Cell) -> tuple[str, str] | None:
-        """(dataset label, system name) of the cell this one reranks (the first input, for fusion)."""
-        return (cell.dataset.label, cell.input_system) if cell.input_system else None
-
-    def input_key(self, cell: Cell) -> str | dict[str, str] | None:
+    def input_key(self, cell: CellSpec) -> str | dict[str, str] | None:
         """The input cell's key, or {system: key} for several inputs: each one enters this cell's key."""
         keys = {name: self._keys.get((cell.dataset.label, name)) for name in cell.input_systems}
         if len(keys) > 1:
             return keys
         return next(iter(keys.values()), None)
 
-    def prepare(self, cell: Cell) -> PreparedCell:
-        """Key, config and measures of a cell; its input cell must have been prepared first (plan order)."""
+    def prepare(self, cell: CellSpec) -> PreparedCell:
+        """The spec parsed (once: by the suite's checks) and keyed; its input cells must have been prepared
+        first (plan order)."""
         from lrbench.runners.registry import get_runner
 
         dataset = self.dataset(cell)
         runner_cls = get_runner(cell.system.type)
+        parsed = self.loaded.parsed.get(parsed_key(cell.system.name, cell.point)) or \
+            parse_config(runner_cls, cell.params, cell.compress, self.base_dir)  # a suite that was not checked
         input_key = self.input_key(cell)
-        extra = runner_cls.key_extra(cell.params, self.base_dir)
-        config = cell_config(cell, runner_cls, dataset.fingerprint(), input_key, extra)
+        extra = runner_cls.key_extra(parsed.params, self.base_dir)
+        config = cell_config(cell.system, runner_cls, parsed.params, parsed.compress, dataset.fingerprint(),
+                             input_key, extra)
         key = key_of(config)
-        cell.key, cell.config = key, config
         self._keys[(cell.dataset.label, cell.system_label)] = key
-        cell.measures = measures_for(self.loaded, cell, dataset)
-        return PreparedCell(cell, dataset, runner_cls, key, config, cell.measures, input_key)
+        return PreparedCell(cell, parsed.params, parsed.compress, runner_cls, dataset,
+                            tuple(measures_for(self.loaded, cell, dataset)), input_key, config, key)
 
 
-def measures_for(loaded: LoadedSuite, cell: Cell, dataset) -> list[str]:
+def measures_for(loaded: LoadedSuite, cell: CellSpec, dataset) -> list[str]:
     """The dataset's own measures, else the suite's, else the catalogue's, else its task kind's defaults."""
     from lrbench.evaluation.measures import DEFAULT_MEASURES
 

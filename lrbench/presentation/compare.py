@@ -42,7 +42,9 @@ class Row:
 
 
 @dataclass
-class Comparison:
+class ResultsComparison:
+    """Two results folders (or two systems of one folder) compared cell by cell (`lrbench compare`)."""
+
     label_a: str
     label_b: str
     test: str
@@ -76,8 +78,8 @@ def _pairs_systems(data: ResultsDir, sys_a: str, sys_b: str) -> list[tuple[str, 
 
 
 def compare(pairs, label_a: str, label_b: str, test: str = "t", alpha: float = 0.05,
-            measures_of=None) -> Comparison:
-    result = Comparison(label_a, label_b, test, alpha)
+            measures_of=None) -> ResultsComparison:
+    result = ResultsComparison(label_a, label_b, test, alpha)
     for dataset, system, cell_a, cell_b in pairs:
         if cell_a.fingerprint and cell_b.fingerprint and cell_a.fingerprint != cell_b.fingerprint:
             result.warnings.append(f"{dataset}: dataset fingerprints differ ({cell_a.fingerprint} vs "
@@ -88,10 +90,10 @@ def compare(pairs, label_a: str, label_b: str, test: str = "t", alpha: float = 0
             x, y = paired_values(cell_a, cell_b, canon)
             row.n = len(x)
             if score_a is not None and score_b is not None:
-                row.delta = score_a - score_b
+                row.delta = score_b - score_a  # DELTA: the second against the first
             if len(x):
                 row.pvalue = stats.paired_test(test, x, y).pvalue
-                row.wtl = stats.win_tie_loss(x, y) if row.higher else stats.win_tie_loss(y, x)
+                row.wtl = stats.win_tie_loss(y, x) if row.higher else stats.win_tie_loss(x, y)
                 if len(x) != max(len(cell_a.values(canon)), len(cell_b.values(canon))):
                     row.note = f"paired on {len(x)} common queries"
             result.rows.append(row)
@@ -108,7 +110,7 @@ def compare(pairs, label_a: str, label_b: str, test: str = "t", alpha: float = 0
     return result
 
 
-def compare_targets(targets: list[str], test: str = "t", alpha: float = 0.05) -> Comparison:
+def compare_targets(targets: list[str], test: str = "t", alpha: float = 0.05) -> ResultsComparison:
     if len(targets) == 2:
         a, b = (ResultsDir(t) for t in targets)
         pairs = _pairs_dirs(a, b)
@@ -131,6 +133,15 @@ def compare_targets(targets: list[str], test: str = "t", alpha: float = 0.05) ->
                        hint="lrbench compare DIR_A DIR_B, or lrbench compare DIR SYSTEM_A SYSTEM_B")
 
 
+#: one sign convention with the report's "system − baseline": A (the first) is the reference, B the one judged
+DELTA = "Δ = B − A (the second minus the first, as the report's system − baseline)"
+
+
+def ratio_text(numerator: float, denominator: float) -> str:
+    """B / A with three significant digits, however far apart (0.54 ms against 20,992 ms is 2.57e-05x)."""
+    return f"{numerator / denominator:.3g}x" if denominator else "–"
+
+
 def _f(value: float | None) -> str:
     return "–" if value is None or math.isnan(value) else f"{value:.4f}"
 
@@ -139,11 +150,11 @@ def _p(value: float) -> str:
     return "–" if math.isnan(value) else ("<0.0001" if value < 1e-4 else f"{value:.4f}")
 
 
-def to_markdown(c: Comparison) -> str:
-    lines = [f"**{c.label_a}** (A) vs **{c.label_b}** (B): Δ = A − B, {stats.TEST_NAMES[c.test]} on per-query "
-             f"values, Holm-corrected p; {UP}/{DOWN} significantly better/worse at α = {c.alpha:g}; win/tie/loss "
-             f"counts queries where A is better/equal/worse.", "",
-             "| dataset | system | measure | A | B | Δ | p (Holm) | A win/tie/loss |",
+def to_markdown(c: ResultsComparison) -> str:
+    lines = [f"**{c.label_a}** (A) vs **{c.label_b}** (B): {DELTA}, {stats.TEST_NAMES[c.test]} on per-query "
+             f"values, Holm-corrected p; {UP}/{DOWN}: B significantly better/worse than A at α = {c.alpha:g}; "
+             f"win/tie/loss counts queries where B is better/equal/worse.", "",
+             "| dataset | system | measure | A | B | Δ | p (Holm) | B win/tie/loss |",
              "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in c.rows:
         delta = "–" if r.delta is None else f"{r.delta:+.4f}" + (f"<sup>{r.marker(c.alpha)}</sup>"
@@ -151,16 +162,15 @@ def to_markdown(c: Comparison) -> str:
         lines.append(f"| {r.dataset} | {r.system} | {r.measure} | {_f(r.a)} | {_f(r.b)} | {delta} | "
                      f"{_p(r.adjusted)} | {r.wtl or '–'} |")
     if c.latency:
-        lines += ["", "| dataset | system | p50 ms A | p50 ms B | A / B |", "|---|---|---:|---:|---:|"]
+        lines += ["", "| dataset | system | p50 ms A | p50 ms B | B / A |", "|---|---|---:|---:|---:|"]
         for dataset, system, pa, pb in c.latency:
-            lines.append(f"| {dataset} | {system} | {pa:.2f} | {pb:.2f} | {pa / pb:.2f}x |" if pb else
-                         f"| {dataset} | {system} | {pa:.2f} | {pb:.2f} | – |")
+            lines.append(f"| {dataset} | {system} | {pa:.2f} | {pb:.2f} | {ratio_text(pb, pa)} |")
     for warning in c.warnings:
         lines += ["", f"> warning: {warning}"]
     return "\n".join(lines) + "\n"
 
 
-def rich_table(c: Comparison):
+def rich_table(c: ResultsComparison):
     from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
@@ -175,16 +185,16 @@ def rich_table(c: Comparison):
         delta = "–" if r.delta is None else f"{r.delta:+.4f}{marker}"
         table.add_row(escape(r.dataset), escape(r.system), escape(r.measure), _f(r.a), _f(r.b),
                       f"[{style}]{delta}[/]" if style else delta, _p(r.adjusted), str(r.wtl or "–"))
-    parts = [table]
+    parts = [DELTA, table]
     if c.latency:
         lat = Table(title="p50 latency (ms)", title_justify="left")
-        for name in ("dataset", "system", "A", "B", "A / B"):
+        for name in ("dataset", "system", "A", "B", "B / A"):
             lat.add_column(name, justify="left" if name in ("dataset", "system") else "right")
         for dataset, system, pa, pb in c.latency:
-            lat.add_row(escape(dataset), escape(system), f"{pa:.2f}", f"{pb:.2f}", f"{pa / pb:.2f}x" if pb else "–")
+            lat.add_row(escape(dataset), escape(system), f"{pa:.2f}", f"{pb:.2f}", ratio_text(pb, pa))
         parts.append(lat)
     parts += [f"[yellow]warning:[/yellow] {escape(w)}" for w in c.warnings]
     return Group(*parts)
 
 
-__all__ = ["Comparison", "Row", "compare", "compare_targets", "to_markdown", "rich_table"]
+__all__ = ["ResultsComparison", "Row", "compare", "compare_targets", "to_markdown", "rich_table"]

@@ -1,30 +1,29 @@
-"""`lrbench export`: the runs of a results folder as TREC, Parquet, JSON lines or RankLLM candidate lists.
+"""`lrbench export`: the runs of a results folder as TREC, Parquet, JSON lines, ranx JSON or RankLLM candidate lists.
 
-Every exported run carries its system label (the TREC run tag) and dataset label. TREC and RankLLM files hold
-one run each, so a folder receives one file per (dataset, system); Parquet and JSON lines hold any number of
+Every exported run carries its system label (the TREC run tag) and dataset label. TREC, ranx and RankLLM files
+hold one run each, so a folder receives one file per (dataset, system); Parquet and JSON lines hold any number of
 runs in one file, told apart by their `system` and `dataset` columns.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from lrbench.atomic import write_text, write_with
 from lrbench.errors import LrbenchError
+from lrbench.safety import safe_file_name
 from lrbench.store.resultsdir import CellInfo, ResultsDir
 
-FORMATS = {"trec": ".trec", "parquet": ".parquet", "jsonl": ".jsonl", "rankllm": ".json"}
-ONE_RUN_PER_FILE = {"trec", "rankllm"}
+FORMATS = {"trec": ".trec", "parquet": ".parquet", "jsonl": ".jsonl", "ranx": ".ranx.json", "rankllm": ".json"}
+ONE_RUN_PER_FILE = {"trec", "ranx", "rankllm"}
 EXPORT_COLUMNS = ["query_id", "doc_id", "rank", "score", "system", "dataset"]
+#: beside the files of a folder export: {file name: {"dataset": label, "system": label}}
+LABELS = "labels.json"
 
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._=,+-]+", "_", name)
 
 
 def run_tag(system: str) -> str:
@@ -47,7 +46,7 @@ def selected_cells(results: ResultsDir, system: str | None, dataset: str | None)
 
 
 def labelled_run(cell: CellInfo) -> pd.DataFrame:
-    run = pd.read_parquet(cell.dir / "run.parquet")
+    run = cell.frame("run")  # through the store: verified, and never read from outside the folder
     run = run.sort_values(["query_id", "rank"], kind="stable").reset_index(drop=True)
     return run.assign(query_id=run["query_id"].astype(str), doc_id=run["doc_id"].astype(str),
                       system=cell.system, dataset=cell.dataset)[EXPORT_COLUMNS]
@@ -86,28 +85,25 @@ def _texts_for(results: ResultsDir, cell: CellInfo, run: pd.DataFrame, suite_dir
     return dataset.queries(), texts
 
 
-def _atomic(path: Path, write) -> None:
-    """Write through a temporary file in the target folder, so a reader never sees half an export."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_ranx(run: pd.DataFrame, path: Path) -> None:
+    """ranx's run JSON, {query: {doc: score}}: what `Run.from_file(path, kind="json")` and `given` read."""
+    nested: dict[str, dict[str, float]] = {}
+    for q, d, s in zip(run["query_id"], run["doc_id"], run["score"]):
+        nested.setdefault(q, {})[d] = float(s)
+    path.write_text(json.dumps(nested, ensure_ascii=False), encoding="utf-8")
+
+
+WRITERS = {"trec": write_trec, "parquet": lambda run, p: run.to_parquet(p, index=False), "jsonl": write_jsonl,
+           "ranx": write_ranx}
 
 
 def _write(fmt: str, run: pd.DataFrame, path: Path, texts=None) -> None:
-    if fmt == "trec":
-        _atomic(path, lambda p: write_trec(run, p))
-    elif fmt == "parquet":
-        _atomic(path, lambda p: run.to_parquet(p, index=False))
-    elif fmt == "jsonl":
-        _atomic(path, lambda p: write_jsonl(run, p))
+    """Through a temporary file in the target folder (a reader never sees half an export), created with the
+    user's umask like any file they write."""
+    if fmt == "rankllm":
+        write_with(path, lambda p: write_rankllm(run, p, *texts))
     else:
-        _atomic(path, lambda p: write_rankllm(run, p, *texts))
+        write_with(path, lambda p: WRITERS[fmt](run, p))
 
 
 def export_runs(results_dir: str | Path, fmt: str, out: str | Path | None = None, *, system: str | None = None,
@@ -127,10 +123,30 @@ def export_runs(results_dir: str | Path, fmt: str, out: str | Path | None = None
     if as_file and fmt not in ONE_RUN_PER_FILE:
         _write(fmt, pd.concat(runs, ignore_index=True), target)
         return [target]
-    written = []
+    written, labels = [], {}
     for cell, run in zip(cells, runs):
-        path = target if as_file else target / f"{_safe(cell.dataset)}__{_safe(cell.system)}{FORMATS[fmt]}"
+        path = target if as_file else target / run_file_name(cell.dataset, cell.system, FORMATS[fmt])
         texts = _texts_for(results, cell, run, Path(suite_dir)) if fmt == "rankllm" else None
         _write(fmt, run, path, texts)
         written.append(path)
+        labels[path.name] = {"dataset": cell.dataset, "system": cell.system}
+    if not as_file and any(safe_file_name(label) != label for entry in labels.values() for label in entry.values()):
+        _record_labels(target, labels)  # a hashed name: the labels themselves go beside the files
     return written
+
+
+def run_file_name(dataset: str, system: str, suffix: str) -> str:
+    """`<dataset>__<system><suffix>`: unique per (dataset, system), as neither part holds '__'."""
+    return f"{safe_file_name(dataset)}__{safe_file_name(system)}{suffix}"
+
+
+def _record_labels(folder: Path, labels: dict[str, dict]) -> None:
+    """LABELS beside the exported files maps each file name back to its exact dataset and system labels
+    (written when some name is a slug and hash: a plain name is its label)."""
+    path = folder / LABELS
+    try:
+        known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        known = {}
+    write_text(path, json.dumps({**(known if isinstance(known, dict) else {}), **labels}, indent=2,
+                                ensure_ascii=False, sort_keys=True))

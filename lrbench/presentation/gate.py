@@ -14,7 +14,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from lrbench.errors import LrbenchError
-from lrbench.evaluation.measures import canonical
+from lrbench.evaluation.measures import canonical, higher_is_better
 from lrbench.store.resultsdir import ResultsDir
 from lrbench.suites.expect import Expectation, load_expectations
 
@@ -120,7 +120,10 @@ def _check(results, exp, source, line, dataset, cell) -> Check:
         expected = f">= {exp.value:+.4f}" + (f" (tolerance {exp.tolerance:g})" if exp.tolerance else "")
     else:
         subject = exp.measure
-        expected = f"{exp.value:.4f}" + (f" ± {exp.tolerance:g}" if exp.tolerance else "")
+        expected = (f"{exp.value:.4f}" + (f" ± {exp.tolerance:g}" if exp.tolerance else "")) \
+            if exp.value is not None else _bounds(exp)
+    if exp.kind == "delta" and exp.significant:
+        expected += f", significant ({exp.test}, p < {exp.alpha:g})"
     base.update(subject=subject, expected=expected)
     if cell is None:
         return Check(**base, outcome="FAIL", detail=f"no result for {exp.system} on {dataset} (cell failed or missing)")
@@ -129,6 +132,8 @@ def _check(results, exp, source, line, dataset, cell) -> Check:
         measured = cell.score(canonical(exp.measure, cell.task))
         if measured is None:
             return Check(**base, outcome="FAIL", detail=f"{exp.measure} was not evaluated")
+        if exp.value is None:
+            return _one_sided(base, exp, measured)
         delta = measured - exp.value
         outcome = "OK" if abs(delta) <= UNCHANGED else ("OKISH" if abs(delta) <= exp.tolerance + 1e-12 else "FAIL")
         return Check(**base, outcome=outcome, measured=measured, delta=delta,
@@ -154,8 +159,10 @@ def _check(results, exp, source, line, dataset, cell) -> Check:
         measured = mine - theirs
         slack = measured - exp.value
         outcome = "OK" if slack >= -1e-12 else ("OKISH" if slack >= -exp.tolerance - 1e-12 else "FAIL")
-        return Check(**base, outcome=outcome, measured=measured, delta=slack,
-                     detail=f"{cell.system} {_fmt(mine)} vs {other.system} {_fmt(theirs)}")
+        detail = f"{cell.system} {_fmt(mine)} vs {other.system} {_fmt(theirs)}"
+        if exp.significant and outcome != "FAIL":
+            outcome, detail = _significance(cell, other, measure, exp, outcome, detail)
+        return Check(**base, outcome=outcome, measured=measured, delta=slack, detail=detail)
 
     mine, theirs = cell.profile.latency_ms_p50, other.profile.latency_ms_p50
     if not isinstance(mine, (int, float)) or not isinstance(theirs, (int, float)) or not theirs:
@@ -165,6 +172,40 @@ def _check(results, exp, source, line, dataset, cell) -> Check:
     outcome = "OK" if ratio <= exp.max else ("OKISH" if ratio <= exp.max + exp.tolerance else "FAIL")
     return Check(**base, outcome=outcome, measured=ratio, delta=ratio - exp.max,
                  detail=f"p50 {float(mine):.3f} ms vs {float(theirs):.3f} ms")
+
+
+def _bounds(exp) -> str:
+    bounds = [f">= {exp.min:.4f}" if exp.min is not None else "", f"<= {exp.max:.4f}" if exp.max is not None else ""]
+    return " and ".join(b for b in bounds if b) + (f" (tolerance {exp.tolerance:g})" if exp.tolerance else "")
+
+
+def _one_sided(base: dict, exp, measured: float) -> Check:
+    """min:/max: checks: inside the bounds is OK (an improvement never fails); outside by at most the tolerance is
+    OKISH; beyond, FAIL. `delta` is the distance outside the nearest bound (0 inside)."""
+    below = exp.min - measured if exp.min is not None else -math.inf
+    above = measured - exp.max if exp.max is not None else -math.inf
+    outside = max(below, above)
+    if outside <= UNCHANGED:
+        return Check(**base, outcome="OK", measured=measured, delta=0.0)
+    outcome = "OKISH" if outside <= exp.tolerance + 1e-12 else "FAIL"
+    side = "below min" if below >= above else "above max"
+    return Check(**base, outcome=outcome, measured=measured, delta=-outside if side == "below min" else outside,
+                 detail=f"{side} by {outside:.4f}")
+
+
+def _significance(cell, other, measure: str, exp, outcome: str, detail: str) -> tuple[str, str]:
+    """The paired test of `cell` against `other` on their common per-query values: the delta check holds only if
+    the difference is significant at `alpha` (a FAIL otherwise, whatever the tolerance)."""
+    from lrbench.presentation.report import paired_values
+    from lrbench.statistics.significance import paired_test
+
+    x, y = paired_values(cell, other, measure)
+    if len(x) < 2:
+        return "FAIL", f"{detail}; fewer than 2 common queries with per-query values, no significance test"
+    result = paired_test(exp.test, x, y)
+    if not result.pvalue < exp.alpha:
+        return "FAIL", f"{detail}; not significant: {exp.test} p = {result.pvalue:.4g} over {len(x)} queries"
+    return outcome, f"{detail}; {exp.test} p = {result.pvalue:.4g} over {len(x)} queries"
 
 
 # -- baseline files ---------------------------------------------------------------------
@@ -182,7 +223,8 @@ def read_baseline(path: Path) -> list[tuple[Expectation, str, int | None]]:
 
 
 def write_baseline(results: ResultsDir, path: Path, tolerance: float) -> int:
-    """Pin every (dataset, system, measure) of a results folder as a value expectation."""
+    """Pin every (dataset, system, measure) of a results folder as a one-sided expectation: `min:` for a measure
+    where higher is better, `max:` where lower is (perplexity), so only a regression fails."""
     import yaml
 
     from lrbench.version import __version__
@@ -194,8 +236,10 @@ def write_baseline(results: ResultsDir, path: Path, tolerance: float) -> int:
                 value = cell.score(canon)
                 if value is None or math.isnan(value):
                     continue
+                # the side of a regression only: an improvement must not fail the gate
+                side = "min" if higher_is_better(canon, cell.task) else "max"
                 entries.append({"dataset": dataset, "system": cell.system, "measure": display,
-                                "value": round(value, 6), "tolerance": tolerance})
+                                side: round(value, 6), "tolerance": tolerance})
     fingerprints = {d: (results.cells_of(d)[0].fingerprint if results.cells_of(d) else None)
                     for d in results.datasets()}
     header = (f"# lrbench gate baseline for suite '{results.suite_name}', written by lrbench {__version__} on "

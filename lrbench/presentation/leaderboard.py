@@ -25,14 +25,25 @@ def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
         scores = store.read_frame(cell.key, "scores").set_index("measure")["value"]
         perquery = store.read_frame(cell.key, "perquery")
         counts = perquery.groupby("measure")["query_id"].nunique()
+        run = store.read_frame(cell.key, "run") if meta.get("task", "ranking") == "ranking" else None
         for canon, display in names.items():
             if canon in scores:
                 rows.append((cell.dataset_label, cell.system_label, display, float(scores[canon])))
         index.append({"dataset": cell.dataset_label, "system": cell.system_label, "system_name": cell.system.name,
                       "type": cell.system.type, "key": cell.key,
                       "queries": int(counts.max()) if len(counts) else 0,
+                      **({"run_depth": int(run.groupby("query_id").size().max())}
+                         if run is not None and len(run) else {}),
+                      **_dataset_notes(meta),
                       "profile": meta.get("profile", {})})
     return pd.DataFrame(rows, columns=COLUMNS), index
+
+
+def _dataset_notes(meta: dict) -> dict:
+    """What a cell's dataset profile says the leaderboard header must show (judged documents absent from the
+    corpus: relevant, never retrievable)."""
+    absent = (meta.get("dataset_profile") or {}).get("absent_judged_docs")
+    return {"absent_judged": int(absent)} if absent else {}
 
 
 def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells, failed=()) -> pd.DataFrame:
@@ -40,8 +51,12 @@ def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells, failed=())
     board, index = collect(store, cells)
     failures = [{"dataset": f.cell.dataset_label, "system": f.cell.system_label,
                  "system_name": f.cell.system.name, "error": f.error} for f in failed]
+    from lrbench.suites.cells import expand_cells
+
+    slots = {(c.dataset_label, c.system_label) for c in expand_cells(suite)}
     board = manifest.commit(store, out_dir, suite, board, index,
-                            lambda merged: to_markdown(merged, suite.baseline, title=suite.name), failed=failures)
+                            lambda merged: to_markdown(merged, suite.baseline, title=suite.name), failed=failures,
+                            suite_slots=slots)
     if any(cell.compress for cell in cells) and isinstance(store, LocalStore):
         _write_pareto_plots(Path(out_dir))
     return board
@@ -82,16 +97,44 @@ def _is_baseline(system: str, baseline: str | None) -> bool:
     return bool(baseline) and (system == baseline or system.startswith(baseline + "["))
 
 
-def formatted_rows(table: pd.DataFrame, baseline: str | None, bold: str, mark: str, quote=lambda s: s):
+#: marks a value whose measure cuts deeper than the system's run (see `deeper_than_run`)
+DEEP_MARK = "†"
+
+
+def deeper_than_run(board: pd.DataFrame, dataset: str, table: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """(system, measure) -> the run's depth, where the measure's cutoff exceeds the most documents the system
+    returned for any query: R@100 of a 20-document run is not comparable with R@100 of a 100-document one."""
+    from lrbench.evaluation.measures import cutoff
+
+    depths = board.attrs.get("run_depth", {}).get(dataset, {})
+    out = {}
+    for measure in table.columns:
+        k = cutoff(str(measure))
+        for system in table.index:
+            if k is not None and system in depths and depths[system] < k and not pd.isna(table.at[system, measure]):
+                out[(system, measure)] = depths[system]
+    return out
+
+
+def deep_footnotes(deep: dict[tuple[str, str], int]) -> list[str]:
+    by_measure: dict[str, list[str]] = {}
+    for (system, measure), depth in deep.items():
+        by_measure.setdefault(measure, []).append(f"{system} returns at most {depth} documents per query")
+    return [f"{DEEP_MARK} {measure} is deeper than the run: {'; '.join(texts)}" for measure, texts in by_measure.items()]
+
+
+def formatted_rows(table: pd.DataFrame, baseline: str | None, bold: str, mark: str, quote=lambda s: s,
+                   deep: dict[tuple[str, str], int] | None = None):
     """(system label, [value texts]) per row; `bold` and `mark` format the best value and the baseline's
-    name, `quote` escapes names, so Markdown and the terminal share one layout."""
+    name, `quote` escapes names, so Markdown and the terminal share one layout; `deep` values get DEEP_MARK."""
     best = best_values(table)
     for system, row in table.iterrows():
         name = mark.format(quote(system)) if _is_baseline(system, baseline) else quote(system)
         texts = []
         for measure, value in row.items():
             text = "" if pd.isna(value) else f"{value:.4f}"
-            texts.append(bold.format(text) if text and value == best[measure] and len(table) > 1 else text)
+            text = bold.format(text) if text and value == best[measure] and len(table) > 1 else text
+            texts.append(text + " " + DEEP_MARK if (system, measure) in (deep or {}) else text)
         yield name, texts
 
 
@@ -103,7 +146,10 @@ def md_cell(text) -> str:
 def dataset_title(board: pd.DataFrame, dataset: str) -> str:
     """The dataset's name and, when known, how many queries its numbers average over."""
     count = board.attrs.get("queries", {}).get(dataset)
-    return f"{dataset} ({count} queries)" if count else str(dataset)
+    absent = board.attrs.get("absent_judged", {}).get(dataset)
+    notes = ([f"{count} queries"] if count else []) + \
+        ([f"{absent} judged documents not in the corpus"] if absent else [])
+    return f"{dataset} ({', '.join(notes)})" if notes else str(dataset)
 
 
 def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> str:
@@ -111,9 +157,12 @@ def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> s
     for dataset, table in tables(board).items():
         lines += [f"## {md_cell(dataset_title(board, dataset))}", "", "| system | " + " | ".join(md_cell(m) for m in table.columns) + " |",
                   "|---|" + "---:|" * len(table.columns)]
-        for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)", md_cell):
+        deep = deeper_than_run(board, dataset, table)
+        for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)", md_cell, deep):
             lines.append(f"| {name} | " + " | ".join(texts) + " |")
         lines.append("")
+        if deep:
+            lines += [md_cell(note) for note in deep_footnotes(deep)] + [""]
     return "\n".join(lines)
 
 
@@ -121,10 +170,14 @@ def terminal_tables(board: pd.DataFrame, baseline: str | None) -> list[dict]:
     """Per dataset: title, measure columns and rows of rich-markup cells (kept in rerun.json as they are)."""
     from rich.markup import escape
 
-    return [{"title": escape(dataset_title(board, dataset)), "columns": [escape(m) for m in table.columns],
-             "rows": [[name, *texts] for name, texts in
-                      formatted_rows(table, baseline, "[bold]{}[/bold]", "{} [dim](baseline)[/dim]", escape)]}
-            for dataset, table in tables(board).items()]
+    out = []
+    for dataset, table in tables(board).items():
+        deep = deeper_than_run(board, dataset, table)
+        rows = formatted_rows(table, baseline, "[bold]{}[/bold]", "{} [dim](baseline)[/dim]", escape, deep)
+        out.append({"title": escape(dataset_title(board, dataset)), "columns": [escape(m) for m in table.columns],
+                    "rows": [[name, *texts] for name, texts in rows],
+                    **({"notes": [escape(n) for n in deep_footnotes(deep)]} if deep else {})})
+    return out
 
 
 def rich_tables(board: pd.DataFrame, baseline: str | None):

@@ -56,6 +56,7 @@ def write_pareto(results_dir: Path, measure: str | None = None, dataset: str | N
     Parameters come from each cell's profile (`params`), latency from its profile's throughput
     (`texts_per_second`, `tokens_per_second`, `examples_per_second`) or its wall time.
     """
+    from lrbench.safety import safe_file_name
     from lrbench.store.manifest import load
 
     results_dir = Path(results_dir)
@@ -80,10 +81,9 @@ def write_pareto(results_dir: Path, measure: str | None = None, dataset: str | N
                          wanted: float(hit["value"].iloc[0]), "params": prof.get("params"), "latency": latency,
                          "flops": prof.get("flops_per_query")})
         if rows:
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
             costs = [("params", "parameters"), ("latency", "ms per item (or s per cell)")]
             if all(r["flops"] for r in rows):  # hardware-independent: comparable across machines
                 costs.insert(0, ("flops", "forward FLOPs per query (or example)"))
-            written.append(plot_pareto(rows, results_dir / f"pareto-{safe}.png", wanted, costs,
+            written.append(plot_pareto(rows, results_dir / f"pareto-{safe_file_name(name)}.png", wanted, costs,
                                        title=f"{info.get('suite', '')}: {name}"))
     return written

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -78,7 +77,9 @@ class Report:
 # -- statistics per dataset -------------------------------------------------------------
 
 @dataclass
-class Comparison:
+class BaselineComparison:
+    """One system against the suite's baseline on one measure (p-value Holm-adjusted within the family)."""
+
     system: str
     measure: str  # canonical
     delta: float  # system - baseline, on the aggregate scores
@@ -113,7 +114,7 @@ def is_mean_of_perquery(cell: CellInfo, measure: str) -> bool:
 
 
 def compare_family(base: CellInfo, others: list[CellInfo], measure: str, test: str,
-                   permutations: int = 10_000) -> list[Comparison]:
+                   permutations: int = 10_000) -> list[BaselineComparison]:
     """Each system against the baseline on one measure; Holm across the family."""
     higher = higher_is_better(measure)
     rows = []
@@ -129,7 +130,7 @@ def compare_family(base: CellInfo, others: list[CellInfo], measure: str, test: s
         mean_like = is_mean_of_perquery(cell, measure) and is_mean_of_perquery(base, measure)
         ci = stats.mean_ci(x - y) if mean_like else stats.MeanCI(math.nan, math.nan, math.nan, 0)
         wtl = (stats.win_tie_loss(x, y) if higher else stats.win_tie_loss(y, x)) if len(x) else None
-        out.append(Comparison(cell.system, measure, delta, ci, result, adj, wtl, higher))
+        out.append(BaselineComparison(cell.system, measure, delta, ci, result, adj, wtl, higher))
     return out
 
 
@@ -212,14 +213,21 @@ def efficiency_table(data: ResultsDir) -> Table | None:
         row = [Cell(cell.dataset), Cell(cell.system)]
         for _, name, f in used:
             value = getattr(cell.profile, name)
-            row.append(Cell(f(value) if value is not None else "–", sort=value))
+            text = f(value) if value is not None else "–"
+            if name == "index_seconds" and value is not None and cell.profile.index_cached:
+                text += " (cached)"
+            row.append(Cell(text, sort=value))
         for _, value_of in derived:
             value = value_of(cell)
             row.append(Cell(f"{value:,.1f}" if value is not None else "–", sort=value))
         table.rows.append(row)
-    table.note = ("Missing entries: the runner did not report that number. peak RSS is the process's when the "
-                  "runner reports no own figure." if any(c.profile.rss_is_process for c in data.cells) else
-                  "Missing entries: the runner did not report that number.")
+    notes = ["Missing entries: the runner did not report that number."]
+    if any(c.profile.rss_is_process for c in data.cells):
+        notes.append("peak RSS is the process's when the runner reports no own figure.")
+    if any(c.profile.index_cached for c in data.cells):
+        notes.append("index s (cached): read from the cache, not built; a first stage's docs/s is the rate it "
+                     "encoded or indexed its corpus at, none when it read them from the cache.")
+    table.note = " ".join(notes)
     return table
 
 
@@ -292,7 +300,8 @@ def dataset_section(data: ResultsDir, dataset: str, baseline: str | None, test: 
                                      title=f"over {comp.test.n} paired queries")])
         vs.note = (f"{stats.TEST_NAMES[test]} on per-query values paired by query id; p (Holm) corrects across the "
                    f"{len(others)} system(s) compared per measure. win/tie/loss counts queries where the system is "
-                   f"better than / equal to / worse than the baseline; Δ is the difference of the scores.")
+                   f"better than / equal to / worse than the baseline; Δ = system − baseline, the difference of the "
+                   f"scores (`lrbench compare A B` uses the same sign: Δ = B − A).")
         section.tables.append(vs)
     return section, {"base": base, "others": others, "measures": measures, "families": families}
 
@@ -405,7 +414,10 @@ def table_markdown(table: Table) -> list[str]:
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "x"
+    """A file name for a label: unique, bounded and readable (the plot's title holds the label itself)."""
+    from lrbench.safety import safe_file_name
+
+    return safe_file_name(text)
 
 
 def to_markdown(report: Report) -> str:

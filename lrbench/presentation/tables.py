@@ -38,21 +38,27 @@ PROFILE_HEADERS = {
 
 @dataclass
 class TableSpec:
-    results: list[str]
+    results: list[str] | None = None
     columns: list[str] | None = None
     systems: list[str] | None = None
+    summary: list[str] | None = None  # a timing benchmark's summary JSON instead (lrbench.presentation.summaries)
 
 
 def parse_options(text: str, file: str, line: int) -> TableSpec:
     options = {}
     for item in text.split():
         key, sep, value = item.partition("=")
-        if not sep or key not in ("results", "columns", "systems"):
+        if not sep or key not in ("results", "columns", "systems", "summary"):
             raise LrbenchError(f"bad table option '{item}'", file=file, line=line,
-                               hint="options: results=DIR[,DIR] columns=MEASURE|PROFILE_KEY,... systems=NAME,...")
+                               hint="options: results=DIR[,DIR] columns=MEASURE|PROFILE_KEY,... systems=NAME,... "
+                                    "or summary=FILE.json columns=KEY,...")
         options[key] = value.split(",")
-    if "results" not in options:
-        raise LrbenchError("table block names no results folder", file=file, line=line, hint="add results=DIR")
+    if ("results" in options) == ("summary" in options):
+        raise LrbenchError("a table block names one source: results=DIR or summary=FILE.json", file=file,
+                           line=line, hint="add results=DIR (a results folder) or summary=FILE (a benchmark summary)")
+    if "summary" in options and (len(options["summary"]) != 1 or "systems" in options):
+        raise LrbenchError("summary= takes one file and no systems=", file=file, line=line,
+                           hint="one block per summary file")
     return TableSpec(**options)
 
 
@@ -69,6 +75,10 @@ def _number(value, measure: bool) -> str:
 
 
 def render(spec: TableSpec, root: Path = Path(".")) -> str:
+    if spec.summary:
+        from lrbench.presentation.summaries import render_summary
+
+        return render_summary(spec.summary[0], spec.columns, root)
     missing = [r for r in spec.results if not (root / r / "cells.json").exists()]
     if missing:  # a table waiting for its run says so, rather than keeping numbers of unknown origin
         return f"_No results yet: {', '.join(f'`{r}`' for r in missing)} not found; run the suite and " \

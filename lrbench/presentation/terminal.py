@@ -10,7 +10,8 @@ def rich_tables(tables: list[dict]):
 
     out = []
     for spec in tables:
-        table = Table(title=spec["title"], title_justify="left")
+        table = Table(title=spec["title"], title_justify="left",
+                      caption="\n".join(spec.get("notes", [])) or None, caption_justify="left")
         table.add_column("system")
         for column in spec["columns"]:
             table.add_column(column, justify="right")

@@ -34,10 +34,24 @@ class RunContext:
     suite_dir: Path = Path(".")
     progress: Callable[..., Iterable] = _no_progress
     depth: int | None = None
-    compress: dict | None = None
+    #: rerankers append the input's candidates below `depth` under their head (see runners/tail.py); suites set
+    #: it from the system's `keep_tail` (default true), a bare context returns the reranked head alone
+    keep_tail: bool = False
+    #: the typed `compress:` block (lrbench.compression.config: LowRankConfig or LoraSqueezeConfig), or None
+    compress: Any = None
     debug: bool = False
     #: the run store, for intermediate artifacts kept beside the cells (embedding shards); None outside a suite
     store: Any = None
+
+    def __post_init__(self):
+        if isinstance(self.compress, dict):  # a block as written, from code that builds a context itself
+            from lrbench.compression.config import parse_compress
+
+            self.compress = parse_compress(self.compress)
+
+    def compress_json(self) -> dict | None:
+        """The compress block with every default written out, for the keys of caches of model outputs."""
+        return None if self.compress is None else self.compress.model_dump(mode="json")
 
 
 @dataclass
@@ -79,8 +93,10 @@ class Runner:
     #: the runner loads a model, so a `compress:` block applies to it
     loads_model: ClassVar[bool] = False
 
-    def __init__(self, params: dict[str, Any]):
-        self.params = self.parse_params(params)
+    def __init__(self, params: RunnerParams | dict[str, Any]):
+        """`params`: the parsed `Params` (what the engine passes: the object the cell key was computed from),
+        or a dict as written, parsed here."""
+        self.params = params if isinstance(params, RunnerParams) else self.parse_params(params)
 
     @classmethod
     def parse_params(cls, params: dict[str, Any]) -> RunnerParams:
@@ -114,8 +130,8 @@ class Runner:
         raise LrbenchError keyed by the param."""
 
     @classmethod
-    def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
-        """Extra content for the cell key, e.g. the hash of a file a param points to."""
+    def key_extra(cls, params: RunnerParams, suite_dir: Path) -> str:
+        """Extra content for the cell key from the parsed params, e.g. the hash of a file a param points to."""
         return ""
 
     @classmethod

@@ -51,7 +51,7 @@ class EmbeddingBlocks:
 
     def has(self, block: Block) -> bool:
         path = self._path(block)
-        self.store._fresh(path)
+        self.store.forget_listings(path)
         return self.store.fs.exists(str(path))
 
     def put(self, block: Block, doc_ids: list[str], emb: np.ndarray) -> None:
@@ -64,7 +64,7 @@ class EmbeddingBlocks:
         flat = pa.array(np.ascontiguousarray(emb, dtype=np.float32).ravel())
         table = pa.table({"doc_id": pa.array(doc_ids, pa.string()),
                           "embedding": pa.FixedSizeListArray.from_arrays(flat, emb.shape[1])})
-        self.store._write_atomic(self._path(block), lambda p: pq.write_table(table, p))
+        self.store.write_atomic(self._path(block), lambda p: pq.write_table(table, p))
 
     def get(self, block: Block) -> tuple[list[str], np.ndarray]:
         import pyarrow.parquet as pq

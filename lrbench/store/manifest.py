@@ -5,8 +5,11 @@ and leaderboard.md. The two views are written first, the manifest last (atomical
 moment leaves the previous commit or the new one. Readers trust only what the manifest names: a view
 whose checksum does not match (a kill between the writes, an edit) is rebuilt from the manifest's cells.
 
-A run adds to the folder's leaderboard: cells already committed by another suite or an `--only` run
-stay, unless this run computed the same (dataset, system) again.
+A run adds to the folder's leaderboard the cells an earlier run of the same suite committed (an `--only`
+run) when the suite still names their (dataset, system), unless this run computed them again. Cells of
+another suite, or of systems and datasets the suite no longer has, leave the leaderboard; `lrbench prune`
+removes their folders (the manifest's entries are the keys the suite names). A cell two suites share is
+scored for both suites' measures (the store merges them under the cell's lock).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Callable
 import pandas as pd
 
 from lrbench.errors import LrbenchError
-from lrbench.store.store import BOARD_LOCK, CorruptCell, open_store
+from lrbench.store.store import BOARD_LOCK, CELL_KEY, CorruptCell, check_key, open_store
 
 MANIFEST = "cells.json"
 BOARD = "leaderboard.parquet"
@@ -34,7 +37,7 @@ def _slot(entry: dict) -> tuple[str, str]:
 
 def _read_json(store, path) -> dict | None:
     try:
-        data = json.loads(store._read_bytes(path))
+        data = json.loads(store.read_bytes(path))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and isinstance(data.get("cells"), list) else None
@@ -61,7 +64,7 @@ def _board_rows(store, root, info: dict) -> pd.DataFrame:
     """The committed board: leaderboard.parquet when it matches the manifest, else rebuilt from the cells."""
     expected = (info.get("board") or {}).get(BOARD)
     try:
-        data = store._read_bytes(root / BOARD)
+        data = store.read_bytes(root / BOARD)
     except (OSError, ValueError):
         data = None
     if data is not None and (expected is None or store_digest(data) == expected):
@@ -79,11 +82,19 @@ def _board_rows(store, root, info: dict) -> pd.DataFrame:
 
 
 def with_query_counts(board: pd.DataFrame, entries: list[dict]) -> pd.DataFrame:
-    """Tables state how many queries each dataset's numbers average over (board.attrs["queries"])."""
+    """Tables state how many queries each dataset's numbers average over (board.attrs["queries"]), how many
+    judged documents its corpus lacks (board.attrs["absent_judged"]) and how deep each system's run is
+    (board.attrs["run_depth"][dataset][system]), so a measure deeper than a run can be flagged."""
     counts: dict[str, int] = {}
+    absent: dict[str, int] = {}
+    depths: dict[str, dict[str, int]] = {}
     for entry in entries:
         counts[entry["dataset"]] = max(counts.get(entry["dataset"], 0), int(entry.get("queries") or 0))
-    board.attrs["queries"] = counts
+        if entry.get("absent_judged"):
+            absent[entry["dataset"]] = max(absent.get(entry["dataset"], 0), int(entry["absent_judged"]))
+        if entry.get("run_depth"):
+            depths.setdefault(entry["dataset"], {})[entry["system"]] = int(entry["run_depth"])
+    board.attrs.update(queries=counts, absent_judged=absent, run_depth=depths)
     return board
 
 
@@ -94,34 +105,45 @@ def store_digest(data: bytes) -> str:
 
 
 def commit(store, root, suite, board: pd.DataFrame, index: list[dict],
-           markdown: Callable[[pd.DataFrame], str], failed: list[dict] = ()) -> pd.DataFrame:
+           markdown: Callable[[pd.DataFrame], str], failed: list[dict] = (),
+           suite_slots: set[tuple[str, str]] | None = None) -> pd.DataFrame:
     """Merge this run's cells into the folder's committed leaderboard and commit the result.
-    `failed`: this run's failed cells, recorded so that `lrbench gate RESULTS` sees them."""
+    `failed`: this run's failed cells, recorded so that `lrbench gate RESULTS` sees them. `suite_slots`: the
+    (dataset, system) labels the suite names; earlier cells outside them (or of another suite) are dropped."""
     with store.lock(BOARD_LOCK):
         slots: dict[tuple[str, str], tuple[dict, pd.DataFrame]] = {}
         previous = _read_json(store, root / MANIFEST)
-        if previous is not None:
+        if previous is not None and previous.get("suite") == suite.name:
             try:
                 old_rows = _board_rows(store, root, previous)
             except (LrbenchError, CorruptCell):
                 old_rows = pd.DataFrame(columns=COLUMNS)
             for entry in previous["cells"]:
-                if isinstance(entry, dict) and {"dataset", "system", "key"} <= set(entry) and store.has(entry["key"]):
+                if (isinstance(entry, dict) and {"dataset", "system", "key"} <= set(entry)
+                        and CELL_KEY.match(str(entry["key"])) and store.has(entry["key"])
+                        and (suite_slots is None or _slot(entry) in suite_slots)):
                     rows = old_rows[(old_rows["dataset"] == entry["dataset"]) & (old_rows["system"] == entry["system"])]
                     slots[_slot(entry)] = (entry, rows)
         for entry in index:
             rows = board[(board["dataset"] == entry["dataset"]) & (board["system"] == entry["system"])]
+            kept = slots.get(_slot(entry))
+            if kept is not None and kept[0]["key"] == entry["key"]:
+                # the same cell committed by a suite with other measures: both suites' measures stay
+                rows = pd.concat([rows, kept[1][~kept[1]["measure"].isin(rows["measure"])]], ignore_index=True)
             slots[_slot(entry)] = (entry, rows)
         entries = [entry for entry, _ in slots.values()]
         parts = [rows for _, rows in slots.values() if len(rows)]
         merged = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
         merged = with_query_counts(merged.astype({"value": float}), entries)
-        text = markdown(merged)
-        digests = {BOARD: store._write_atomic(root / BOARD, lambda p: merged.to_parquet(p, index=False)),
-                   MARKDOWN: store._write_atomic(root / MARKDOWN, lambda p: p.write_text(text, encoding="utf-8"))}
+        table = io.BytesIO()
+        merged.to_parquet(table, index=False)
+        views = {BOARD: table.getvalue(), MARKDOWN: markdown(merged).encode("utf-8")}
         info = {"format": FORMAT, "suite": suite.name, "baseline": suite.baseline, "cells": entries,
-                "failed": list(failed), "suite_config": suite.model_dump(mode="json"), "board": digests}
-        store.write_json(root / MANIFEST, info)  # the commit
+                "failed": list(failed), "suite_config": suite.model_dump(mode="json"),
+                "board": {name: store_digest(data) for name, data in views.items()}}
+        manifest = json.dumps(info, indent=2, sort_keys=True, default=str).encode("utf-8")
+        # all or nothing: the views and the manifest are written in full before any is published
+        store.write_together({root / BOARD: views[BOARD], root / MARKDOWN: views[MARKDOWN], root / MANIFEST: manifest})
     return merged
 
 
@@ -139,10 +161,13 @@ def load(root: str | Path) -> tuple[pd.DataFrame, dict]:
     if info is None:
         raise LrbenchError(f"{path} is not a results manifest (unreadable, or no 'cells' list)", file=str(path),
                            hint="rerun `lrbench run` on the suite to rewrite it")
+    if not isinstance(info.get("suite"), str):
+        raise LrbenchError(f"{path} names no suite", file=str(path), hint="rerun `lrbench run` on the suite to rewrite it")
     for n, entry in enumerate(info["cells"]):
         if not isinstance(entry, dict) or not {"dataset", "system", "key"} <= set(entry):
             raise LrbenchError(f"cells[{n}] lacks dataset, system or key", file=str(path),
                                hint="rerun `lrbench run` on the suite to rewrite it")
+        check_key(entry["key"], file=str(path), where=f"cells[{n}].key")
     try:
         board = _board_rows(store, root, info)
     except CorruptCell as exc:

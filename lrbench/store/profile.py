@@ -5,7 +5,9 @@ hardware-independent cost (`flops`, `flops_per_query`, `tokens_per_query`, `call
 `Cost`: a reranker's counts cover its own work only, never its input's, and a first stage's corpus encoding is
 reported apart (`corpus_flops`). The executor adds
 `wall_seconds` and `peak_rss_mb_process` (the whole worker process, used when a runner reports no own peak).
-Anything else a runner records stays readable through `get` (e.g. `gpu`, `corpus_cached`).
+Anything else a runner records stays readable through `get` (e.g. `gpu`). A dense first stage's index is its
+corpus embeddings: `index_seconds` falls back to `corpus_seconds`, `docs_per_second` is the corpus encoding rate
+(`corpus_docs_per_second`, none when the embeddings came from the cache), `index_cached` follows `corpus_cached`.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class Profile:
     calls_per_query: float | None = None   # forward passes, or requests to a served backend
     corpus_flops: float | None = None     # a first stage's corpus encoding (0 when its embeddings were cached)
     price_per_1k_queries: float | None = None  # served backends with a `price:`
+    #: the index (BM25 index, corpus embeddings) was read from the cache: index_seconds is the read, not the build
+    index_cached: bool = False
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -55,7 +59,7 @@ class Profile:
         raw = dict(profile or {})
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name == "raw":
+            if f.name in ("raw", "index_cached"):
                 continue
             value = raw.get(f.name)
             if f.name in ("device", "dtype"):
@@ -66,7 +70,12 @@ class Profile:
                 values[f.name] = _number(value)
         if values["peak_rss_mb"] is None:
             values["peak_rss_mb"] = _number(raw.get("peak_rss_mb_process"))
-        return cls(**values, raw=raw)
+        if "corpus_docs_per_second" in raw:  # a dense first stage: its documents are the corpus it encodes (None
+            values["docs_per_second"] = _number(raw["corpus_docs_per_second"])  # when read from the cache)
+        if values["index_seconds"] is None:  # a dense first stage's index is its corpus embeddings
+            values["index_seconds"] = _number(raw.get("corpus_seconds"))
+        cached = raw.get("index_cached", raw.get("corpus_cached"))
+        return cls(**values, index_cached=cached is True, raw=raw)
 
     @property
     def rss_is_process(self) -> bool:

@@ -8,15 +8,14 @@ store itself skips them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from lrbench.atomic import write_text, write_with
 from lrbench.errors import LrbenchError
-from lrbench.paths import cache_dir
 from lrbench.store.blocks import FOLDER as BLOCKS_FOLDER
-from lrbench.store.store import META, TMP_PREFIX, is_remote, open_store
+from lrbench.store.location import ResultsLocation
+from lrbench.store.store import META, TMP_PREFIX, open_store
 from lrbench.safety import inside
 
 MANIFEST = ".remote.json"
@@ -30,13 +29,14 @@ def _version(info: dict) -> str:
     return ""
 
 
-def local_results(target: str | Path) -> Path:
+def local_results(target: ResultsLocation | str | Path) -> Path:
     """A local folder holding the results at `target`: the folder itself, or a fresh copy of a URI."""
-    if isinstance(target, Path) or not is_remote(str(target)):
-        return Path(str(target).removeprefix("file://"))
-    uri = str(target).rstrip("/")
-    store = open_store(uri)
-    local = cache_dir() / "remote-results" / hashlib.sha256(uri.encode()).hexdigest()[:16]
+    location = ResultsLocation.of(target)
+    if not location.remote:
+        return location.path
+    uri = str(location)
+    store = open_store(location)
+    local = location.local_copy
     try:
         files = {rel: info for rel, info in store.files().items()
                  if not rel.startswith(BLOCKS_FOLDER + "/") and not rel.split("/")[-1].startswith(TMP_PREFIX)}

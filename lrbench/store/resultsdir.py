@@ -32,7 +32,10 @@ class CellInfo:
 
     @property
     def dir(self) -> Path:
-        return self.root / "cells" / self.key
+        """The cell's folder, refused when it resolves outside the results folder (the store's rule)."""
+        from lrbench.store.store import LocalStore
+
+        return LocalStore(self.root).cell_dir(self.key)
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -50,6 +53,10 @@ class CellInfo:
             raise LrbenchError(f"cell {self.key} ({self.system} on {self.dataset}) is damaged: {exc}",
                                file=str(self.dir), hint="rerun `lrbench run` on the suite: damaged cells are "
                                "recomputed") from None
+
+    def frame(self, name: str) -> pd.DataFrame | None:
+        """One stored frame of the cell (run, perquery, scores ...), verified against meta.json."""
+        return self._frame(name, [])
 
     def _frame(self, name: str, columns: list[str]) -> pd.DataFrame | None:
         frame = self._verified(lambda store: store.read_frame(self.key, name))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import posixpath
 import re
 import shutil
 import tempfile
@@ -34,93 +33,46 @@ if TYPE_CHECKING:  # pandas loads on first use: cached reruns never need it
 from lrbench.atomic import TMP_PREFIX, sha256_bytes, sha256_file
 from lrbench.atomic import write_with as write_local_atomic
 from lrbench.errors import LrbenchError
+from lrbench.store.location import RemotePath, ResultsLocation, is_remote  # noqa: F401  (re-exported)
+
 META = "meta.json"
 LOCKS = ".locks"
 #: the lock name of a folder's leaderboard manifest (results/manifest.py)
 BOARD_LOCK = "leaderboard"
+#: a cell key as lrbench.plan.keys makes it: the first 20 hex digits of a SHA-256
+CELL_KEY = re.compile(r"^[0-9a-f]{20}$")
 #: Filesystems without rename where one PUT is atomic per object: upload straight to the final name.
 OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "oss", "memory"}
-_URI = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]+)://")
 
 
 class CorruptCell(Exception):
     """A cell's files exist but cannot be read."""
 
 
-class RemotePath:
-    """A small pathlib-like handle on a URI (`s3://bucket/prefix`): `/`, `.name`, `.parent`, `str()`.
-
-    Callers that build paths with `store.root / "x"` or `store.cell_dir(key) / "x"` work unchanged.
-    """
-
-    def __init__(self, uri: str):
-        match = _URI.match(uri)
-        if not match:
-            raise ValueError(f"not a URI: {uri}")
-        self.protocol = match.group(1)
-        self.path = posixpath.normpath(uri[match.end():]).rstrip("/") if uri[match.end():] else ""
-
-    @property
-    def uri(self) -> str:
-        return f"{self.protocol}://{self.path}"
-
-    def __truediv__(self, other) -> "RemotePath":
-        return RemotePath(f"{self.uri}/{str(other).strip('/')}")
-
-    @property
-    def name(self) -> str:
-        return posixpath.basename(self.path)
-
-    @property
-    def parent(self) -> "RemotePath":
-        return RemotePath(f"{self.protocol}://{posixpath.dirname(self.path)}")
-
-    def __str__(self) -> str:
-        return self.uri
-
-    def __repr__(self) -> str:
-        return f"RemotePath({self.uri!r})"
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, RemotePath) and other.uri == self.uri
-
-    def __hash__(self) -> int:
-        return hash(self.uri)
+def check_key(key, *, file: str | None = None, where: str = "cell key") -> str:
+    """A cell key read from a file (cells.json, rerun.json): 20 hex digits, so it names one folder under cells/."""
+    if not isinstance(key, str) or not CELL_KEY.match(key):
+        raise LrbenchError(f"{where} {key!r} is not a cell key (20 hex digits)", file=file,
+                           hint="rerun `lrbench run` on the suite to rewrite it")
+    return key
 
 
-def is_remote(uri: str | Path | RemotePath) -> bool:
-    """True for a URI with a scheme other than file:// (a plain path or file:// is local)."""
-    if isinstance(uri, RemotePath):
-        return uri.protocol != "file"
-    if isinstance(uri, Path):
-        return False
-    match = _URI.match(str(uri))
-    return bool(match) and match.group(1) != "file"
-
-
-def open_store(uri: str | Path | RemotePath, **storage_options) -> "FsspecStore":
-    """The store for a results location: a LocalStore for paths and file://, an FsspecStore otherwise.
+def open_store(location: ResultsLocation | str | Path | RemotePath, **storage_options) -> "FsspecStore":
+    """The store for a results location: a LocalStore for a local folder, an FsspecStore otherwise.
 
     Credentials and endpoints come from the filesystem's usual configuration (for S3: AWS_* variables,
     AWS_ENDPOINT_URL for MinIO/moto, ~/.aws) or from `storage_options`.
     """
-    if isinstance(uri, RemotePath):
-        uri = uri.uri
-    if isinstance(uri, Path):
-        return LocalStore(uri)
-    text = str(uri)
-    if text.startswith("file://"):
-        return LocalStore(Path(text[len("file://"):]))
-    if not is_remote(text):
-        return LocalStore(Path(text))
-    _check_protocol(text)
-    return FsspecStore(text, **storage_options)
+    location = ResultsLocation.of(location)
+    if not location.remote:
+        return LocalStore(location)
+    _check_protocol(location.root.protocol)
+    return FsspecStore(location, **storage_options)
 
 
-def _check_protocol(uri: str) -> None:
+def _check_protocol(protocol: str) -> None:
     import fsspec
 
-    protocol = _URI.match(uri).group(1)
     try:
         fsspec.get_filesystem_class(protocol)
     except (ValueError, ImportError) as exc:
@@ -133,11 +85,10 @@ def _check_protocol(uri: str) -> None:
 class FsspecStore:
     """The run store over any fsspec filesystem (see the module docstring for the guarantee)."""
 
-    def __init__(self, root: str | Path, fs=None, **storage_options):
-        if isinstance(root, Path) or not is_remote(str(root)):
-            self.root: Path | RemotePath = Path(str(root).removeprefix("file://"))
-        else:
-            self.root = RemotePath(str(root))
+    def __init__(self, location: ResultsLocation | str | Path, fs=None, **storage_options):
+        #: the store owns its location; every path it touches is under `root`
+        self.location = ResultsLocation.of(location)
+        self.root: Path | RemotePath = self.location.root
         self.cells = self.root / "cells"
         self._fs = fs
         self._storage_options = storage_options
@@ -164,15 +115,30 @@ class FsspecStore:
 
     # -- paths ------------------------------------------------------------------------
     def cell_dir(self, key: str):
-        return self.cells / key
+        return self._checked(self.cells / key)
+
+    def _checked(self, path):
+        """`path`, refused with one error line when it resolves outside the results folder (through '..' or
+        a symbolic link): the store reads, writes and deletes nothing outside its folder."""
+        if isinstance(self.root, Path):
+            base, target = self.root.resolve(), Path(path).resolve()
+            outside = target != base and base not in target.parents
+        else:
+            target = RemotePath(str(path))
+            outside = not (target == self.root or target.path.startswith(self.root.path + "/"))
+        if outside:
+            raise LrbenchError(f"{path} resolves to {target}, outside the results folder {self.root}",
+                               file=str(path), hint="remove the link or the '..' (lrbench reads, writes and deletes "
+                               "only inside the results folder), or point --out at the folder it leads to")
+        return path
 
     def _p(self, path) -> str:
-        return str(path)
+        return str(self._checked(path))
 
     def _strip(self, path) -> str:
         return self.fs._strip_protocol(self._p(path)).rstrip("/")
 
-    def _fresh(self, path=None) -> None:
+    def forget_listings(self, path=None) -> None:
         """Forget cached listings: other processes (workers, other drivers) write to the same store."""
         try:
             self.fs.invalidate_cache(None if path is None else self._p(path))
@@ -181,11 +147,11 @@ class FsspecStore:
 
     def has(self, key: str) -> bool:
         path = self.cell_dir(key) / META
-        self._fresh(path)
+        self.forget_listings(path)
         return self.fs.exists(self._p(path))
 
     # -- writing ----------------------------------------------------------------------
-    def _write_atomic(self, path, write: Callable[[Path], Any]) -> str:
+    def write_atomic(self, path, write: Callable[[Path], Any]) -> str:
         """`write(local_tmp_path)` produces the file; it then appears at `path` in one step. Returns its SHA-256."""
         with tempfile.TemporaryDirectory(prefix="lrbench-store-") as tmpdir:
             local = Path(tmpdir) / path.name
@@ -208,13 +174,22 @@ class FsspecStore:
             finally:
                 if self.fs.exists(self._p(tmp)):
                     self.fs.rm(self._p(tmp))
-        self._fresh(path)
+        self.forget_listings(path)
+
+    def write_together(self, files: dict) -> None:
+        """Files that commit together, the last one committing (a leaderboard and its manifest): on an object
+        store each PUT is atomic and they go in order, the last one last."""
+        for path, data in files.items():
+            self.write_atomic(path, lambda p, data=data: p.write_bytes(data))
+
+    def prepare_for_writing(self) -> None:
+        """Fail early, in one line, when the results location cannot take a file."""
 
     def write_frame(self, key: str, name: str, frame: pd.DataFrame) -> str:
-        return self._write_atomic(self.cell_dir(key) / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False))
+        return self.write_atomic(self.cell_dir(key) / f"{name}.parquet", lambda p: frame.to_parquet(p, index=False))
 
     def write_json(self, path, data: Any) -> str:
-        return self._write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True, default=str)))
+        return self.write_atomic(path, lambda p: p.write_text(json.dumps(data, indent=2, sort_keys=True, default=str)))
 
     def lock(self, key: str, *, blocking: bool = True):
         """An exclusive lock on one cell (or any name) of this folder; a no-op on object stores."""
@@ -269,33 +244,33 @@ class FsspecStore:
         if filename not in files:
             raise CorruptCell(f"{filename} is not listed in meta.json")
         try:
-            data = self._read_bytes(self.cell_dir(key) / filename)
+            data = self.read_bytes(self.cell_dir(key) / filename)
         except (OSError, ValueError) as exc:
             raise CorruptCell(f"{filename}: {type(exc).__name__}: {exc}") from None
         if sha256_bytes(data) != files[filename]:
             raise CorruptCell(f"{filename} does not match its checksum in meta.json (edited or swapped)")
         return data
 
-    def _read_bytes(self, path) -> bytes:
+    def read_bytes(self, path) -> bytes:
         return self.fs.cat_file(self._p(path))
 
     def discard(self, key: str) -> None:
         """Remove a cell, meta.json first so that it is absent before its data goes."""
         cell = self.cell_dir(key)
-        self._fresh(cell)
+        self.forget_listings(cell)
         meta = self._p(cell / META)
         if self.fs.exists(meta):
             self.fs.rm(meta)
         self._rm_tree(cell)
 
     def _rm_tree(self, path) -> None:
-        self._fresh(path)
+        self.forget_listings(path)
         try:
             if self.fs.exists(self._p(path)):
                 self.fs.rm(self._p(path), recursive=True)
         except FileNotFoundError:
             pass
-        self._fresh(path)
+        self.forget_listings(path)
 
     # -- reading ----------------------------------------------------------------------
     def meta(self, key: str) -> dict[str, Any]:
@@ -328,7 +303,7 @@ class FsspecStore:
     def files(self) -> dict[str, dict]:
         """Every file under the root with its filesystem info (size, ETag or mtime ...), keyed by the path
         relative to the root (one recursive listing)."""
-        self._fresh()
+        self.forget_listings()
         base = self._strip(self.root)
         try:
             found = self.fs.find(self._p(self.root), detail=True)
@@ -373,20 +348,22 @@ class FsspecStore:
 class LocalStore(FsspecStore):
     """The store in a local folder: every file is written beside its target, fsynced and renamed into place."""
 
-    def __init__(self, root: str | Path):
-        root = Path(str(root).removeprefix("file://"))
+    def __init__(self, location: ResultsLocation | str | Path):
+        location = ResultsLocation.of(location)
+        root = location.path
         for folder in (root, *root.parents):
             if folder.exists():
                 if not folder.is_dir():
                     raise LrbenchError(f"{folder} is a file, not a folder", key="--out",
                                        hint="point --out at a folder (it is created if missing)")
                 break
-        super().__init__(root)
+        super().__init__(location)
 
     def has(self, key: str) -> bool:
-        return (self.cell_dir(key) / META).exists()
+        return self._checked(self.cell_dir(key) / META).exists()
 
-    def _write_atomic(self, path: Path, write) -> str:
+    def write_atomic(self, path: Path, write) -> str:
+        self._checked(path)
         digest = {}
 
         def write_and_hash(tmp: Path) -> None:
@@ -396,22 +373,45 @@ class LocalStore(FsspecStore):
         write_local_atomic(Path(path), write_and_hash)
         return digest["sha"]
 
-    def _read_bytes(self, path) -> bytes:
-        return Path(path).read_bytes()
+    def read_bytes(self, path) -> bytes:
+        return Path(self._checked(path)).read_bytes()
+
+    def write_together(self, files: dict) -> None:
+        from lrbench.atomic import write_together
+
+        write_together(files)
+
+    def prepare_for_writing(self) -> None:
+        from lrbench.errors import os_error
+
+        probe = self.root / f"{TMP_PREFIX}probe-{uuid.uuid4().hex[:8]}"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"lrbench")
+            probe.unlink()
+        except OSError as exc:
+            raise os_error(exc, self.root, "write the results folder", key="--out") from None
 
     def lock(self, key: str, *, blocking: bool = True):
         from lrbench.locks import file_lock
 
-        return file_lock(self.root / LOCKS / f"{key}.lock", blocking=blocking)
+        return file_lock(self._checked(self.root / LOCKS / f"{key}.lock"), blocking=blocking)
 
     def discard(self, key: str) -> None:
         cell = self.cell_dir(key)
-        (cell / META).unlink(missing_ok=True)
-        shutil.rmtree(cell, ignore_errors=True)
+        self._checked(cell / META).unlink(missing_ok=True)
+        self._remove(cell)
+
+    def _remove(self, path: Path) -> None:
+        """Delete a file or a folder of this store (a link is refused by `_checked` before anything goes)."""
+        if self._checked(path).is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
     def meta(self, key: str) -> dict[str, Any]:
         try:
-            meta = json.loads((self.cell_dir(key) / META).read_text())
+            meta = json.loads(self._checked(self.cell_dir(key) / META).read_text())
         except (OSError, ValueError) as exc:
             raise CorruptCell(f"meta.json: {exc}") from None
         if not isinstance(meta, dict):
@@ -419,27 +419,38 @@ class LocalStore(FsspecStore):
         return meta
 
     def clean_incomplete(self) -> list[Path]:
-        """Remove temp files and cell folders without meta.json left by a killed run. What another live
-        run holds locked (a cell it is writing, the leaderboard it is committing) is left alone."""
+        """Remove temp files and cell folders without meta.json left by a killed run (and a stray file where
+        a cell folder belongs). What another live run holds locked (a cell it is writing, the leaderboard it
+        is committing) is left alone."""
         removed = []
         if not self.root.exists():
             return removed
+        self._check_cells_folder()
         for tmp in sorted(self.root.rglob(f"{TMP_PREFIX}*")):
             owner = tmp.parent.name if tmp.parent.parent == self.cells else BOARD_LOCK
+            self._checked(tmp)
             with self.lock(owner, blocking=False) as free:
                 if free and tmp.exists():
                     tmp.unlink(missing_ok=True)
                     removed.append(tmp)
         if self.cells.exists():
             for cell in sorted(self.cells.iterdir()):
-                if cell.is_dir() and not (cell / META).exists():
+                self._checked(cell)
+                if not (cell / META).exists():
                     with self.lock(cell.name, blocking=False) as free:
                         if free and not (cell / META).exists():
-                            shutil.rmtree(cell, ignore_errors=True)
+                            self._remove(cell)
                             removed.append(cell)
         return removed
 
+    def _check_cells_folder(self) -> None:
+        cells = self._checked(self.cells)
+        if cells.exists() and not cells.is_dir():
+            raise LrbenchError(f"{cells} is a file, not the results folder's cells folder", file=str(cells),
+                               hint="move that file away, or point --out at another folder")
+
     def keys(self) -> list[str]:
-        if not self.cells.exists():
+        if not self._checked(self.cells).exists():
             return []
-        return sorted(c.name for c in self.cells.iterdir() if (c / META).exists())
+        self._check_cells_folder()
+        return sorted(c.name for c in self.cells.iterdir() if self._checked(c / META).exists())

@@ -1,10 +1,13 @@
-"""Expand a suite into cells (dataset x system x sweep point); their keys are computed by lrbench.plan.keys."""
+"""Expand a suite into cell specs (dataset x system x sweep point), as written: no runner is consulted here.
+
+The plan layer parses each spec once into a `lrbench.plan.PreparedCell` (typed params, key, dataset).
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from lrbench.suites.schema import DatasetSpec, Suite, SystemSpec
@@ -36,23 +39,26 @@ def sweep_points(system: SystemSpec) -> list[dict[str, Any]]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
 
 
-@dataclass
-class Cell:
+@dataclass(frozen=True)
+class CellSpec:
+    """One cell as the suite writes it: raw params and compress block of one sweep point."""
+
     dataset: DatasetSpec
     system: SystemSpec
     point: dict[str, Any]
     params: dict[str, Any]
     compress: dict[str, Any] | None
-    input_system: str | None = None  # the first (for rerankers, the only) input; see `input_systems`
-    #: filled by the plan layer once the dataset fingerprint and input key are known
-    key: str | None = None
-    config: dict[str, Any] = field(default_factory=dict)
-    measures: list[str] = field(default_factory=list)
+    #: every system whose run this cell reads (several for fusion)
+    inputs: tuple[str, ...] = ()
 
     @property
     def input_systems(self) -> list[str]:
-        """Every system whose run this cell reads (several for fusion)."""
-        return self.system.input_names
+        return list(self.inputs)
+
+    @property
+    def input_system(self) -> str | None:
+        """The first (for rerankers, the only) input."""
+        return self.inputs[0] if self.inputs else None
 
     @property
     def system_label(self) -> str:
@@ -86,13 +92,12 @@ def applies_to(system: SystemSpec, dataset: DatasetSpec) -> bool:
     return not system.datasets or dataset.id in system.datasets or dataset.label in system.datasets
 
 
-def expand_cells(suite: Suite) -> list[Cell]:
+def expand_cells(suite: Suite) -> list[CellSpec]:
     cells = []
     for dataset in suite.datasets:
         for system in suite.systems:
             if not applies_to(system, dataset):
                 continue
             for point, params, compress in expand_system(system):
-                inputs = system.input_names
-                cells.append(Cell(dataset, system, point, params, compress, inputs[0] if inputs else None))
+                cells.append(CellSpec(dataset, system, point, params, compress, tuple(system.input_names)))
     return cells

@@ -2,8 +2,12 @@
 
 Three kinds, told apart by their keys:
 - value:   {dataset?, system, measure, value, tolerance?}        absolute score, e.g. a published number
-- delta:   {dataset?, system, measure, min_delta_vs, value?, tolerance?}
-           system's score minus the other system's score must be >= value
+           or one-sided: {..., min: 0.65} (at least) / {..., max: 30.0} (at most), or both (a range);
+           a pinned baseline (`gate --write-baseline`) writes the side of a regression only, so an improvement
+           passes
+- delta:   {dataset?, system, measure, min_delta_vs, value?, tolerance?, significant?, test?, alpha?}
+           system's score minus the other system's score must be >= value; with `significant: true` the
+           difference must also be significant by a paired test (t | wilcoxon | randomization) at `alpha`
 - latency: {dataset?, system, latency_p50_ratio_vs, max, tolerance?}
            profile latency_ms_p50 of system / of the other system, measured in the same run, must be <= max
 - flops:   {dataset?, system, max_flops_per_query}
@@ -15,9 +19,9 @@ Without `dataset` an expectation applies to every dataset the system runs on.
 from __future__ import annotations
 
 import difflib
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lrbench.errors import LrbenchError
 
@@ -37,16 +41,35 @@ class _Expectation(BaseModel):
 
 class ValueExpectation(_Expectation):
     measure: str
-    value: float
+    value: float | None = Field(None, description="the expected score (two-sided, within tolerance)")
+    min: float | None = Field(None, description="the score must be at least this (one-sided)")
+    max: float | None = Field(None, description="the score must be at most this (one-sided)")
+
+    @model_validator(mode="after")
+    def _one_bound(self):
+        if self.value is None and self.min is None and self.max is None:
+            raise ValueError("give value: (two-sided), or min: and/or max: (one-sided)")
+        if self.value is not None and (self.min is not None or self.max is not None):
+            raise ValueError("give either value: or min:/max:, not both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}")
+        return self
 
     def describe(self) -> str:
-        return f"{self.measure} = {self.value:g}" + (f" ± {self.tolerance:g}" if self.tolerance else "")
+        if self.value is not None:
+            return f"{self.measure} = {self.value:g}" + (f" ± {self.tolerance:g}" if self.tolerance else "")
+        bounds = [f">= {self.min:g}" if self.min is not None else "", f"<= {self.max:g}" if self.max is not None else ""]
+        return f"{self.measure} " + " and ".join(b for b in bounds if b) + (
+            f" (tolerance {self.tolerance:g})" if self.tolerance else "")
 
 
 class DeltaExpectation(_Expectation):
     measure: str
     min_delta_vs: str = Field(description="the system to compare against")
     value: float = Field(0.0, description="smallest allowed difference system - min_delta_vs")
+    significant: bool = Field(False, description="the difference must also be significant (paired test)")
+    test: Literal["t", "wilcoxon", "randomization"] = "t"
+    alpha: float = Field(0.05, gt=0, lt=1)
 
     kind: ClassVar[str] = "delta"
 
@@ -55,7 +78,8 @@ class DeltaExpectation(_Expectation):
 
     def describe(self) -> str:
         return f"{self.measure} - {self.min_delta_vs} >= {self.value:+g}" + (
-            f" (tolerance {self.tolerance:g})" if self.tolerance else "")
+            f" (tolerance {self.tolerance:g})" if self.tolerance else "") + (
+            f", significant ({self.test} test, p < {self.alpha:g})" if self.significant else "")
 
 
 class LatencyRatioExpectation(_Expectation):

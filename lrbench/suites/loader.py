@@ -30,6 +30,9 @@ class LoadedSuite:
     root: Path | None = None
     #: set once the plan layer's semantic checks have run on this suite
     checked: bool = False
+    #: what those checks parsed, for the plan to reuse: {(system name, sweep point as JSON): parsed params and
+    #: compress block}
+    parsed: dict = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import math
 
@@ -24,22 +24,52 @@ class DatasetSpec(_Strict):
     topics: str | None = None
     measures: list[str] | None = Field(None, description="overrides the suite's measures for this dataset")
     relevance: dict[int, int] | None = Field(None, description="map raw qrels grades to graded relevance")
-    queries_limit: int | None = Field(None, ge=1, description="keep the first N judged queries (for quick runs)")
+    queries_limit: int | None = Field(None, ge=1, description="keep N judged queries or examples (for quick runs)")
+    queries_sample: Literal["first", "random", "stratified"] | None = Field(
+        None, description="which N: the first, a random draw, or stratified by label (default: stratified for "
+                          "classification, first for ranking; see lrbench/datasets/sampling.py)")
+    queries_seed: int = Field(0, description="the seed of a random or stratified queries_sample")
     options: dict[str, Any] = Field(default_factory=dict, description="scheme-specific options")
 
     @property
     def label(self) -> str:
         return self.name or self.id
 
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value):
+        return _not_blank(value)
+
+    @field_validator("relevance")
+    @classmethod
+    def _something_relevant(cls, value):
+        if value and all(grade <= 0 for grade in value.values()):
+            raise ValueError("maps every grade to 0 or less: no document would count as relevant and every "
+                             "measure would be 0; map the grades that count to 1 or more")
+        return value
+
+
+def _not_blank(value):
+    if value is not None and not str(value).strip():
+        raise ValueError("a name may not be empty or blank")
+    return value
+
 
 class SystemSpec(_Strict):
     name: str
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value):
+        return _not_blank(value)
     type: str
     params: dict[str, Any] = Field(default_factory=dict)
     input: str | None = Field(None, description="name of the first-stage system this one reranks")
     inputs: list[str] | None = Field(None, min_length=1,
                                      description="names of the systems whose runs this one combines (fusion)")
     depth: int | None = Field(None, ge=1, description="how many input candidates per query to rerank")
+    keep_tail: bool = Field(True, description="keep the input's candidates below `depth` under the reranked "
+                                              "ones, in input order (false: return the reranked top-depth alone)")
     compress: dict[str, Any] | None = None
     sweep: dict[str, list[Any]] | None = None
     resources: dict[str, Any] | None = None
@@ -84,6 +114,9 @@ class Suite(_Strict):
     baseline: str | None = None
     systems: list[SystemSpec] = Field(min_length=1)
     expect: list[dict[str, Any]] = Field(default_factory=list)
+    plugins: list[str] = Field(default_factory=list,
+                               description="modules or .py files (relative to the suite) imported before the suite "
+                                           "is checked: they register runners, schemes or measures")
 
     # Set by the loader, not by users.
     model_config = ConfigDict(extra="forbid")

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+from pydantic import Field
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
-from lrbench.datasets.runfiles import read_run
+from lrbench.datasets.runfiles import checked_run, read_run
 from lrbench.datasets.fingerprints import hash_files
+from lrbench.datasets.inputs import regular_file
 
 #: how a DataFrame run appears in params (and so in the cell key): its content hash
 FRAME_PREFIX = "frame:"
@@ -36,6 +38,7 @@ def frame_reference(run: pd.DataFrame) -> str:
                            hint="pass a DataFrame with query_id, doc_id, score")
     frame = pd.DataFrame({"query_id": run["query_id"].astype(str), "doc_id": run["doc_id"].astype(str),
                           "score": run["score"].astype(float)})
+    frame = checked_run(frame, "the run frame (params.run)")
     frame = frame.sort_values(["query_id", "doc_id", "score"]).reset_index(drop=True)
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()[:32]
     ref = FRAME_PREFIX + digest
@@ -63,7 +66,7 @@ class GivenParams(RunnerParams):
     run: str | None = None  # a run file or a frame reference; defaults to the dataset's own candidates
     #: trec | ranx | parquet | jsonl | rankllm; None: from the file's extension and content
     format: Literal["trec", "ranx", "parquet", "jsonl", "rankllm"] | None = None
-    k: int | None = None
+    k: int | None = Field(None, ge=1, description="keep the top k documents per query")
 
 
 class GivenRunner(Runner):
@@ -75,18 +78,20 @@ class GivenRunner(Runner):
     Params = GivenParams
 
     @classmethod
-    def key_extra(cls, params, suite_dir: Path) -> str:
-        run = params.get("run")
+    def key_extra(cls, params: GivenParams, suite_dir: Path) -> str:
+        run = params.run
         if isinstance(run, str) and run.startswith(FRAME_PREFIX):
             return ""  # the reference is itself the content hash
         path = suite_dir / run if run else None
-        return hash_files([path]) if path and path.exists() else ""
+        return hash_files([path]) if path and path.is_file() else ""  # check() reports the rest
 
     @classmethod
     def check(cls, params: GivenParams, suite_dir: Path) -> None:
-        if params.run and not params.run.startswith(FRAME_PREFIX) and not (suite_dir / params.run).exists():
-            raise LrbenchError(f"run file not found: {suite_dir / params.run}", key="params.run",
-                               hint="paths resolve against the suite file's folder")
+        if params.run and not params.run.startswith(FRAME_PREFIX):
+            if not (suite_dir / params.run).exists():
+                raise LrbenchError(f"run file not found: {suite_dir / params.run}", key="params.run",
+                                   hint="paths resolve against the suite file's folder")
+            regular_file(suite_dir / params.run, "params.run")
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         if self.params.run and self.params.run.startswith(FRAME_PREFIX):

@@ -179,6 +179,21 @@ RECIPES = {r.name: r for r in [
                      "(README); flan-t5 is encoder-decoder (llm-rankers' T5 branch: no chat template, decoder "
                      "prefix '<pad> Passage'), which this causal-LM runner does not load; the paper's Vicuna / "
                      "Llama tables: not transcribed here"),
+    Recipe("prp", "llm-pairwise",
+           {"compare": "generate", "method": "heapsort", "decode": "wins", "k": 10, "doc_max_tokens": 128,
+            "query_max_tokens": 32, "special_tokens": True, "chat": True},
+           paper="Qin et al., Large Language Models are Effective Text Rankers with Pairwise Ranking Prompting, "
+                 "NAACL Findings 2024 (PRP-Allpair, PRP-Sorting, PRP-Sliding-K), as implemented for the "
+                 "pairwise baselines of Zhuang et al., SIGIR 2024",
+           repository="ielab/llm-rankers (PyPI llm-rankers 0.0.2)",
+           source="llmrankers/pairwise.py PairwiseLlmRanker: prompt, compare (causal-LM branch: chat template, "
+                  "' Passage:', one generated token per order, both orders in one batch), rerank (allpair, "
+                  "heapsort, bubblesort), heapify, heapSort; run.py truncate (query_length 32, passage_length "
+                  "128), k 10 as in the README's pairwise command; method: allpairs | heapsort | sliding "
+                  "(bubblesort) picks the sort",
+           published="flan-t5 pairwise rerankers over BM25 top-100 (llm-rankers' T5 branch, which this causal-LM "
+                     "runner does not load) and PRP's FLAN-UL2 / FLAN-T5 rows: DL19 / DL20 nDCG@10 in Zhuang et "
+                     "al. Table 1 and Qin et al. Table 2, not transcribed here"),
     Recipe("rank_r1", "llm-setwise",
            {"compare": "reason", "method": "heapsort", "num_child": 19, "k": 10, "doc_max_tokens": 512,
             "query_max_tokens": 32, "reason_tokens": 2048, "shuffle": True, "seed": 929, "special_tokens": False,

@@ -19,7 +19,9 @@ score_mode: reason-then-score (Rank-R1 style): the model first generates a bound
   (`generated_tokens_per_query`): that is where this mode's cost goes.
 
 `ScoreModeParams` holds the fields; `score_mode_for(params)` returns the mode object that `llm-pointwise`
-calls. A mode's prompt is the `template` param, or the mode's own default when it is unset (None).
+calls. A mode's prompt is the `template` param, or the mode's own default when it is unset (None). A third
+party adds a mode (a ScoreMode subclass) with `SCORE_MODES.register` or the `lrbench.runners.score_modes`
+entry point group.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from lrbench.registry import Registry
 from lrbench.runners.base import RunnerParams
 
 from lrbench.runners.neural.base import truncate_tokens
@@ -49,7 +52,7 @@ NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six sev
 class ScoreModeParams(RunnerParams):
     """The llm-pointwise fields of the extra score modes (mixed into its params)."""
 
-    score_mode: Literal["yes-no", "generate-integer", "reason-then-score"] = "yes-no"
+    score_mode: str = Field("yes-no", description="yes-no, generate-integer, reason-then-score or a registered mode")
     template: str | None = Field(None, description="prompt with {query} and {document}; default: the mode's own")
     system: str | None = None
     chat: bool = Field(True, description="wrap the prompt in the tokenizer's chat template when it has one")
@@ -74,6 +77,13 @@ class ScoreModeParams(RunnerParams):
     forced_answer: str = Field("{reasoning}{think_close}\n{answer_open}",
                                description="reason-then-score: what follows think_open before the answer token is "
                                            "read; {reasoning} is the generated reasoning, right-stripped")
+
+    @field_validator("score_mode")
+    @classmethod
+    def _known_mode(cls, value: str) -> str:
+        if value not in SCORE_MODES:
+            raise ValueError(SCORE_MODES.unknown(value).one_line())
+        return value
 
     @field_validator("forced_answer")
     @classmethod
@@ -309,9 +319,11 @@ class ReasonThenScore(ScoreMode):
         return {**super().profile(), "reason_tokens": self.p.reason_tokens, "reasoning_closed": self.closed}
 
 
-MODES = {"yes-no": YesNo, "generate-integer": GenerateInteger, "reason-then-score": ReasonThenScore}
+SCORE_MODES: Registry[type[ScoreMode]] = Registry(
+    "score mode", group="lrbench.runners.score_modes", key="params.score_mode",
+    builtins={"yes-no": YesNo, "generate-integer": GenerateInteger, "reason-then-score": ReasonThenScore})
 
 
 def score_mode_for(params) -> ScoreMode:
     """The mode object for llm-pointwise params (anything with the ScoreModeParams fields)."""
-    return MODES[params.score_mode](params)
+    return SCORE_MODES.get(params.score_mode)(params)

@@ -28,14 +28,14 @@ from pydantic import Field, model_validator
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
-from lrbench.runners.neural.base import NeuralParams, NeuralRunner, check_template, truncate_tokens
-from lrbench.runners.neural.generation import (GENERATION_SCHEDULE_PARAMS, GenerationParams, attach_generations,
-                                              check_backend)
+from lrbench.runners.neural.base import NeuralParams, check_template
+from lrbench.runners.neural.generation import GenerationParams, attach_generations, check_backend
+from lrbench.runners.llm.label_compare import LabelCompareRunner
 from lrbench.runners.llm.recipes import RecipeParams, fill_recipe
 from lrbench.runners.llm.prompts.setwise import (LETTERS, R1_LABELS, RANK_R1_PATTERN, RANK_R1_SYSTEM, RANK_R1_TEMPLATE,
                                              SETWISE_ANSWER_PREFIX, SETWISE_TEMPLATE, parse_letter, parse_rank_r1,
                                              rank_r1_docs, setwise_docs)
-from lrbench.runners.llm.sorts import SORTS, run_sort
+from lrbench.runners.llm.sorts import SORTS, rank_scores, run_sort
 
 
 class SetwiseParams(NeuralParams, RecipeParams, GenerationParams):  # backend: see neural/generation
@@ -107,19 +107,12 @@ class SetwiseParams(NeuralParams, RecipeParams, GenerationParams):  # backend: s
         return self.reasoning if self.shuffle is None else self.shuffle
 
 
-class SetwiseRunner(NeuralRunner):
+class SetwiseRunner(LabelCompareRunner):
     """LLM setwise reranker: heap or bubble sort over sets of passages, the best of each set from the LM."""
 
     type = "llm-setwise"
     version = "1"
-    model_kind = "causal-lm"
-    needs_input = True
     Params = SetwiseParams
-    schedule_params = GENERATION_SCHEDULE_PARAMS
-
-    def __init__(self, params):
-        super().__init__(params)
-        self.reset_counters()
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
         p: SetwiseParams = self.params
@@ -127,30 +120,19 @@ class SetwiseRunner(NeuralRunner):
                                                     f"llm setwise ({p.method}, {p.compare})"))
 
     def reset_counters(self) -> None:
-        self.queries = self.compares = self.generated = self.unparsed = self.trivial = 0
-
-    def prepare(self, loaded) -> None:
-        if self.params.compare == "likelihood":
-            from lrbench.runners.neural.llm import single_token_ids
-
-            # the spellings parse_letter accepts from a generated token: "A", "a", " A", " a"
-            self.label_ids = [single_token_ids(loaded.tokenizer, c, True, "params.compare") for c in LETTERS]
+        super().reset_counters()
+        self.trivial = 0
 
     # -- one query ---------------------------------------------------------------------------
     def score_list(self, loaded, query: str, docs: list[str], watch) -> list[float]:
         """Scores n - rank for the order the sort returns (the scorer `rerank` calls per query)."""
         p: SetwiseParams = self.params
         self.queries += 1
-        query = truncate_tokens(loaded.tokenizer, query, p.query_max_tokens)
-        docs = [truncate_tokens(loaded.tokenizer, d, p.doc_max_tokens) for d in docs]
+        query, docs = self.truncated(loaded, query, docs)
         rng = random.Random(p.seed) if p.shuffled else None
         order = run_sort(SORTS[p.method](range(len(docs)), p.num_child, p.k),
                          lambda positions: self.best_of(loaded, query, [docs[i] for i in positions], rng, watch))
-        n = len(order)
-        scores = [0.0] * n
-        for rank, position in enumerate(order):
-            scores[position] = float(n - rank)
-        return scores
+        return rank_scores(order)
 
     def best_of(self, loaded, query: str, docs: list[str], rng: random.Random | None, watch) -> int | None:
         """The index (into `docs`) of the passage the model picks; None when its answer cannot be read."""
@@ -168,49 +150,24 @@ class SetwiseRunner(NeuralRunner):
             return None
         return shown[best]
 
-    # -- prompts -----------------------------------------------------------------------------
     def user_message(self, query: str, docs: list[str]) -> str:
         p: SetwiseParams = self.params
         shown = rank_r1_docs(docs) if p.reasoning else setwise_docs(docs)
         return p.prompt_template.format(query=query, docs=shown)
 
-    def prompt_string(self, tokenizer, query: str, docs: list[str]) -> str:
-        """The whole prompt: the user message under the chat template, then the answer prefix."""
-        from lrbench.runners.neural.llm import prompt_text
-
-        p: SetwiseParams = self.params
-        return prompt_text(tokenizer, self.user_message(query, docs), p.system_message, p.chat, p.prefix)
-
-    def prompt_ids(self, loaded, query: str, docs: list[str]) -> list[int]:
-        from lrbench.runners.neural.llm import prompt_ids
-
-        p: SetwiseParams = self.params
-        return prompt_ids(loaded, self.user_message(query, docs), p.system_message, p.chat, p.prefix,
-                          p.special_tokens)
-
     # -- answers -----------------------------------------------------------------------------
     def _generated(self, loaded, ids: list[int], n: int, watch) -> int | None:
-        from lrbench.runners.llm.score_modes import generate
-
         p: SetwiseParams = self.params
-        out = generate(loaded, [ids], p.reason_tokens if p.reasoning else 1, 1, watch)[0]
-        self.generated += len(out)
-        text = loaded.tokenizer.decode(out, skip_special_tokens=True)
+        text = self.generated_texts(loaded, [ids], p.reason_tokens if p.reasoning else 1, 1, watch)[0]
         return parse_rank_r1(text, n, p.answer_pattern) if p.reasoning else parse_letter(text, n)
 
     def _likelihood(self, loaded, ids: list[int], n: int, watch) -> int:
-        from lrbench.runners.neural.llm import next_token_logits
-
-        row = next_token_logits(loaded, [ids], 1, False, watch)[0]
-        scores = [float(row[self.label_ids[j]].logsumexp(-1)) for j in range(n)]
+        scores = self.label_logits(loaded, [ids], n, 1, watch)[0]
         return max(range(n), key=lambda j: (scores[j], -j))  # ties: the earlier label, as a stable sort
 
     def extra_profile(self) -> dict:
         from lrbench.runners.llm.recipes import recipe_profile
 
         p: SetwiseParams = self.params
-        per_query = max(1, self.queries)
-        return {"compare": p.compare, "method": p.method, "num_child": p.num_child, "k": p.k,
-                "compares": self.compares, "compares_per_query": self.compares / per_query,
-                "generated_tokens": self.generated, "generated_tokens_per_query": self.generated / per_query,
-                "unparsed_answers": self.unparsed, "single_passage_sets": self.trivial, **recipe_profile(p)}
+        return {"method": p.method, "num_child": p.num_child, "k": p.k, **self.label_profile(),
+                "single_passage_sets": self.trivial, **recipe_profile(p)}

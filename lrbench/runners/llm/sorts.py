@@ -13,7 +13,9 @@ ielab/llm-rankers' SetwiseLlmRanker (heapSort / heapify, and its faster bubble s
   counts as the window's first item. Deviation: an index beyond the window is read as unread too (the
   reference would swap with an item outside the window, or fail past the end of the list).
 
-`run_sort(sort, compare)` drives a sort with a function set -> index | None.
+`run_sort(sort, compare)` drives a sort with a function set -> index | None. `PAIRWISE_SORTS` with `champion(beats)`
+are the pairwise sorts of llm-rankers' PairwiseLlmRanker (heapSort with two children, bubblesort), compare for
+compare, made of the same generators.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def _sift(arr: list, size: int, i: int, num_child: int) -> Sort:
         i = largest
 
 
-def _finish(items: Sequence[T], top: list[T], k: int) -> list[T]:
+def top_k_then_rest(items: Sequence[T], top: list[T], k: int) -> list[T]:
+    """The first k of `top`, then every other item in its input order (how llm-rankers ends every ranking)."""
     placed = top[:k]
     chosen = set(placed)
     return placed + [d for d in items if d not in chosen]
@@ -61,7 +64,7 @@ def heapsort(items: Sequence[T], num_child: int, k: int) -> Sort:
         if n - end == k:  # the k-th item is placed
             break
         yield from _sift(arr, end, 0, num_child)
-    return _finish(items, arr[::-1], k)
+    return top_k_then_rest(items, arr[::-1], k)
 
 
 def bubblesort(items: Sequence[T], num_child: int, k: int) -> Sort:
@@ -92,10 +95,35 @@ def bubblesort(items: Sequence[T], num_child: int, k: int) -> Sort:
                 last_start -= num_child
             start -= num_child
             end -= num_child
-    return _finish(items, ranking, k)
+    return top_k_then_rest(items, ranking, k)
 
 
 SORTS = {"heapsort": heapsort, "bubblesort": bubblesort}
+
+#: the pairwise sorts of llm-rankers' PairwiseLlmRanker: a binary heap, and sliding = bubble sort over adjacent pairs
+PAIRWISE_SORTS = {"heapsort": lambda items, k: heapsort(items, 2, k),
+                  "sliding": lambda items, k: bubblesort(items, 1, min(k, len(items)))}
+
+
+def champion(beats: Callable[[T, T], bool]) -> Callable[[list], int]:
+    """A set compare made of pairwise ones: the set's first item holds until a later item beats the holder.
+    For a heap node [parent, left, right] that is llm-rankers' pairwise heapify (left vs parent, then right vs
+    the larger); for a bubble window [upper, lower], the lower item moves up when it beats the upper one."""
+    def compare(items: list) -> int:
+        best = 0
+        for j in range(1, len(items)):
+            if beats(items[j], items[best]):
+                best = j
+        return best
+    return compare
+
+
+def rank_scores(order: Sequence[int]) -> list[float]:
+    """Scores n - rank per input position, for a final order of positions 0..n-1."""
+    scores = [0.0] * len(order)
+    for rank, position in enumerate(order):
+        scores[position] = float(len(order) - rank)
+    return scores
 
 
 def run_sort(sort: Sort, compare: Callable[[list], "int | None"]) -> list:

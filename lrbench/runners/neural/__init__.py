@@ -5,13 +5,13 @@ Reusable entry points (for other parts of lrbench, e.g. compression experiments)
     from lrbench.runners.neural import load_model
     loaded = load_model(kind, model_id, params, *, compress=None, calibration=None, cache_dir=None)
         kind:      "embedder" (AutoModel + pooling), "cross-encoder" (AutoModelForSequenceClassification)
-                   or "causal-lm" (AutoModelForCausalLM)
+                   "causal-lm" (AutoModelForCausalLM) or "masked-lm" (AutoModelForMaskedLM, SPLADE)
         model_id:  a Hub id, resolved offline via lrbench.models.resolve (model map, packaged copies,
                    HF cache), or a local folder
         params:    dict (or NeuralParams) with revision, device ("auto"|"cpu"|"cuda"|"mps"), dtype
                    ("float32"|"bfloat16"|"float16"|"auto"), threads, max_length, trust_remote_code,
                    pooling/normalize (embedders), num_labels (cross-encoders)
-        compress:  a dict -> lrbench.compression.compress_model(model, compress, tokenizer=,
+        compress:  a typed block (or a dict) -> lrbench.compression.compress_model(model, compress, tokenizer=,
                    calibration=, cache_dir=) is applied right after loading; its report lands in
                    loaded.compression
       -> LoadedModel: .model, .tokenizer, .device, .dtype, .resolved (model_id, path, revision, source),

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from lrbench.errors import LrbenchError
-from lrbench.runners.neural.loading import LoadedModel, apply_compression, load_model
+from lrbench.runners.neural.loading import LoadedModel, compress_with_block, load_model
 
 
 def adapter_path(adapter: str, suite_dir: Path) -> Path:
@@ -59,10 +59,10 @@ def load_with_adapter(runner, ctx, calibration=None, **kwargs) -> AdapterLoadedM
         raise LrbenchError("adapters need peft", key="params.adapter",
                            hint="pip install 'lrbench[peft]' (or pip install peft)") from None
     p = runner.params
-    compress = ctx.compress or None
-    squeeze = bool(compress) and compress.get("method") == "lora-squeeze"
-    if compress and not squeeze and not p.merge:
-        raise LrbenchError(f"compress method {compress.get('method')} acts on the merged model", key="params.merge",
+    compress = ctx.compress  # the typed block (lrbench.compression.config), or None
+    squeeze = compress is not None and compress.method == "lora-squeeze"
+    if compress is not None and not squeeze and not p.merge:
+        raise LrbenchError(f"compress method {compress.method} acts on the merged model", key="params.merge",
                            hint="set merge: true, or compress the adapter itself with method: lora-squeeze")
     path = adapter_path(p.adapter, ctx.suite_dir)
     loaded = load_model(runner.model_kind, runner.model_id(ctx), p, compress=None, cache_dir=ctx.cache_dir, **kwargs)
@@ -73,15 +73,15 @@ def load_with_adapter(runner, ctx, calibration=None, **kwargs) -> AdapterLoadedM
             "adapter_trainable_params": lora_params(model), "adapter_merged": bool(p.merge)}
     report = None
     if squeeze:
-        model, report = apply_compression(model, loaded.tokenizer, compress, calibration, ctx.cache_dir,
-                                          ctx.suite_dir)
-        info["adapter_rank_after_squeeze"] = min(int(compress["target_rank"]), int(config.get("r") or 0)) or None
+        model, report = compress_with_block(model, loaded.tokenizer, compress, calibration, ctx.cache_dir,
+                                            ctx.suite_dir)
+        info["adapter_rank_after_squeeze"] = min(compress.target_rank, int(config.get("r") or 0)) or None
         info["adapter_params_after_squeeze"] = lora_params(model)
     if p.merge:
         model = model.merge_and_unload()
-    if compress and not squeeze:
-        model, report = apply_compression(model, loaded.tokenizer, compress, calibration, ctx.cache_dir,
-                                          ctx.suite_dir)
+    if compress is not None and not squeeze:
+        model, report = compress_with_block(model, loaded.tokenizer, compress, calibration, ctx.cache_dir,
+                                            ctx.suite_dir)
     model.eval()
     fields = {f.name: getattr(loaded, f.name) for f in dataclasses.fields(LoadedModel)}
     # caches keyed by the model's revision (corpus embeddings, token embeddings) must tell adapters apart

@@ -6,7 +6,7 @@ import string
 import time
 from pathlib import Path
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 import pandas as pd
 from pydantic import Field
@@ -17,6 +17,7 @@ from lrbench.runners.cost import Cost
 from lrbench.runners.neural.device import select_device
 from lrbench.runners.neural.loading import LoadedModel, load_model
 from lrbench.runners.neural.profile import PeakMemory, Stopwatch
+from lrbench.runners.tail import append_tail, unreranked_tail
 from lrbench.datasets.base import RUN_COLUMNS
 
 
@@ -35,24 +36,41 @@ class ModelParams(RunnerParams):
 
 def model_location(model: str, suite_dir: Path) -> str:
     """A folder named relative to the suite file, or the Hub id / absolute path as written."""
+    from lrbench.models.registry import looks_like_path
+
     local = Path(model).expanduser()
     if not local.is_absolute() and (suite_dir / local).is_dir():
         return str(suite_dir / local)
+    if looks_like_path(model) and not local.is_absolute() and not local.exists():
+        return str(suite_dir / local)  # does not exist: resolve() names it as the suite means it
     return model
 
 
-def model_revision(params: dict[str, Any], suite_dir: Path) -> str:
+def check_model_path(model: str | None, suite_dir: Path) -> None:
+    """A model given as a path must exist (`lrbench validate` says so, rather than suggesting an import)."""
+    from lrbench.models.registry import looks_like_path
+
+    if model and looks_like_path(model):
+        local = Path(model_location(model, suite_dir)).expanduser()
+        if not local.exists():
+            raise LrbenchError(f"model path {local} does not exist", key="params.model",
+                               hint="give an existing model folder (relative paths resolve against the suite "
+                                    "file's folder) or a Hub id such as org/name")
+
+
+def model_revision(params: ModelParams, suite_dir: Path) -> str:
     """The resolved model's revision (a content fingerprint offline), plus the adapter's hash: part of cell keys."""
     from lrbench.models import resolve
 
-    model = params.get("model")
+    model = getattr(params, "model", None)
     if not model:
         return ""
-    revision = resolve(model_location(model, suite_dir), params.get("revision")).revision
-    if params.get("adapter"):
+    revision = resolve(model_location(model, suite_dir), getattr(params, "revision", None)).revision
+    adapter = getattr(params, "adapter", None)
+    if adapter:
         from lrbench.runners.neural.adapters import adapter_fingerprint
 
-        revision += "+" + adapter_fingerprint(params["adapter"], suite_dir)
+        revision += "+" + adapter_fingerprint(adapter, suite_dir)
     return revision
 
 
@@ -72,8 +90,13 @@ class ModelRunner(Runner):
     loads_model = True
 
     @classmethod
-    def key_extra(cls, params: dict[str, Any], suite_dir: Path) -> str:
+    def key_extra(cls, params: NeuralParams, suite_dir: Path) -> str:
         return model_revision(params, suite_dir)
+
+    @classmethod
+    def check(cls, params, suite_dir: Path) -> None:
+        super().check(params, suite_dir)
+        check_model_path(getattr(params, "model", None), suite_dir)
 
     def model_id(self, ctx: RunContext) -> str:
         return model_location(self.params.model, ctx.suite_dir)
@@ -138,6 +161,8 @@ class NeuralRunner(ModelRunner):
         if len(missing) == len(wanted):
             raise LrbenchError(f"{dataset.spec.label} has no text for the input run's documents", key="input",
                                hint="rerank a dataset that carries passage text (candidates:, beir:, irds:)")
+        self.missing_texts = len(missing)
+        self._tail = unreranked_tail(run, depth, [q for q, _, _ in lists]) if ctx.keep_tail else None
         return lists, texts, depth or input_depth
 
     def rerank(self, dataset, inputs, ctx: RunContext, scorer=None, description: str = "",
@@ -172,12 +197,15 @@ class NeuralRunner(ModelRunner):
                         watch.docs += len(docs)
                         rows.extend((qid, d, float(s)) for d, s in zip(docs, scores))
         profile = {**self.model_profile(loaded, watch, len(lists)), "warmup_seconds": warmup, "depth": depth,
-                   "batch_size": self.params.batch_size, "bucketed": self.params.bucket,
+                   **self.tail_profile(), "batch_size": self.params.batch_size, "bucketed": self.params.bucket,
                    "missing_texts": missing, "runner_seconds": time.perf_counter() - started,
                    **watch.as_dict(), **mem.as_dict(), **self.extra_profile()}
         profile.update(scoring_seconds=busy, docs_per_second=watch.docs / busy if busy else None,
                        tokens_per_second=watch.tokens / busy if busy else None)
-        return Output(run=pd.DataFrame(rows, columns=RUN_COLUMNS), profile=profile)
+        return Output(run=append_tail(pd.DataFrame(rows, columns=RUN_COLUMNS), self._tail), profile=profile)
+
+    def tail_profile(self) -> dict:
+        return {"tail_docs": 0 if self._tail is None else len(self._tail)}
 
     def score_group(self, loaded: LoadedModel, items: list[tuple[str, list[str]]], texts: dict[str, str],
                     watch: Stopwatch, scorer=None) -> list[list[float]]:

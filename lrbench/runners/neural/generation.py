@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import random
-import tempfile
 import threading
 import time
 import urllib.error
@@ -39,6 +38,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from lrbench.atomic import write_text
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import RunnerParams
 
@@ -97,7 +97,7 @@ class BackendModel:
 
     tokenizer: Any
     resolved: Any
-    backend: "Backend"
+    backend: "GenerationBackend"
     load_seconds: float
     max_length: int = 8192
     model: Any = None
@@ -145,18 +145,18 @@ def load_for_backend(runner, ctx, location: str) -> BackendModel:
     cache = ResponseCache(Path(ctx.cache_dir) / "generations") if p.response_cache else None
     name = p.served_model or p.model
     if p.backend == "openai":
-        backend: Backend = OpenAIBackend(p, name, tokenizer, cache)
+        backend: GenerationBackend = OpenAIBackend(p, name, tokenizer, cache)
     elif p.backend == "vllm":
         backend = VllmBackend(p, name, resolved.path, cache)
     else:
         backend = SglangBackend(p, name, resolved.path, cache)
-    runner._generation_backend = backend
+    runner.generation_backend = backend
     return BackendModel(tokenizer, resolved, backend, time.perf_counter() - started)
 
 
 def attach_generations(runner, output):
     """Add the backend's generations (frame `generations`) and its counters (profile) to a runner's output."""
-    backend = getattr(runner, "_generation_backend", None)
+    backend = getattr(runner, "generation_backend", None)
     if backend is not None:
         import pandas as pd
 
@@ -205,12 +205,8 @@ class ResponseCache:
             return None
 
     def put(self, key: str, request: dict, text: str, usage: dict | None = None) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".gen-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"request": request, "text": text, "usage": usage or {}}, fh, ensure_ascii=False)
-        os.replace(tmp, path)
+        write_text(self._path(key), json.dumps({"request": request, "text": text, "usage": usage or {}},
+                                               ensure_ascii=False))
 
 
 # -- backends --------------------------------------------------------------------------------------
@@ -219,7 +215,7 @@ GENERATION_COLUMNS = ["request_key", "prompt", "generation", "cached", "seconds"
 
 
 @dataclass
-class Backend:
+class GenerationBackend:
     """Shared: decoding params, cache look-ups, records for audit and counters."""
 
     params: Any
@@ -278,7 +274,7 @@ class Backend:
                 "generation_retries": self.counters["retries"], "generation_seconds": self.seconds}
 
 
-class OpenAIBackend(Backend):
+class OpenAIBackend(GenerationBackend):
     """Any OpenAI-compatible server: /completions with the prompt's token ids, or /chat/completions."""
 
     kind = "openai"
@@ -366,7 +362,7 @@ class OpenAIBackend(Backend):
                 "concurrency": self.params.concurrency}
 
 
-class _InProcess(Backend):
+class _InProcess(GenerationBackend):
     """vLLM or SGLang in this process: the prompts' token ids in, greedy text out, all prompts in one call."""
 
     package = ""

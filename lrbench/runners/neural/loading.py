@@ -14,7 +14,7 @@ from lrbench.runners.neural.batching import length_batches, pad_batch
 from lrbench.runners.neural.device import dtype_name, select_device, select_dtype, set_threads
 from lrbench.runners.neural.profile import count_params, size_on_disk_mb
 
-KINDS = ("embedder", "cross-encoder", "causal-lm")
+KINDS = ("embedder", "cross-encoder", "causal-lm", "masked-lm")
 
 
 @dataclass
@@ -150,9 +150,10 @@ def _param(params, name, default=None):
     return getattr(params, name, default)
 
 
-def apply_compression(model, tokenizer, compress: dict, calibration, cache_dir, base_dir: Path | None = None):
-    """The compression hook: lrbench.compression.compress_model(model, spec, ...) -> (model, report).
-    A calibration dataset in the block is read relative to `base_dir` (the suite's folder)."""
+def compress_with_block(model, tokenizer, compress, calibration, cache_dir, base_dir: Path | None = None):
+    """Compress `model` per an explicit, typed `compress:` block -> (model, report); one clear error when this
+    build has no lrbench.compression. A calibration dataset in the block is read relative to `base_dir` (the
+    suite's folder)."""
     try:
         from lrbench.compression import compress_model
     except ModuleNotFoundError as exc:
@@ -175,7 +176,7 @@ def _refuse_random_head(model_id: str, info: dict, allowed: bool) -> None:
                                 "to test mechanics only")
 
 
-def load_model(kind: str, model_id: str, params=None, *, compress: dict | None = None,
+def load_model(kind: str, model_id: str, params=None, *, compress=None,
                calibration: list[str] | None = None, cache_dir: Path | None = None,
                attn_implementation: str | None = None, base_dir: Path | None = None) -> LoadedModel:
     """Resolve `model_id` offline, load it as `kind` on the chosen device/dtype, and compress it when asked.
@@ -213,6 +214,8 @@ def load_model(kind: str, model_id: str, params=None, *, compress: dict | None =
             model, info = transformers.AutoModelForSequenceClassification.from_pretrained(
                 resolved.path, output_loading_info=True, **kwargs)
             _refuse_random_head(model_id, info, bool(_param(params, "allow_random_head", False)))
+        elif kind == "masked-lm":
+            model = transformers.AutoModelForMaskedLM.from_pretrained(resolved.path, **kwargs)
         else:
             model = transformers.AutoModelForCausalLM.from_pretrained(resolved.path, **kwargs)
     except OSError as exc:
@@ -241,7 +244,7 @@ def load_model(kind: str, model_id: str, params=None, *, compress: dict | None =
     loaded = LoadedModel(kind, model, tokenizer, resolved, device, dtype, threads, 0.0, int(max_length), pooling)
     if compress:
         compress_started = time.perf_counter()
-        model, report = apply_compression(model, tokenizer, compress, calibration, cache_dir, base_dir)
+        model, report = compress_with_block(model, tokenizer, compress, calibration, cache_dir, base_dir)
         loaded.model = model
         loaded.compression = report
         loaded.compression_seconds = time.perf_counter() - compress_started

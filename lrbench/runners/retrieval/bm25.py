@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from lrbench.atomic import publish_dir
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
 from lrbench.runners.cost import Cost
@@ -24,7 +23,7 @@ class BM25Params(RunnerParams):
     backend: Literal["bm25s", "pyserini"] = "bm25s"
     k1: float = Field(0.9, ge=0, description="term-frequency saturation")
     b: float = Field(0.4, ge=0, le=1, description="document-length normalisation")
-    k: int = 1000
+    k: int = Field(1000, ge=1, description="documents retrieved per query")
     method: Literal["lucene", "robertson", "atire", "bm25l", "bm25+"] = "lucene"
     stemmer: str | None = "english"   # a PyStemmer algorithm; None to disable
     stopwords: str | None = "en"
@@ -54,19 +53,21 @@ class BM25Runner(Runner):
 
 # -- bm25s ------------------------------------------------------------------------------
 
-def _bm25s_tokenize(texts, p: BM25Params):
+def _bm25s_tokenize(texts, p: BM25Params, ids: bool = False):
     import bm25s
     import Stemmer
 
     stemmer = Stemmer.Stemmer(p.stemmer) if p.stemmer else None
     return bm25s.tokenize(texts, stopwords=p.stopwords or [], stemmer=stemmer,
-                          return_ids=False, show_progress=False)
+                          return_ids=ids, show_progress=False)
 
 
 def _bm25s_corpus(docs, p: BM25Params, chunk: int = 20_000) -> tuple[list[str], list[list[int]], dict[str, int]]:
     """(doc ids, token ids per document, vocabulary) from a document stream, tokenized `chunk` documents at a
     time: only ids are kept, never the corpus' texts or token strings. The same tokens and vocabulary as
-    bm25s' own indexing from token lists; only the numbering of the vocabulary differs (first occurrence)."""
+    bm25s' own indexing; only the numbering of the vocabulary differs. Each chunk comes back from bm25s as ids
+    with its own vocabulary (asking for token strings would make bm25s rebuild them and us map them back, a
+    third of the indexing time); later chunks' ids are renumbered into the first one's vocabulary."""
     import itertools
 
     doc_ids: list[str] = []
@@ -75,8 +76,15 @@ def _bm25s_corpus(docs, p: BM25Params, chunk: int = 20_000) -> tuple[list[str], 
     stream = iter(docs)
     while batch := list(itertools.islice(stream, chunk)):
         doc_ids += [doc_id for doc_id, _ in batch]
-        for tokens in _bm25s_tokenize([text for _, text in batch], p):
-            token_ids.append([vocab.setdefault(token, len(vocab)) for token in tokens])
+        ids, chunk_vocab = _bm25s_tokenize([text for _, text in batch], p, ids=True)
+        if not vocab:
+            vocab = dict(chunk_vocab)
+            token_ids += ids
+            continue
+        renumber = [0] * len(chunk_vocab)
+        for token, i in chunk_vocab.items():
+            renumber[i] = vocab.setdefault(token, len(vocab))
+        token_ids += [[renumber[i] for i in doc] for doc in ids]
     return doc_ids, token_ids, vocab
 
 
@@ -98,44 +106,54 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         retriever = bm25s.BM25(k1=p.k1, b=p.b, method=p.method)
         retriever.index((token_ids, vocab), show_progress=False)
         del token_ids
-        tmp = Path(tempfile.mkdtemp(dir=index_dir.parent if index_dir.parent.exists() else None))
-        index_dir.parent.mkdir(parents=True, exist_ok=True)
-        retriever.save(str(tmp))
-        (tmp / "doc_ids.json").write_text(json.dumps(doc_ids))
-        try:
-            os.replace(tmp, index_dir)
-        except OSError:  # another process finished the same index first
-            shutil.rmtree(tmp, ignore_errors=True)
+
+        def save(tmp: Path) -> None:
+            retriever.save(str(tmp))
+            (tmp / "doc_ids.json").write_text(json.dumps(doc_ids))
+
+        publish_dir(index_dir, save)  # a process that finished the same index first keeps its own
         index_cached = False
     index_seconds = time.perf_counter() - started
 
     qids = list(queries)
     k = min(p.k, len(doc_ids))
-    rows, latencies, cost = [], [], Cost()
+    hits, latencies, zero, cost = [], [], 0, Cost()  # hits per query: (query number, document numbers, scores)
     search_start = time.perf_counter()
-    for qid in ctx.progress(qids, total=len(qids), description="BM25 retrieval"):
+    # one tokenizer call for every query (a call per query rebuilds the stemmer and stopword list each time); each
+    # query's latency carries an equal share of it
+    all_tokens = _bm25s_tokenize([queries[qid] for qid in qids], p) if qids else []
+    tokenize_share = (time.perf_counter() - search_start) / max(len(qids), 1)
+    for n, tokens in enumerate(ctx.progress(all_tokens, total=len(qids), description="BM25 retrieval")):
         t0 = time.perf_counter()
-        tokens = _bm25s_tokenize([queries[qid]], p)
-        if not tokens[0]:
-            latencies.append(time.perf_counter() - t0)
+        if not tokens:
+            latencies.append(time.perf_counter() - t0 + tokenize_share)
             continue
-        idx, scores = retriever.retrieve(tokens, k=k, show_progress=False, n_threads=p.threads)
-        latencies.append(time.perf_counter() - t0)
-        cost.count("postings_scored", _postings(retriever, tokens[0]))
-        for i, s in zip(idx[0], scores[0]):
-            if s > 0:
-                rows.append((qid, doc_ids[int(i)], float(s)))
+        # one thread: n_threads=0, bm25s' plain loop (n_threads=1 builds a thread pool on every call, which for
+        # one query costs more than the search)
+        idx, scores = retriever.retrieve([tokens], k=k, show_progress=False,
+                                         n_threads=0 if p.threads == 1 else p.threads)
+        latencies.append(time.perf_counter() - t0 + tokenize_share)
+        cost.count("postings_scored", _postings(retriever, tokens))
+        positive = scores[0] > 0
+        zero += int((~positive).sum())  # shares no term with the query: not retrieved, as Lucene leaves it out
+        hits.append((np.full(int(positive.sum()), n), idx[0][positive], scores[0][positive]))
+    # the run is built from arrays once (a Python tuple per hit cost as much as the search)
+    found = [np.concatenate(part) for part in zip(*hits)] if hits else [np.zeros(0, int)] * 3
+    run = pd.DataFrame({"query_id": np.asarray(qids, dtype=object)[found[0]],
+                        "doc_id": np.asarray(doc_ids, dtype=object)[found[1].astype(int)],
+                        "score": found[2].astype(float)}, columns=RUN_COLUMNS)
     search_seconds = time.perf_counter() - search_start
     lat = np.array(latencies) * 1000 if latencies else np.zeros(1)
     profile = {
         "backend": "bm25s", "index_seconds": index_seconds, "index_cached": index_cached,
+        "zero_score_docs_dropped": zero,
         "search_seconds": search_seconds, "queries": len(qids), "docs": len(doc_ids),
         "latency_ms_p50": float(np.percentile(lat, 50)), "latency_ms_p95": float(np.percentile(lat, 95)),
         "latency_ms_p99": float(np.percentile(lat, 99)),
         "throughput_qps": len(qids) / search_seconds if search_seconds else None,
         **cost.profile(len(qids)),
     }
-    return pd.DataFrame(rows, columns=RUN_COLUMNS), profile
+    return run, profile
 
 
 def _postings(retriever, tokens: list[str]) -> int:

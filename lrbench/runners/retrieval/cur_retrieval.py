@@ -120,12 +120,12 @@ class CurRetrievalRunner(Runner):
     Params = CurParams
 
     @classmethod
-    def key_extra(cls, params, suite_dir):
+    def key_extra(cls, params: CurParams, suite_dir):
         from lrbench.runners.registry import get_runner
 
-        scorer = params.get("scorer") or {}
+        scorer = get_runner(params.scorer["type"])  # parsed: a known pairwise runner, its params written out
         try:
-            return get_runner(scorer.get("type")).key_extra(dict(scorer.get("params") or {}), suite_dir)
+            return scorer.key_extra(scorer.parse_params(params.scorer["params"]), suite_dir)
         except LrbenchError:
             return ""
 

@@ -14,9 +14,6 @@ On a classification dataset the system scores STS pairs (cosine) or runs MTEB cl
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +21,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import Field
 
+from lrbench.atomic import publish_dir
 from lrbench.errors import LrbenchError
 from lrbench.store.blocks import Block, EmbeddingBlocks, plan_blocks, shard_blocks
 from lrbench.runners.base import Output, RunContext
@@ -89,7 +87,8 @@ class EmbedderRunner(NeuralRunner):
         return self._first_stage(dataset, ctx)
 
     # -- shared ----------------------------------------------------------------------------
-    def _encode(self, loaded, texts, prefix, watch: Stopwatch | None = None):
+    def embed(self, loaded, texts, prefix, watch: Stopwatch | None = None):
+        """Embeddings of `texts` (with `prefix`), ready for the configured similarity; tokens counted on `watch`."""
         stats: dict = {}
         emb = loaded.encode(texts, batch_size=self.params.batch_size, prefix=prefix, sort=self.params.bucket,
                             stats=stats)
@@ -112,17 +111,17 @@ class EmbedderRunner(NeuralRunner):
 
     def encode_queries(self, loaded, queries: list[str], watch: Stopwatch | None = None):
         """Query embeddings (with the query prefix), scaled for this runner's similarity."""
-        return self._encode(loaded, queries, self.params.query_prefix, watch)
+        return self.embed(loaded, queries, self.params.query_prefix, watch)
 
     def score_pairs(self, loaded, query: str, doc_texts: list[str], watch: Stopwatch):
         p: EmbedderParams = self.params
-        docs = self._encode(loaded, doc_texts, p.doc_prefix, watch)
-        q = self._encode(loaded, [query], p.query_prefix, watch)[0]
+        docs = self.embed(loaded, doc_texts, p.doc_prefix, watch)
+        q = self.embed(loaded, [query], p.query_prefix, watch)[0]
         scores = docs @ q
         if p.prf:
             order = scores.argsort()[::-1][: p.prf]
             enhanced = self._enhanced_query(loaded, query, [doc_texts[i] for i in order])
-            scores = docs @ self._encode(loaded, [enhanced], p.query_prefix, watch)[0]
+            scores = docs @ self.embed(loaded, [enhanced], p.query_prefix, watch)[0]
         return scores.tolist()
 
     def extra_profile(self) -> dict:
@@ -135,7 +134,7 @@ class EmbedderRunner(NeuralRunner):
         parts = {"model": loaded.resolved.model_id, "revision": loaded.resolved.revision,
                  "max_length": loaded.max_length, "pooling": loaded.pooling.mode,
                  "normalize": loaded.pooling.normalize, "doc_prefix": p.doc_prefix, "dtype": str(loaded.dtype),
-                 "compress": ctx.compress, "block_docs": p.block_docs, "encoder": "embedder-v2"}
+                 "compress": ctx.compress_json(), "block_docs": p.block_docs, "encoder": "embedder-v2"}
         return digest(canonical_json(parts), dataset.corpus_fingerprint())[:24]
 
     def _corpus_blocks(self, dataset):
@@ -181,14 +180,12 @@ class EmbedderRunner(NeuralRunner):
             ids += block_ids
             parts.append(self._encode_block(loaded, block_texts, stats))
         emb = np.concatenate(parts) if parts else np.zeros((0, loaded.model.config.hidden_size), np.float32)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".emb-", dir=folder.parent))
-        np.save(tmp / "emb.npy", emb)
-        (tmp / "ids.json").write_text(json.dumps(ids))
-        try:
-            os.replace(tmp, folder)
-        except OSError:  # another process stored the same embeddings first
-            shutil.rmtree(tmp, ignore_errors=True)
+
+        def save(tmp: Path) -> None:
+            np.save(tmp / "emb.npy", emb)
+            (tmp / "ids.json").write_text(json.dumps(ids))
+
+        publish_dir(folder, save)  # a process that stored the same embeddings first keeps its own
         return ids, emb, time.perf_counter() - started, False, stats.get("tokens", 0), {}
 
     # -- shards ----------------------------------------------------------------------------
@@ -320,14 +317,14 @@ class EmbedderRunner(NeuralRunner):
         import numpy as np
 
         p: EmbedderParams = self.params
-        q = self._encode(loaded, texts, p.query_prefix, watch)
+        q = self.embed(loaded, texts, p.query_prefix, watch)
         scores, idx = searcher.search(q, k)
         if p.prf:
             top_rows = [[i for i in row[: p.prf] if i >= 0] for row in idx]
             doc_text = dataset.doc_texts({ids[i] for row in top_rows for i in row})
             enhanced = [self._enhanced_query(loaded, t, [doc_text.get(ids[i], "") for i in row])
                         for t, row in zip(texts, top_rows)]
-            qe = self._encode(loaded, enhanced, p.query_prefix, watch)
+            qe = self.embed(loaded, enhanced, p.query_prefix, watch)
             scores = np.stack([searcher.matrix_np[row] @ v for row, v in zip(idx, qe)])
         return q, scores, idx
 

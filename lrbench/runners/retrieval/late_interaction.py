@@ -15,13 +15,12 @@ numbers measure that protocol, not a trained ColBERT checkpoint.
 from __future__ import annotations
 
 import hashlib
-import os
 import string
-import tempfile
 from pathlib import Path
 
 from pydantic import Field
 
+from lrbench.atomic import write_with
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner
 from lrbench.runners.neural.batching import length_batches, pad_batch
@@ -72,7 +71,7 @@ class LateInteractionRunner(NeuralRunner):
             parts = {"model": loaded.resolved.model_id, "revision": loaded.resolved.revision,
                      "max_length": loaded.max_length, "doc_marker": self.params.doc_marker,
                      "skip_punctuation": self.params.skip_punctuation, "dtype": str(loaded.dtype),
-                     "compress": self._ctx.compress, "encoder": "late-interaction-v1"}
+                     "compress": self._ctx.compress_json(), "encoder": "late-interaction-v1"}
             self._cache_folder = Path(self._ctx.cache_dir) / "token-embeddings" / digest(canonical_json(parts))[:24]
 
     def reset_counters(self) -> None:
@@ -146,19 +145,9 @@ class LateInteractionRunner(NeuralRunner):
                 out[i] = emb
                 self.cache_misses += 1
                 if self._cache_folder is not None:
-                    self._store(self._cache_path(docs[i]), emb)
+                    write_with(self._cache_path(docs[i]), lambda tmp: np.save(tmp, emb))
         self.doc_tokens += sum(len(e) for e in out)
         return out
-
-    @staticmethod
-    def _store(path: Path, emb) -> None:
-        import numpy as np
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tok-", suffix=".npy", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, emb)
-        os.replace(tmp, path)
 
     def _score(self, loaded, query: str, docs: list[str], watch):
         q, n_q = self._query(loaded, query)

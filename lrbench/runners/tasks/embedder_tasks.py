@@ -41,8 +41,8 @@ def similarity_run(runner, dataset, ctx: RunContext) -> Output:
         loaded = runner.load(ctx, first[:64])
         watch = Stopwatch()
         with watch.timed(), loaded.charging(watch):
-            a = _unit(runner._encode(loaded, first, p.query_prefix, watch))
-            b = _unit(runner._encode(loaded, second, p.query_prefix, watch))
+            a = _unit(runner.embed(loaded, first, p.query_prefix, watch))
+            b = _unit(runner.embed(loaded, second, p.query_prefix, watch))
         cosine = (a * b).sum(axis=1)
     profile = {**runner.model_profile(loaded, watch, len(examples)), "role": "similarity (cosine)",
                "pairs": len(examples), "runner_seconds": time.perf_counter() - started, **watch.as_dict(),
