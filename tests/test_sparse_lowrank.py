@@ -156,3 +156,16 @@ def test_bad_blocks_are_errors(block, key):
     problems = compress_errors(block)
     assert problems and problems[0].key == key, [str(p) for p in problems]
     assert compress_errors(slr(8, 0.1)) == []
+
+
+def test_combined_pareto_has_a_panel_per_folder(tmp_path):
+    from PIL import Image
+
+    from lrbench.presentation.pareto import pareto_rows, write_combined_pareto
+
+    folder = __import__("pathlib").Path(__file__).resolve().parents[1] / "benchmarks/results/compression-minilm-ci"
+    (wanted, rows), = pareto_rows(folder).values()
+    assert wanted == "accuracy" and {r["system"] for r in rows} == {"dense", "whiten"}
+    one = write_combined_pareto([folder], tmp_path / "one.png")
+    two = write_combined_pareto([folder, folder], tmp_path / "two.png")
+    assert Image.open(two).size[0] > 1.8 * Image.open(one).size[0]
