@@ -27,6 +27,8 @@ def _panel(ax, rows: list[dict], quality: str, key: str, label: str, group: str 
     ax.set_xlabel(label)
     ax.set_ylabel(quality)
     ax.grid(alpha=0.3)
+    if "perplexity" in quality:  # spans orders of magnitude under compression
+        ax.set_yscale("log")
 
 
 def _save(fig, path: Path) -> Path:
