@@ -77,7 +77,9 @@ def size_on_disk_mb(path: str) -> float | None:
 
 
 def count_params(model) -> int:
-    return int(sum(p.numel() for p in model.parameters()))
+    """Parameters, plus the parameter-equivalent of any sparse layer's stored indices (`index_params()`)."""
+    indices = sum(m.index_params() for m in model.modules() if hasattr(m, "index_params"))
+    return int(round(sum(p.numel() for p in model.parameters()) + indices))
 
 
 class Stopwatch:
