@@ -21,7 +21,7 @@ def compress_model(model, config: dict | CompressConfig, *, tokenizer=None, cali
         from lrbench.compression.lora_squeeze import squeeze_model
 
         return squeeze_model(model, config)
-    if isinstance(config, dict) and config.get("method") == "sparse-lowrank":
+    if config.method == "sparse-lowrank":
         from lrbench.compression.sparse_lowrank import compress_sparse_lowrank
 
         return compress_sparse_lowrank(model, config, tokenizer=tokenizer, calibration=calibration,
