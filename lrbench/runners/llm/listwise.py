@@ -148,7 +148,7 @@ class ListwiseRunner(NeuralRunner):
         profile.update(recipe_profile(self.params))
         from lrbench.runners.tail import append_tail
 
-        return Output(run=append_tail(pd.DataFrame(rows, columns=RUN_COLUMNS), self._tail), profile=profile)
+        return Output(run=append_tail(pd.DataFrame(rows, columns=RUN_COLUMNS), self._input_tail), profile=profile)
 
     # -- one group of queries --------------------------------------------------------------
     def rank_group(self, loaded, items, texts, watch) -> list[list[str]]:

@@ -150,7 +150,7 @@ class NeuralRunner(Runner):
             raise LrbenchError(f"{dataset.spec.label} has no text for the input run's documents", key="input",
                                hint="rerank a dataset that carries passage text (candidates:, beir:, irds:)")
         self.missing_texts = len(missing)
-        self._tail = unreranked_tail(run, depth, [q for q, _, _ in lists]) if ctx.keep_tail else None
+        self._input_tail = unreranked_tail(run, depth, [q for q, _, _ in lists]) if ctx.keep_tail else None
         return lists, texts, depth or input_depth
 
     def rerank(self, dataset, inputs, ctx: RunContext, scorer, description: str,
@@ -182,10 +182,10 @@ class NeuralRunner(Runner):
                    **watch.as_dict(), **mem.as_dict(), **self.extra_profile()}
         if loaded.compression is not None:
             profile["compression"] = loaded.compression
-        return Output(run=append_tail(pd.DataFrame(rows, columns=RUN_COLUMNS), self._tail), profile=profile)
+        return Output(run=append_tail(pd.DataFrame(rows, columns=RUN_COLUMNS), self._input_tail), profile=profile)
 
     def tail_profile(self) -> dict:
-        return {"tail_docs": 0 if self._tail is None else len(self._tail)}
+        return {"tail_docs": 0 if self._input_tail is None else len(self._input_tail)}
 
     def prepare(self, loaded: LoadedModel) -> None:
         """Hook: per-model setup after loading (token ids, prompt pieces)."""
