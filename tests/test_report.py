@@ -168,7 +168,7 @@ def test_compare_two_systems_and_two_folders(results, tmp_path):
 
 
 def test_compare_latency_ratio_keeps_its_significant_digits():
-    from lrbench.presentation.compare import Comparison as Compared, rich_table
+    from lrbench.presentation.compare import ResultsComparison as Compared, rich_table
 
     c = Compared("main", "branch", "t", 0.05, latency=[("dl19", "ce", 20992.0, 0.54), ("dl19", "bm25", 2.0, 3.0)])
     text = compare_markdown(c)

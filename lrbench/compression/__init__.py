@@ -1,4 +1,4 @@
-"""Low-rank compression of any transformer: `compress_model(model, config, ...) -> (model, report)`.
+"""Low-rank (and sparse plus low-rank) compression of any transformer: `compress_model(model, config, ...) -> (model, report)`.
 
 Importing this package does not import torch; `compress_model` does, when called.
 """
@@ -21,6 +21,11 @@ def compress_model(model, config: dict | CompressConfig, *, tokenizer=None, cali
         from lrbench.compression.lora_squeeze import squeeze_model
 
         return squeeze_model(model, config)
+    if config.method == "sparse-lowrank":
+        from lrbench.compression.sparse_lowrank import compress_sparse_lowrank
+
+        return compress_sparse_lowrank(model, config, tokenizer=tokenizer, calibration=calibration,
+                                       cache_dir=cache_dir, progress=progress, base_dir=base_dir)
     from lrbench.compression.lowrank import compress_model as _compress
 
     return _compress(model, config, tokenizer=tokenizer, calibration=calibration, cache_dir=cache_dir,

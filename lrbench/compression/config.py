@@ -1,6 +1,7 @@
 """The `compress:` block as typed models (no torch here, so `lrbench validate` stays fast).
 
-`parse_compress(block)` gives a `LowRankConfig` (svd, asvd, whiten, afm) or a `LoraSqueezeConfig`, defaults
+`parse_compress(block)` gives a `LowRankConfig` (svd, asvd, whiten, afm), a `SparseLowRankConfig` or a
+`LoraSqueezeConfig`, defaults
 filled in, its combinations checked; its `model_dump(mode="json")` is what a cell key hashes, so a default written out or left out is
 the same cell. Numbers are strict: `ratio: true` or `ratio: "0.5"` are errors, not 1.0 and 0.5.
 """
@@ -38,6 +39,12 @@ class HealSpec(_Block):
     batch_size: int = Field(8, ge=1)
 
 
+def _nonempty_targets(cls, value):
+    if not value:
+        raise ValueError("targets must be a non-empty list of module-name globs, or left out")
+    return value
+
+
 class LowRankConfig(_Block):
     method: Literal["svd", "asvd", "whiten", "afm"] = "svd"
     ratio: float | None = Field(None, gt=0, le=1, description="fraction of each target layer's parameters kept")
@@ -51,12 +58,7 @@ class LowRankConfig(_Block):
     rank_multiple: int = Field(8, ge=1)
     alpha: float = Field(0.5, description="ASVD's activation-scaling exponent")
 
-    @field_validator("targets")
-    @classmethod
-    def _targets_given(cls, value):
-        if not value:
-            raise ValueError("targets must be a non-empty list of module-name globs, or left out")
-        return value
+    _targets_given = field_validator("targets")(_nonempty_targets)
 
     def canonical(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -75,12 +77,38 @@ class LoraSqueezeConfig(_Block):
         return self.model_dump(mode="json")
 
 
-CompressConfig = Union[LowRankConfig, LoraSqueezeConfig]
+class SparseLowRankConfig(_Block):
+    """Sparse plus low-rank (lrbench.compression.sparse_lowrank): W ~ U V + S at a fixed rank and density of S."""
+
+    method: Literal["sparse-lowrank"]
+    rank: int = Field(ge=1, description="rank of U V in every target layer (capped at the layer's full rank)")
+    sparsity: float = Field(ge=0, lt=1, strict=False,
+                            description="fraction of each layer's entries kept in S (SLTrain's delta); 0: no S")
+    support: Literal["magnitude", "random"] = "magnitude"
+    seed: int = Field(0, description="seed of the random support")
+    iterations: int = Field(2, ge=0, description="alternations low-rank <-> sparse after the first fit")
+    factor: Literal["svd", "whiten"] = Field("svd", description="how U V is fitted to W - S")
+    targets: list[str] = Field(default_factory=list, description="module-name globs; default: every Linear "
+                                                                 "but output heads")
+    exclude: list[str] = Field(default_factory=list)
+    calibration: CalibrationSpec | None = None
+
+    _targets_given = field_validator("targets")(_nonempty_targets)
+
+    def canonical(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+CompressConfig = Union[LowRankConfig, SparseLowRankConfig, LoraSqueezeConfig]
 
 _HINTS = {
     "ratio": "a number in (0, 1]: 1.0 keeps every layer dense; 0.5 keeps half of each target layer's parameters",
     "energy": "a number in (0, 1], e.g. energy: 0.95",
-    "method": f"use one of {', '.join(METHODS)} or lora-squeeze",
+    "method": f"use one of {', '.join(METHODS)}, sparse-lowrank or lora-squeeze",
+    "rank": "a positive integer; sweep with sweep: {compress.rank: [32, 64]}",
+    "sparsity": "a number in [0, 1): the fraction of each layer's entries kept in the sparse part, e.g. 0.02",
+    "support": "use magnitude (largest entries of W - UV) or random (fixed, seeded)",
+    "factor": "use svd or whiten (whiten needs calibration)",
     "allocation": f"use {' or '.join(ALLOCATIONS)}",
     "targets": 'e.g. targets: ["*attention*", "*mlp*"]',
     "calibration": "e.g. calibration: {dataset: irds:beir/scifact/test, samples: 256}",
@@ -92,11 +120,13 @@ _HINTS = {
 #: what a number field must be, in the words of the error message
 _RULES = {"ratio": "a number in (0, 1]", "energy": "a number in (0, 1]", "target_rank": "a positive integer",
           "rank_multiple": "a positive integer", "samples": "a positive integer", "steps": "a positive integer",
-          "batch_size": "a positive integer", "max_length": "a positive integer"}
+          "batch_size": "a positive integer", "max_length": "a positive integer", "rank": "a positive integer",
+          "sparsity": "a number in [0, 1)", "iterations": "a non-negative integer"}
 
 
 def _model_for(block: dict) -> type[_Block]:
-    return LoraSqueezeConfig if block.get("method") == "lora-squeeze" else LowRankConfig
+    return {"lora-squeeze": LoraSqueezeConfig, "sparse-lowrank": SparseLowRankConfig}.get(block.get("method"),
+                                                                                        LowRankConfig)
 
 
 def compress_errors(block: Any) -> list[LrbenchError]:
@@ -115,12 +145,17 @@ def check_compress(block: Any) -> tuple[CompressConfig | None, list[LrbenchError
     except ValidationError as exc:
         return None, [_error(err, model) for err in exc.errors()]
     problems = [LrbenchError(message, key=f"compress.{field}", hint=_HINTS.get(field))
-                for field, message in (_inconsistencies(cfg) if isinstance(cfg, LowRankConfig) else [])]
+                for field, message in _inconsistencies(cfg)]
     return (None if problems else cfg), problems
 
 
-def _inconsistencies(cfg: LowRankConfig) -> list[tuple[str, str]]:
+def _inconsistencies(cfg: _Block) -> list[tuple[str, str]]:
     """(field, message) for combinations the fields' own types cannot rule out."""
+    if isinstance(cfg, SparseLowRankConfig):
+        needs = cfg.factor == "whiten" and cfg.calibration is None
+        return [("calibration", "factor whiten needs calibration data")] if needs else []
+    if not isinstance(cfg, LowRankConfig):
+        return []
     out = []
     if cfg.ratio is None and cfg.energy is None:
         out.append(("ratio", "give ratio (fraction of each layer's parameters kept) or energy"))
@@ -143,10 +178,12 @@ def _error(err: dict, model: type[_Block]) -> LrbenchError:
         sub = {"calibration": CalibrationSpec, "heal": HealSpec}.get(field) if len(loc) > 1 else None
         allowed = list((sub or model).model_fields)
         near = difflib.get_close_matches(loc[-1], allowed, n=1)
-        extra = " for method lora-squeeze" if model is LoraSqueezeConfig else ""
+        extra = f" for method {block_method(model)}" if model is not LowRankConfig else ""
         return LrbenchError(f"unknown key '{loc[-1]}'{extra}" + (f" (did you mean '{near[0]}'?)" if near else ""),
                             key=key, hint=f"allowed: {', '.join(allowed)}")
     message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return LrbenchError(f"{loc[-1]} is required", key=key, hint=_HINTS.get(field))
     if loc[-1] in _RULES and err["type"] != "value_error":
         return LrbenchError(f"{loc[-1]} must be {_RULES[loc[-1]]}, got {err.get('input')!r}", key=key,
                             hint=_HINTS.get(field))
@@ -155,10 +192,14 @@ def _error(err: dict, model: type[_Block]) -> LrbenchError:
     return LrbenchError(message, key=key, hint=_HINTS.get(field))
 
 
+def block_method(model: type[_Block]) -> str:
+    return {LoraSqueezeConfig: "lora-squeeze", SparseLowRankConfig: "sparse-lowrank"}.get(model, "svd")
+
+
 def parse_compress(block: dict[str, Any] | CompressConfig) -> CompressConfig:
     """One sweep point's block -> its typed config (defaults filled), or the first problem as an LrbenchError.
     An already typed config (what a runner's context carries) is returned as it is."""
-    if isinstance(block, (LowRankConfig, LoraSqueezeConfig)):
+    if isinstance(block, (LowRankConfig, LoraSqueezeConfig, SparseLowRankConfig)):
         return block
     cfg, problems = check_compress(block)
     if problems:

@@ -112,6 +112,10 @@ class ModelRunner(Runner):
             from lrbench.runners.neural.adapters import load_with_adapter
 
             return load_with_adapter(self, ctx, calibration, **kwargs)
+        from lrbench.compression.calibration import make_calibration
+
+        # the block's calibration dataset, its path resolved against the suite file (as for the task runners)
+        calibration = make_calibration(ctx.compress, ctx.suite_dir) or calibration
         return load_model(self.model_kind, self.model_id(ctx), self.params, compress=ctx.compress,
                           calibration=calibration, cache_dir=ctx.cache_dir, base_dir=ctx.suite_dir, **kwargs)
 

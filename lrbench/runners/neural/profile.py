@@ -79,9 +79,12 @@ def size_on_disk_mb(path: str) -> float | None:
 
 
 def count_params(model) -> int:
-    """Each parameter tensor once: tied weights (an lm_head sharing the input embeddings) count once."""
+    """Each parameter tensor once (tied weights, an lm_head sharing the input embeddings, count once), plus the
+    parameter-equivalent of any sparse layer's stored indices (`index_params()`)."""
     seen: set[int] = set()
-    return int(sum(p.numel() for p in model.parameters() if not (id(p) in seen or seen.add(id(p)))))
+    tensors = sum(p.numel() for p in model.parameters() if not (id(p) in seen or seen.add(id(p))))
+    indices = sum(m.index_params() for m in model.modules() if hasattr(m, "index_params"))
+    return int(round(tensors + indices))
 
 
 class Stopwatch(Cost):
