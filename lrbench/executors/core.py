@@ -187,7 +187,7 @@ class Engine:
 
         key = prepared.key
         evaluator = evaluator or evaluator_for(prepared.task)
-        wanted = {evaluator.canonical(m) for m in prepared.measures}
+        wanted = {evaluator.canonical(m) for m in [*prepared.measures, *evaluator.companions(prepared.measures)]}
         with self.store.lock(key):
             scores = self.store.read_frame(key, "scores")
             if scores is not None and wanted <= set(scores["measure"]):

@@ -5,7 +5,8 @@ lrbench's own, or RankLLM's rank_gpt / rank_zephyr / rank_zephyr_alpha); `recipe
 
 mode: generate — the model reads a window of numbered passages and generates a permutation
   ("[3] > [1] > ..."); malformed or partial outputs are repaired (unknown and repeated ids dropped,
-  missing ids appended in their previous order) and counted in the profile.
+  missing ids appended in their previous order) and counted in the profile. Every window's raw answer, parsed
+  permutation and repair is kept as the cell's `generations` frame, whichever backend generated it.
 mode: first — FIRST (Reddy et al., 2024): no answer is generated; the window is ranked by the logits of the
   first identifier token. `first_token: forced` reads them after a forced "[" (one forward pass);
   `generated` after the first greedily generated token, as RankLLM does under vLLM (two passes).
@@ -30,10 +31,14 @@ from lrbench.runners.neural.base import NeuralParams, NeuralRunner, truncate_tok
 from lrbench.runners.neural.batching import pad_batch
 from lrbench.runners.neural.generation import (GENERATION_SCHEDULE_PARAMS, GenerationParams, attach_generations,
                                               check_backend, generated_texts)
-from lrbench.runners.llm.prompts.listwise import (LETTERS, first_order, get_prompt, parse_permutation, window_messages,
-                                              window_schedule)
+from lrbench.runners.llm.prompts.listwise import (LETTERS, first_order, get_prompt, parse_permutation,  # noqa: F401
+                                                 repair_permutation, window_messages, window_schedule)
 from lrbench.runners.neural.llm import next_token_logits
 from lrbench.runners.llm.recipes import RecipeParams, fill_recipe
+
+
+#: the `generations` frame of a generating listwise cell (query_id is filled in once the window's group is done)
+WINDOW_COLUMNS = ["query_id", "pass", "window", "generation", "permutation", "status", "repaired", "repair"]
 
 
 class ListwiseParams(NeuralParams, RecipeParams, GenerationParams):  # backend: see neural/generation
@@ -95,7 +100,24 @@ class ListwiseRunner(NeuralRunner):
         self.counts = {"windows": 0, "ok": 0, "repaired": 0, "partial": 0}
         self.latency_groups = 0
         self.generated = 0
-        return attach_generations(self, self.rerank_grouped(dataset, inputs, ctx))
+        self.window_log: list[dict] = []
+        self.warmup_requests = 0
+        output = attach_generations(self, self.rerank_grouped(dataset, inputs, ctx))
+        if self.window_log:
+            output.frames["generations"] = self.generations_frame(output.frames.get("generations"))
+        return output
+
+    def generations_frame(self, served):
+        """One row per generated window: its query, span, raw answer, parsed permutation and repair; a served
+        backend's request columns (key, prompt, cached, seconds) joined in the order the windows were asked."""
+        import pandas as pd
+
+        frame = pd.DataFrame(self.window_log, columns=WINDOW_COLUMNS)
+        if served is not None:
+            served = served.iloc[self.warmup_requests:].reset_index(drop=True)
+            if len(served) == len(frame):
+                frame = pd.concat([frame, served.drop(columns=["generation"])], axis=1)
+        return frame
 
     # the window loop works on groups of queries, so `rerank` from the base is replaced by this
     def rerank_grouped(self, dataset, inputs, ctx: RunContext) -> Output:
@@ -114,6 +136,9 @@ class ListwiseRunner(NeuralRunner):
             self.rank_group(loaded, [(query, docs[:2])], texts, Stopwatch())  # warm-up, not timed
             self.counts = {"windows": 0, "ok": 0, "repaired": 0, "partial": 0}
             self.generated = 0
+            self.window_log = []
+            self.warmup_requests = len(getattr(getattr(loaded, "backend", None), "records", []))
+            input_order = 0
             warmup = time.perf_counter() - t0
             watch = Stopwatch()
             rows = []
@@ -122,10 +147,14 @@ class ListwiseRunner(NeuralRunner):
             busy = 0.0
             for group in ctx.progress(groups, total=len(groups), description=f"llm listwise ({self.params.mode})"):
                 g0 = time.perf_counter()
+                logged = len(self.window_log)
                 ranked = self.rank_group(loaded, [(q, d) for _, q, d in group], texts, watch)
                 elapsed = time.perf_counter() - g0
                 busy += elapsed
+                for record in self.window_log[logged:]:
+                    record["query_id"] = group[record.pop("item")][0]
                 for (qid, _, docs), order in zip(group, ranked):
+                    input_order += list(order) == list(docs)
                     watch.latencies.append(elapsed)
                     watch.docs += len(docs)
                     n = len(order)
@@ -136,6 +165,8 @@ class ListwiseRunner(NeuralRunner):
                    "runner_seconds": time.perf_counter() - started,
                    "windows": self.counts["windows"], "windows_ok": self.counts["ok"],
                    "windows_repaired": self.counts["repaired"], "windows_partial": self.counts["partial"],
+                   "windows_with_repairs": self.counts["repaired"] + self.counts["partial"],
+                   "queries_reranked": len(lists), "queries_input_order": input_order,
                    "generated_tokens": self.generated, "prompt": self.params.prompt,
                    "generated_tokens_per_query": self.generated / max(1, len(lists)),
                    **watch.as_dict(), **mem.as_dict()}
@@ -156,6 +187,7 @@ class ListwiseRunner(NeuralRunner):
         p: ListwiseParams = self.params
         rankings = [list(docs) for _, docs in items]
         schedules = [window_schedule(len(docs), p.window, p.stride) * p.passes for _, docs in items]
+        per_pass = [len(s) // p.passes for s in schedules]
         for step in range(max((len(s) for s in schedules), default=0)):
             active = [i for i, s in enumerate(schedules) if step < len(s)]
             prompts, spans = [], []
@@ -168,6 +200,9 @@ class ListwiseRunner(NeuralRunner):
                 orders = self._first(loaded, prompts, [e - s for s, e in spans], watch)
             else:
                 orders = self._generate(loaded, prompts, [e - s for s, e in spans], watch)
+                for i, (start, end), answer in zip(active, spans, self.answers):
+                    self.window_log.append({"item": i, "pass": step // max(1, per_pass[i]) + 1,
+                                            "window": f"{start + 1}-{end}", **answer})
             for i, (start, end), order in zip(active, spans, orders):
                 window_docs = rankings[i][start:end]
                 rankings[i][start:end] = [window_docs[j] for j in order]
@@ -290,10 +325,13 @@ class ListwiseRunner(NeuralRunner):
         return self._orders([loaded.tokenizer.decode(row, skip_special_tokens=True) for row in new], sizes)
 
     def _orders(self, texts: list[str], sizes: list[int]) -> list[list[int]]:
-        orders = []
+        """Parsed (and repaired) permutations; `self.answers` keeps each window's audit record."""
+        orders, self.answers = [], []
         for text, n in zip(texts, sizes):
-            order, status = parse_permutation(text, n, self.params.letters)
+            order, status, repair = repair_permutation(text, n, self.params.letters)
             self.counts["windows"] += 1
             self.counts[status] += 1
             orders.append(order)
+            self.answers.append({"generation": text, "permutation": " > ".join(str(j + 1) for j in order),
+                                 "status": status, "repaired": status != "ok", "repair": repair})
         return orders
