@@ -36,7 +36,8 @@ class Reporter:
     def cell_finished(self, cell: CellSpec, status: str, seconds: float) -> None: ...
     def warn(self, message: str) -> None: ...
 
-    def track(self, items: Iterable, total: int | None = None, description: str = "") -> Iterable:
+    def track(self, items: Iterable, total: int | None = None, description: str = "", size=None) -> Iterable:
+        """Report progress over `items`; `size(item)` is how many units (documents, pairs) an item holds."""
         return items
 
 

@@ -166,7 +166,9 @@ class NeuralRunner(Runner):
             self.reset_counters()
             watch = Stopwatch()
             rows = []
-            for qid, query, docs in ctx.progress(lists, total=len(lists), description=description):
+            pairs = sum(len(docs) for _, _, docs in lists)
+            for qid, query, docs in ctx.progress(lists, total=pairs, description=f"{description} (pairs)",
+                                                 size=lambda item: len(item[2])):
                 doc_texts = [texts.get(d, "") for d in docs]
                 with watch.timed():
                     scores = scorer(loaded, query, doc_texts, watch)
