@@ -60,6 +60,19 @@ def test_parse_permutation_repairs_and_reports(text, n, expected, status):
     assert parse_permutation(text, n) == (expected, status)
 
 
+@pytest.mark.parametrize("text,n,note", [
+    ("[2] > [1] > [3]", 3, ""),
+    ("[2] > [1]", 3, "1 of 3 missing id(s) appended in input order"),
+    ("[2] > [2] > [9] > [1] > [3]", 3, "1 unknown id(s) dropped; 1 repeated id(s) dropped"),
+    ("I cannot rank these passages.", 3, "no identifier: window kept in input order"),
+])
+def test_repair_permutation_says_what_was_repaired(text, n, note):
+    from lrbench.runners.llm.prompts.listwise import repair_permutation
+
+    order, status, repair = repair_permutation(text, n)
+    assert (order, status) == parse_permutation(text, n) and repair == note
+
+
 def test_parse_permutation_letters():
     assert parse_permutation("C] > [A] > [B]", 3, letters=True) == ([2, 0, 1], "ok")
 

@@ -71,8 +71,20 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
                       f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.dir}/leaderboard.md")
     print_failures(result.outcome)
+    _warn_repairs(result)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _warn_repairs(result) -> None:
+    """A listwise cell whose windows mostly needed repair ranks mostly as its input did: say so last."""
+    from lrbench.presentation.audit import repair_warning
+
+    ran = {c.key for c in result.outcome.cells if c.status != "failed"}
+    for cell in result.data.cells:
+        warning = repair_warning(f"{cell.system} on {cell.dataset}", cell.profile.raw) if cell.key in ran else None
+        if warning:
+            print_line("warning:", warning, style="yellow")
 
 
 def _load_plugins(plugins: list[str] | None) -> None:

@@ -15,9 +15,21 @@ from rich.text import Text
 
 from lrbench.errors import LrbenchError, os_error
 
-# names in the data (`beir:b:`) must print as they are: no emoji codes, and markup only where we write it
-console = Console(emoji=False)
-err_console = Console(stderr=True, emoji=False)
+#: columns of output that goes to a file or pipe (CI logs): wide enough that tables keep whole system names
+PLAIN_WIDTH = 1000
+
+
+def _console(stderr: bool = False) -> Console:
+    """Names in the data (`beir:b:`) must print as they are: no emoji codes, and markup only where we write it.
+    Not on a terminal (and no COLUMNS set), rich would cut tables at 80 columns: the log gets them whole."""
+    out = Console(stderr=stderr, emoji=False)
+    if not out.is_terminal and not os.environ.get("COLUMNS"):
+        out.width = PLAIN_WIDTH
+    return out
+
+
+console = _console()
+err_console = _console(stderr=True)
 STATE = {"debug": False}
 
 

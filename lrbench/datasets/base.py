@@ -58,6 +58,10 @@ class Dataset:
     def has_docs(self) -> bool:
         return False
 
+    def docs_count(self) -> int | None:
+        """How many documents `docs()` yields, when known without reading them (for progress); else None."""
+        return None
+
     def qrels(self) -> pd.DataFrame:
         raise LrbenchError(f"{self.spec.id} has no relevance judgements", hint="add qrels: PATH")
 

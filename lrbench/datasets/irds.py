@@ -113,6 +113,12 @@ class IrdsDataset(Dataset):
     def has_docs(self) -> bool:
         return self._ds.has_docs()
 
+    def docs_count(self) -> int | None:
+        try:  # ir_datasets' metadata; None when it has none (never a read of the collection)
+            return int(self._ds.docs_count()) if self._ds.has_docs() else None
+        except Exception:  # noqa: BLE001 - a count is only for the progress display
+            return None
+
     def queries(self) -> dict[str, str]:
         return self._queries
 

@@ -143,6 +143,13 @@ def cutoff(name: str) -> int | None:
     return int(value) if value is not None else None
 
 
+def judged_at(measures: list[str]) -> list[str]:
+    """`Judged@k` (the share of each query's top k that the qrels judge) for every cutoff the ranking measures
+    use: a reranker that lifts unjudged documents loses nDCG@k to holes in the qrels, and this shows it."""
+    cutoffs = dict.fromkeys(k for k in (cutoff(m) for m in measures) if k is not None)
+    return [f"Judged@{k}" for k in cutoffs]
+
+
 def higher_is_better(name: str, task: str | None = None) -> bool:
     found = None
     if task is not None:

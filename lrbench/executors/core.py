@@ -36,7 +36,8 @@ class Reporter:
     def cell_finished(self, cell: CellSpec, status: str, seconds: float) -> None: ...
     def warn(self, message: str) -> None: ...
 
-    def track(self, items: Iterable, total: int | None = None, description: str = "") -> Iterable:
+    def track(self, items: Iterable, total: int | None = None, description: str = "", size=None) -> Iterable:
+        """Report progress over `items`; `size(item)` is how many units (documents, pairs) an item holds."""
         return items
 
 
@@ -187,7 +188,7 @@ class Engine:
 
         key = prepared.key
         evaluator = evaluator or evaluator_for(prepared.task)
-        wanted = {evaluator.canonical(m) for m in prepared.measures}
+        wanted = {evaluator.canonical(m) for m in [*prepared.measures, *evaluator.companions(prepared.measures)]}
         with self.store.lock(key):
             scores = self.store.read_frame(key, "scores")
             if scores is not None and wanted <= set(scores["measure"]):

@@ -34,7 +34,7 @@ def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
                       "queries": int(counts.max()) if len(counts) else 0,
                       **({"run_depth": int(run.groupby("query_id").size().max())}
                          if run is not None and len(run) else {}),
-                      **_dataset_notes(meta),
+                      **_dataset_notes(meta), **_judged(cell, meta, scores),
                       "profile": meta.get("profile", {})})
     return pd.DataFrame(rows, columns=COLUMNS), index
 
@@ -44,6 +44,16 @@ def _dataset_notes(meta: dict) -> dict:
     corpus: relevant, never retrievable)."""
     absent = (meta.get("dataset_profile") or {}).get("absent_judged_docs")
     return {"absent_judged": int(absent)} if absent else {}
+
+
+def _judged(cell, meta: dict, scores) -> dict:
+    """A reranked cell's Judged@k for the cutoffs of its measures (shown beside its scores)."""
+    from lrbench.evaluation.measures import judged_at
+
+    if not cell.input_systems or meta.get("task", "ranking") != "ranking":
+        return {}
+    values = {m: float(scores[m]) for m in judged_at(cell.measures) if m in scores}
+    return {"judged": values} if values else {}
 
 
 def write_leaderboard(out_dir: Path, suite, store: LocalStore, cells, failed=()) -> pd.DataFrame:
@@ -138,6 +148,24 @@ def formatted_rows(table: pd.DataFrame, baseline: str | None, bold: str, mark: s
         yield name, texts
 
 
+def judged_columns(board: pd.DataFrame, dataset: str, table: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Column "judged@k" -> {system: share}, for the reranked systems of a dataset (board.attrs["judged"]): the
+    share of their top k that the qrels judge, so holes in the qrels are visible beside the scores."""
+    found = board.attrs.get("judged", {}).get(dataset, {})
+    columns: dict[str, dict[str, str]] = {}
+    for system in table.index:
+        for measure, value in found.get(system, {}).items():
+            columns.setdefault(measure.replace("Judged", "judged"), {})[system] = f"{value:.2f}"
+    return columns
+
+
+def with_judged(table: pd.DataFrame, rows, judged: dict[str, dict[str, str]]):
+    """`formatted_rows` with the judged@k columns appended (blank for first stages)."""
+    systems = list(table.index)
+    for system, (name, texts) in zip(systems, rows):
+        yield name, texts + [judged[column].get(system, "") for column in judged]
+
+
 def md_cell(text) -> str:
     """Text safe inside a Markdown table cell: a '|' in a name must not open a column."""
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
@@ -155,10 +183,13 @@ def dataset_title(board: pd.DataFrame, dataset: str) -> str:
 def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> str:
     lines = [f"# {title}", ""] if title else []
     for dataset, table in tables(board).items():
-        lines += [f"## {md_cell(dataset_title(board, dataset))}", "", "| system | " + " | ".join(md_cell(m) for m in table.columns) + " |",
-                  "|---|" + "---:|" * len(table.columns)]
+        judged = judged_columns(board, dataset, table)
+        heads = [*table.columns, *judged]
+        lines += [f"## {md_cell(dataset_title(board, dataset))}", "", "| system | " + " | ".join(md_cell(m) for m in heads) + " |",
+                  "|---|" + "---:|" * len(heads)]
         deep = deeper_than_run(board, dataset, table)
-        for name, texts in formatted_rows(table, baseline, "**{}**", "{} (baseline)", md_cell, deep):
+        rows = formatted_rows(table, baseline, "**{}**", "{} (baseline)", md_cell, deep)
+        for name, texts in with_judged(table, rows, judged):
             lines.append(f"| {name} | " + " | ".join(texts) + " |")
         lines.append("")
         if deep:
@@ -174,7 +205,10 @@ def terminal_tables(board: pd.DataFrame, baseline: str | None) -> list[dict]:
     for dataset, table in tables(board).items():
         deep = deeper_than_run(board, dataset, table)
         rows = formatted_rows(table, baseline, "[bold]{}[/bold]", "{} [dim](baseline)[/dim]", escape, deep)
-        out.append({"title": escape(dataset_title(board, dataset)), "columns": [escape(m) for m in table.columns],
+        judged = judged_columns(board, dataset, table)
+        rows = with_judged(table, rows, judged)
+        out.append({"title": escape(dataset_title(board, dataset)),
+                    "columns": [escape(m) for m in [*table.columns, *judged]],
                     "rows": [[name, *texts] for name, texts in rows],
                     **({"notes": [escape(n) for n in deep_footnotes(deep)]} if deep else {})})
     return out

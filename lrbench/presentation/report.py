@@ -375,6 +375,7 @@ def build_report(results: str | Path, *, baseline: str | None = None, test: str 
         section, info = dataset_section(data, dataset, name, test, alpha, permutations)
         report.sections.append(section)
         report.stats[dataset] = info
+    _add_audit(report, data)
     efficiency = efficiency_table(data)
     if efficiency:
         report.sections.append(Section("Efficiency", [efficiency]))
@@ -386,6 +387,19 @@ def build_report(results: str | Path, *, baseline: str | None = None, test: str 
                      "No baseline: significance tests need a baseline system (suite `baseline:` or --baseline).")
     report.reproducibility, report.repro_table = reproducibility(data)
     return report
+
+
+def _add_audit(report: Report, data: ResultsDir) -> None:
+    """Judged@k beside each dataset's reranked systems, and a section on listwise repairs (presentation.audit)."""
+    from lrbench.presentation.audit import judged_table, listwise_section
+
+    for dataset, section in zip(data.datasets(), report.sections):
+        judged = judged_table(data, dataset)
+        if judged:
+            section.tables.insert(1, judged)
+    listwise = listwise_section(data)
+    if listwise:
+        report.sections.append(listwise)
 
 
 # -- Markdown ---------------------------------------------------------------------------

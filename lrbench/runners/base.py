@@ -22,7 +22,8 @@ class RunnerParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _no_progress(items: Iterable[T], total: int | None = None, description: str = "") -> Iterable[T]:
+def _no_progress(items: Iterable[T], total: int | None = None, description: str = "",
+                 size: Callable[[T], int] | None = None) -> Iterable[T]:
     return items
 
 
@@ -32,6 +33,8 @@ class RunContext:
 
     cache_dir: Path
     suite_dir: Path = Path(".")
+    #: progress(items, total=, description=, size=): `size(item)` units per item (documents of a block),
+    #: `total` in those units; the CLI shows done of total with an ETA (or logs it when not on a terminal)
     progress: Callable[..., Iterable] = _no_progress
     depth: int | None = None
     #: rerankers append the input's candidates below `depth` under their head (see runners/tail.py); suites set

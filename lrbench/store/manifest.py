@@ -84,17 +84,21 @@ def _board_rows(store, root, info: dict) -> pd.DataFrame:
 def with_query_counts(board: pd.DataFrame, entries: list[dict]) -> pd.DataFrame:
     """Tables state how many queries each dataset's numbers average over (board.attrs["queries"]), how many
     judged documents its corpus lacks (board.attrs["absent_judged"]) and how deep each system's run is
-    (board.attrs["run_depth"][dataset][system]), so a measure deeper than a run can be flagged."""
+    (board.attrs["run_depth"][dataset][system]), so a measure deeper than a run can be flagged; a reranked
+    system's share of judged documents in its top k is board.attrs["judged"][dataset][system]["Judged@k"]."""
     counts: dict[str, int] = {}
     absent: dict[str, int] = {}
     depths: dict[str, dict[str, int]] = {}
+    judged: dict[str, dict[str, dict[str, float]]] = {}
     for entry in entries:
+        if entry.get("judged"):
+            judged.setdefault(entry["dataset"], {})[entry["system"]] = dict(entry["judged"])
         counts[entry["dataset"]] = max(counts.get(entry["dataset"], 0), int(entry.get("queries") or 0))
         if entry.get("absent_judged"):
             absent[entry["dataset"]] = max(absent.get(entry["dataset"], 0), int(entry["absent_judged"]))
         if entry.get("run_depth"):
             depths.setdefault(entry["dataset"], {})[entry["system"]] = int(entry["run_depth"])
-    board.attrs.update(queries=counts, absent_judged=absent, run_depth=depths)
+    board.attrs.update(queries=counts, absent_judged=absent, run_depth=depths, judged=judged)
     return board
 
 

@@ -28,6 +28,10 @@ class Evaluator:
         """Raise LrbenchError when the measure is not supported."""
         measure_table.measure(measure, self.task)
 
+    def companions(self, measures: list[str]) -> list[str]:
+        """Measures stored beside the asked ones (never leaderboard columns), e.g. Judged@k for rankings."""
+        return []
+
     def evaluate(self, frame: pd.DataFrame, dataset, measures: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Return (per-item values [measure, query_id, value], scores [measure, value])."""
         raise NotImplementedError

@@ -142,7 +142,7 @@ class ICRRunner(NeuralRunner):
         self._before, self._after_text = before, after
         enc = lambda s: tok(s, add_special_tokens=False)["input_ids"] if s else []
         self._head = (enc(before) if before else tok("", add_special_tokens=True)["input_ids"]) + enc(HEAD)
-        self._tail, self._after = enc(TAIL), enc(after)
+        self._tail_ids, self._after = enc(TAIL), enc(after)
         cfg = loaded.model.config
         self._context = int(self.params.max_length or getattr(cfg, "max_position_embeddings", 2048) or 2048)
         self._base = getattr(loaded.model, loaded.model.base_model_prefix, loaded.model)
@@ -171,7 +171,7 @@ class ICRRunner(NeuralRunner):
             ids += enc(f"[document {i}] ")
             spans.append((len(ids), len(ids) + len(d)))
             ids += d + enc("\n\n")
-        ids += self._tail
+        ids += self._tail_ids
         masses = []
         for q in (query_ids, cf_ids):
             seq = ids + q + self._after
@@ -205,7 +205,7 @@ class ICRRunner(NeuralRunner):
         cf_ids = tok(p.calibration_query, add_special_tokens=False)["input_ids"]
         texts = [truncate_tokens(tok, " ".join(d.split()), p.doc_max_tokens) for d in docs]
         docs_ids = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
-        fixed = len(self._head) + len(self._tail) + len(self._after) + max(len(query_ids), len(cf_ids))
+        fixed = len(self._head) + len(self._tail_ids) + len(self._after) + max(len(query_ids), len(cf_ids))
         per_doc = max(len(d) for d in docs_ids) + 8 if docs_ids else 1
         fits = max(1, (self._context - fixed) // per_doc)
         size = min(p.window or len(docs), fits)

@@ -5,7 +5,8 @@ lrbench's own, or RankLLM's rank_gpt / rank_zephyr / rank_zephyr_alpha); `recipe
 
 mode: generate — the model reads a window of numbered passages and generates a permutation
   ("[3] > [1] > ..."); malformed or partial outputs are repaired (unknown and repeated ids dropped,
-  missing ids appended in their previous order) and counted in the profile.
+  missing ids appended in their previous order) and counted in the profile. Every window's raw answer, parsed
+  permutation and repair is kept as the cell's `generations` frame, whichever backend generated it.
 mode: first — FIRST (Reddy et al., 2024): no answer is generated; the window is ranked by the logits of the
   first identifier token. `first_token: forced` reads them after a forced "[" (one forward pass);
   `generated` after the first greedily generated token, as RankLLM does under vLLM (two passes).
@@ -29,10 +30,14 @@ from lrbench.runners.neural.base import NeuralParams, NeuralRunner, truncate_tok
 from lrbench.runners.neural.batching import pad_batch
 from lrbench.runners.neural.generation import (GENERATION_SCHEDULE_PARAMS, GenerationParams, attach_generations,
                                               check_backend, generated_texts)
-from lrbench.runners.llm.prompts.listwise import (LETTERS, first_order, get_prompt, parse_permutation, window_messages,
-                                              window_schedule)
+from lrbench.runners.llm.prompts.listwise import (LETTERS, first_order, get_prompt, repair_permutation,
+                                                 window_messages, window_schedule)
 from lrbench.runners.neural.llm import next_token_logits
 from lrbench.runners.llm.recipes import RecipeParams, fill_recipe
+
+
+#: the `generations` frame of a generating listwise cell
+WINDOW_COLUMNS = ["query_id", "pass", "window", "generation", "permutation", "status", "repaired", "repair"]
 
 
 class ListwiseParams(NeuralParams, RecipeParams, GenerationParams):  # backend: see neural/generation
@@ -91,13 +96,48 @@ class ListwiseRunner(NeuralRunner):
     schedule_params = GENERATION_SCHEDULE_PARAMS
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
-        return attach_generations(self, self.rerank(dataset, inputs, ctx, group_size=self.params.batch_size,
-                                                    description=f"llm listwise ({self.params.mode})"))
+        self.window_log, self.items_seen, self.warmup_requests = [], 0, 0
+        output = attach_generations(self, self.rerank(dataset, inputs, ctx, group_size=self.params.batch_size,
+                                                      description=f"llm listwise ({self.params.mode})"))
+        if self.window_log:
+            output.frames["generations"] = self.generations_frame(output.frames.get("generations"))
+        return output
+
+    def candidate_lists(self, dataset, inputs, ctx):
+        lists, texts, depth = super().candidate_lists(dataset, inputs, ctx)
+        self.query_order = [qid for qid, _, _ in lists]  # the order the base loop hands the lists to score_group
+        return lists, texts, depth
+
+    def reset_counters(self) -> None:
+        """After the warm-up: its windows are not the cell's (a served backend's first records are theirs)."""
+        super().reset_counters()
+        self.warmup_requests, self.window_log, self.items_seen = len(self.window_log), [], 0
 
     def score_group(self, loaded, items, texts, watch, scorer=None) -> list[list[float]]:
         """The window loop works on a group of queries at once: each list's new order, as scores n - rank."""
-        return [[float(len(order) - order.index(d)) for d in docs]
-                for (_, docs), order in zip(items, self.rank_group(loaded, items, texts, watch))]
+        first, self.items_seen = self.items_seen, self.items_seen + len(items)
+        logged = len(self.window_log)
+        orders = self.rank_group(loaded, items, texts, watch)
+        for record in self.window_log[logged:]:
+            record["item"] += first
+        for (_, docs), order in zip(items, orders):
+            watch.count("queries_reranked")
+            watch.count("queries_input_order", int(list(order) == list(docs)))
+        return [[float(len(order) - order.index(d)) for d in docs] for (_, docs), order in zip(items, orders)]
+
+    def generations_frame(self, served):
+        """One row per generated window: its query, span, raw answer, parsed permutation and repair; a served
+        backend's request columns (key, prompt, cached, seconds) joined in the order the windows were asked."""
+        import pandas as pd
+
+        records = [{**{k: v for k, v in r.items() if k != "item"}, "query_id": self.query_order[r["item"]]}
+                   for r in self.window_log]
+        frame = pd.DataFrame(records, columns=WINDOW_COLUMNS)
+        if served is not None:
+            served = served.iloc[self.warmup_requests:].reset_index(drop=True)
+            if len(served) == len(frame):
+                frame = pd.concat([frame, served.drop(columns=["generation"])], axis=1)
+        return frame
 
     def extra_profile(self) -> dict:
         from lrbench.runners.llm.recipes import recipe_profile
@@ -110,10 +150,12 @@ class ListwiseRunner(NeuralRunner):
     def rank_group(self, loaded, items, texts, watch) -> list[list[str]]:
         """The public hook: [(query, [doc ids])] -> each list reordered by the sliding windows."""
         p: ListwiseParams = self.params
-        for name in ("windows", "windows_ok", "windows_repaired", "windows_partial", "generated_tokens"):
+        for name in ("windows", "windows_ok", "windows_repaired", "windows_partial", "windows_with_repairs",
+                     "generated_tokens"):
             watch.count(name, 0)  # reported even when none happened
         rankings = [list(docs) for _, docs in items]
         schedules = [window_schedule(len(docs), p.window, p.stride) * p.passes for _, docs in items]
+        per_pass = [len(s) // p.passes for s in schedules]
         for step in range(max((len(s) for s in schedules), default=0)):
             active = [i for i, s in enumerate(schedules) if step < len(s)]
             prompts, spans = [], []
@@ -126,6 +168,9 @@ class ListwiseRunner(NeuralRunner):
                 orders = self._first(loaded, prompts, [e - s for s, e in spans], watch)
             else:
                 orders = self._generate(loaded, prompts, [e - s for s, e in spans], watch)
+                for i, (start, end), answer in zip(active, spans, self.answers):
+                    self.window_log.append({"item": i, "pass": step // max(1, per_pass[i]) + 1,
+                                            "window": f"{start + 1}-{end}", **answer})
             for i, (start, end), order in zip(active, spans, orders):
                 window_docs = rankings[i][start:end]
                 rankings[i][start:end] = [window_docs[j] for j in order]
@@ -250,10 +295,14 @@ class ListwiseRunner(NeuralRunner):
         return self._orders([loaded.tokenizer.decode(row, skip_special_tokens=True) for row in new], sizes, watch)
 
     def _orders(self, texts: list[str], sizes: list[int], watch) -> list[list[int]]:
-        orders = []
+        """Parsed (and repaired) permutations; `self.answers` keeps each window's audit record."""
+        orders, self.answers = [], []
         for text, n in zip(texts, sizes):
-            order, status = parse_permutation(text, n, self.params.letters)
+            order, status, repair = repair_permutation(text, n, self.params.letters)
             watch.count("windows")
             watch.count(f"windows_{status}")
+            watch.count("windows_with_repairs", int(status != "ok"))
             orders.append(order)
+            self.answers.append({"generation": text, "permutation": " > ".join(str(j + 1) for j in order),
+                                 "status": status, "repaired": status != "ok", "repair": repair})
         return orders

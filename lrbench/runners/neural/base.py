@@ -189,9 +189,11 @@ class NeuralRunner(ModelRunner):
             watch = Stopwatch()
             rows = []
             groups = [lists[i:i + group_size] for i in range(0, len(lists), group_size)]
+            pairs = sum(len(docs) for _, _, docs in lists)
             busy = 0.0
             with loaded.charging(watch):
-                for group in ctx.progress(groups, total=len(groups), description=description):
+                for group in ctx.progress(groups, total=pairs, description=f"{description} (pairs)",
+                                          size=lambda group: sum(len(docs) for _, _, docs in group)):
                     g0 = time.perf_counter()
                     scored = self.score_group(loaded, [(q, d) for _, q, d in group], texts, watch, scorer)
                     elapsed = time.perf_counter() - g0

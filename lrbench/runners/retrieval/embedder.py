@@ -176,7 +176,8 @@ class EmbedderRunner(NeuralRunner):
             emb = np.load(folder / "emb.npy")
             return ids, emb, time.perf_counter() - started, True, 0, {}
         ids, parts, stats = [], [], {}
-        for _, block_ids, block_texts in ctx.progress(self._corpus_blocks(dataset), description="embedding corpus"):
+        for _, block_ids, block_texts in ctx.progress(self._corpus_blocks(dataset), total=dataset.docs_count(),
+                                                      description="encoding corpus", size=lambda b: len(b[1])):
             ids += block_ids
             parts.append(self._encode_block(loaded, block_texts, stats))
         emb = np.concatenate(parts) if parts else np.zeros((0, loaded.model.config.hidden_size), np.float32)
@@ -244,8 +245,9 @@ class EmbedderRunner(NeuralRunner):
         store = EmbeddingBlocks(ctx.store, self._corpus_key(loaded, dataset, ctx))
         stats: dict = {}
         all_ids, parts, encoded, n_blocks = [], [], 0, 0
-        for block, ids, texts in ctx.progress(self._corpus_blocks(dataset),
-                                              description=f"embedding corpus ({self.params.shards} shards)"):
+        for block, ids, texts in ctx.progress(self._corpus_blocks(dataset), total=dataset.docs_count(),
+                                              description=f"encoding corpus ({self.params.shards} shards)",
+                                              size=lambda b: len(b[1])):
             emb, fresh = self._stored_or_encoded(loaded, store, block, ids, texts, stats)
             all_ids += ids
             parts.append(emb)

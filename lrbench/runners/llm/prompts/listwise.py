@@ -183,16 +183,30 @@ def identifiers_in(text: str, letters: bool = False) -> list[int]:
 def parse_permutation(text: str, n: int, letters: bool = False) -> tuple[list[int], str]:
     """An answer -> a full permutation of range(n) and a status (ok | repaired | partial): repeated and unknown
     identifiers are dropped, missing ones appended in their previous order."""
-    seen, order, bad = set(), [], False
+    order, status, _ = repair_permutation(text, n, letters)
+    return order, status
+
+
+def repair_permutation(text: str, n: int, letters: bool = False) -> tuple[list[int], str, str]:
+    """`parse_permutation` plus what was repaired, in words ("" when the answer was a full permutation)."""
+    seen, order, unknown, repeated = set(), [], 0, 0
     for i in identifiers_in(text, letters):
         if 0 <= i < n and i not in seen:
             seen.add(i)
             order.append(i)
+        elif 0 <= i < n:
+            repeated += 1
         else:
-            bad = True
+            unknown += 1
     missing = [i for i in range(n) if i not in seen]
-    status = "repaired" if bad or not order else ("partial" if missing else "ok")
-    return order + missing, status
+    status = "repaired" if unknown or repeated or not order else ("partial" if missing else "ok")
+    notes = ([f"{unknown} unknown id(s) dropped"] if unknown else []) + \
+        ([f"{repeated} repeated id(s) dropped"] if repeated else [])
+    if not order:
+        notes.append("no identifier: window kept in input order")
+    elif missing:
+        notes.append(f"{len(missing)} of {n} missing id(s) appended in input order")
+    return order + missing, status, "; ".join(notes)
 
 
 def first_order(scores: list[float], n: int, top: set[int] | None = None) -> list[int]:
