@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lrbench.errors import LrbenchError
-from lrbench.runners.llm.listwise import ListwiseRunner, parse_permutation, window_schedule
+from lrbench.runners.llm.listwise import ListwiseRunner
+from lrbench.runners.llm.prompts.listwise import parse_permutation, window_schedule
 from lrbench.runners.neural.base import check_template
 from lrbench.runners.neural.batching import length_batches, map_batched, pad_batch
 
