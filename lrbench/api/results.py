@@ -146,5 +146,17 @@ class Results:
         write_report(build_report(self.data.root, baseline=baseline, test=test, alpha=alpha), path, fmt=fmt, plots=plots)
         return path
 
+    def to_latex(self, folder: str | Path | None = None, *, baseline: str | None = None, test: str = "t",
+                 alpha: float = 0.05) -> dict[str, Path]:
+        """Write one LaTeX table per dataset (`lrbench report --format latex`: best in bold, superscript letters
+        for the systems a score is significantly better than) under folder [default: RESULTS/latex];
+        returns dataset -> file."""
+        from lrbench.presentation.latex import write_latex
+        from lrbench.presentation.report import build_report
+
+        report = build_report(self.data.root, baseline=baseline, test=test, alpha=alpha)
+        paths = write_latex(report, Path(folder) if folder is not None else self.data.root / "latex")
+        return dict(zip(report.stats, paths))
+
 
 __all__ = ["Results"]
