@@ -43,6 +43,8 @@ def register(app: typer.Typer) -> None:
                test: str = typer.Option("t", "--test", help=TEST_HELP),
                alpha: float = typer.Option(0.05, "--alpha", help="Significance level after Holm correction."),
                plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw PNG plots next to the report."),
+               top: int = typer.Option(5, "--top", help="Per system, list the N queries that gained and lost most "
+                                                        "against the baseline (first measure); 0 lists none."),
                ):
         """Write a Markdown or HTML report (CIs, significance vs the baseline, win/tie/loss, efficiency, plots)
         or LaTeX tables with significance letters."""
@@ -55,7 +57,7 @@ def register(app: typer.Typer) -> None:
         from lrbench.store.remote import local_results
 
         folder = local_results(results)  # results in object storage are read from a local copy
-        data = build_report(folder, baseline=baseline, test=_check_test(test), alpha=_check_alpha(alpha))
+        data = build_report(folder, baseline=baseline, test=_check_test(test), alpha=_check_alpha(alpha), top=top)
         if fmt == "latex":
             from lrbench.presentation.latex import write_latex
 
@@ -74,11 +76,13 @@ def register(app: typer.Typer) -> None:
                 test: str = typer.Option("t", "--test", help=TEST_HELP),
                 alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
                 out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the Markdown here."),
+                top: int = typer.Option(5, "--top", help="List the N queries B gained and lost most on against A "
+                                                          "(each dataset's first measure); 0 lists none."),
                 ):
         """Side-by-side deltas per dataset and measure with significance, for PR descriptions."""
         from lrbench.presentation.compare import compare_targets, rich_table, to_markdown
 
-        comparison = compare_targets(targets, test=_check_test(test), alpha=_check_alpha(alpha))
+        comparison = compare_targets(targets, test=_check_test(test), alpha=_check_alpha(alpha), top=top)
         console.print(rich_table(comparison))
         if out:
             from lrbench.atomic import write_text
