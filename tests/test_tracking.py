@@ -127,8 +127,9 @@ def test_wandb_offline_runs_hold_the_scores_in_their_summary(results, tmp_path, 
     assert seen == {"bm25", "bm25-robertson", "bm25-b[b=0.0]", "bm25-b[b=0.75]"}
 
 
-def test_run_logs_after_the_run_from_the_suite_block_or_the_option(results, tmp_path):
+def test_run_logs_after_the_run_from_the_suite_block_or_the_option(results, tmp_path, monkeypatch):
     pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)  # --log without a folder writes ./mlruns
     suite = dict(SWEEP_SUITE, log={"to": "mlflow", "experiment": "from-suite", "dir": str(tmp_path / "store")})
     path = results.parent / "suite-log.yaml"
     path.write_text(yaml.safe_dump(suite, sort_keys=False))
@@ -139,6 +140,7 @@ def test_run_logs_after_the_run_from_the_suite_block_or_the_option(results, tmp_
                                    "mlflow"], env={"COLUMNS": "200"}, catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert "logged 4 run(s) to mlflow experiment 'report-cranfield'" in res.output
+    assert len(_mlflow_runs(tmp_path / "mlruns", "report-cranfield")) == 4
     res = CliRunner().invoke(app, ["run", str(path), "--out", str(results), "--log", "neptune"])
     assert res.exit_code == 2 and "mlflow or wandb" in res.output
 
