@@ -56,15 +56,21 @@ def load_suite(suite: str | Path | Mapping | LoadedSuite, base_dir: str | Path |
 def run(suite: str | Path | Mapping | LoadedSuite, out: str | Path | None = None, *,
         base_dir: str | Path | None = None, mirror: str | Path | None = None, force: bool = False,
         only: list[str] | None = None, executor: str = "local", address: str | None = None,
-        retries: int | None = None, workers: int | None = None, reporter=None, debug: bool = False) -> Results:
+        retries: int | None = None, workers: int | None = None, reporter=None, debug: bool = False,
+        log: str | None = None) -> Results:
     """Run a suite (a path, a dict or a loaded suite): compute missing cells, reuse stored ones, write the
-    leaderboard; return the results folder as DataFrames. A failed cell does not raise: see `Results.failed`."""
+    leaderboard; return the results folder as DataFrames. A failed cell does not raise: see `Results.failed`.
+    `log` (mlflow | wandb), or the suite's `log:` block, then logs every cell to that experiment tracker."""
     from lrbench.executors import run_suite
 
     loaded = load_suite(suite, base_dir, mirror=mirror)
     outcome = run_suite(loaded, out, executor=executor, address=address, retries=retries, workers=workers,
                         force=force, only=only, reporter=reporter, debug=debug)
-    return Results(outcome.location, outcome=outcome, baseline=loaded.suite.baseline)
+    results = Results(outcome.location, outcome=outcome, baseline=loaded.suite.baseline)
+    spec = loaded.suite.log
+    if log or spec:
+        results.log(log or spec.to, experiment=spec.experiment if spec else None, folder=spec.dir if spec else None)
+    return results
 
 
 def open_results(folder: str | Path) -> Results:

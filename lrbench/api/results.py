@@ -26,6 +26,8 @@ class Results:
         self._baseline = baseline
         #: the executor's SuiteResult when these results come from a run (None when opened from disk)
         self.outcome = outcome
+        #: what `log` wrote last (lrbench.presentation.tracking.Logged), None before
+        self.last_log = None
         if outcome is None or not self.location.remote:
             # read the cell index now: a later run into the same folder rewrites it (cells themselves never
             # change), and a folder without results fails here with the reason; a URI is fetched on first use
@@ -145,6 +147,27 @@ class Results:
             raise LrbenchError(f"unknown format '{fmt}'", key="fmt", hint="choose md or html")
         write_report(build_report(self.data.root, baseline=baseline, test=test, alpha=alpha), path, fmt=fmt, plots=plots)
         return path
+
+    def log(self, to: str, *, experiment: str | None = None, folder: str | Path | None = None):
+        """Log every cell to MLflow (a local file store at folder [default: ./mlruns], or a tracking URI) or W&B
+        (offline unless WANDB_MODE is set; folder [default: .] gets wandb/): one run per cell with its config as
+        params, its scores and numeric profile entries as metrics (`lrbench log`)."""
+        from lrbench.presentation.tracking import log_results
+
+        self.last_log = log_results(self.data.root, to, experiment=experiment, folder=folder)
+        return self.last_log
+
+    def to_latex(self, folder: str | Path | None = None, *, baseline: str | None = None, test: str = "t",
+                 alpha: float = 0.05) -> dict[str, Path]:
+        """Write one LaTeX table per dataset (`lrbench report --format latex`: best in bold, superscript letters
+        for the systems a score is significantly better than) under folder [default: RESULTS/latex];
+        returns dataset -> file."""
+        from lrbench.presentation.latex import write_latex
+        from lrbench.presentation.report import build_report
+
+        report = build_report(self.data.root, baseline=baseline, test=test, alpha=alpha)
+        paths = write_latex(report, Path(folder) if folder is not None else self.data.root / "latex")
+        return dict(zip(report.stats, paths))
 
 
 __all__ = ["Results"]

@@ -44,6 +44,8 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
                                               "local Ray instance (ray)."),
         plugin: Optional[List[str]] = typer.Option(None, "--plugin", help="Import this module or .py file first "
                                                    "(it registers runners; repeatable)."),
+        log: Optional[str] = typer.Option(None, "--log", help="Then log every cell to mlflow or wandb (as `lrbench "
+                                          "log`; the suite's log: block names experiment and folder)."),
         ):
     """Run a suite: compute missing cells, reuse cached ones, print the leaderboard."""
     import time
@@ -58,7 +60,10 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
     _load_plugins(plugin)
     loaded = parse_suite(suite)  # the schema; the semantic checks follow unless the rerun is fully cached
     location = ResultsLocation.of(out, loaded.suite.name)
-    if not (force or only) and print_cached(loaded, location, started, console, err_console):
+    if log is not None and log not in ("mlflow", "wandb"):
+        raise LrbenchError(f"unknown logging target '{log}'", key="--log", hint="choose mlflow or wandb")
+    logging = log or loaded.suite.log
+    if not (force or only or logging) and print_cached(loaded, location, started, console, err_console):
         return
     check(loaded)
     from lrbench.api import run as run_suite
@@ -66,10 +71,14 @@ def run(suite: Path = typer.Argument(..., help="Suite YAML file."),
 
     with RichReporter(err_console) as reporter:
         result = run_suite(loaded, location, executor=executor, address=address, retries=retries, workers=workers,
-                           force=force, only=only, reporter=reporter, debug=STATE["debug"])
+                           force=force, only=only, reporter=reporter, debug=STATE["debug"], log=log)
     _print_leaderboard(result.leaderboard, result.baseline)
     err_console.print(f"{result.count('computed')} computed, {result.count('cached')} cached, "
                       f"{len(result.failed)} failed in {time.perf_counter() - started:.1f}s -> {result.dir}/leaderboard.md")
+    if result.last_log:
+        from lrbench.cli.tracking import print_logged
+
+        print_logged(result.last_log)
     print_failures(result.outcome)
     _warn_repairs(result)
     if result.failed:
@@ -163,6 +172,8 @@ from lrbench.cli.export import register as _register_export  # noqa: E402
 _register_export(app)  # export
 from lrbench.cli.prune import register as _register_prune  # noqa: E402
 _register_prune(app)  # prune
+from lrbench.cli.tracking import register as _register_tracking  # noqa: E402
+_register_tracking(app)  # log
 
 if __name__ == "__main__":
     app()

@@ -36,23 +36,34 @@ def register(app: typer.Typer) -> None:
     def report(results: str = typer.Argument(..., help="A results folder or URI (s3://...) written by `lrbench run`."),
                baseline: Optional[str] = typer.Option(None, "--baseline", help="Baseline system [default: the suite's]."),
                out: Optional[Path] = typer.Option(None, "--out", "-o",
-                                                  help="Report file [default: RESULTS/report.md or .html]."),
-               fmt: str = typer.Option("md", "--format", help="md or html (one self-contained file)."),
+                                                  help="Report file [default: RESULTS/report.md or .html]; for "
+                                                       "latex a folder [default: RESULTS/latex]."),
+               fmt: str = typer.Option("md", "--format", help="md, html (one self-contained file) or latex (one "
+                                                               ".tex table per dataset)."),
                test: str = typer.Option("t", "--test", help=TEST_HELP),
                alpha: float = typer.Option(0.05, "--alpha", help="Significance level after Holm correction."),
                plots: bool = typer.Option(True, "--plots/--no-plots", help="Draw PNG plots next to the report."),
+               top: int = typer.Option(5, "--top", help="Per system, list the N queries that gained and lost most "
+                                                        "against the baseline (first measure); 0 lists none."),
                ):
-        """Write a Markdown or HTML report: CIs, significance vs the baseline, win/tie/loss, efficiency, plots."""
+        """Write a Markdown or HTML report (CIs, significance vs the baseline, win/tie/loss, efficiency, plots)
+        or LaTeX tables with significance letters."""
         from lrbench.presentation.render import write_report
         from lrbench.presentation.report import build_report
 
         _check_alpha(alpha)
-        if fmt not in ("md", "html"):
-            raise LrbenchError(f"unknown format '{fmt}'", key="--format", hint="choose md or html")
+        if fmt not in ("md", "html", "latex"):
+            raise LrbenchError(f"unknown format '{fmt}'", key="--format", hint="choose md, html or latex")
         from lrbench.store.remote import local_results
 
         folder = local_results(results)  # results in object storage are read from a local copy
-        data = build_report(folder, baseline=baseline, test=_check_test(test), alpha=_check_alpha(alpha))
+        data = build_report(folder, baseline=baseline, test=_check_test(test), alpha=_check_alpha(alpha), top=top)
+        if fmt == "latex":
+            from lrbench.presentation.latex import write_latex
+
+            written = write_latex(data, out or folder / "latex")
+            console.print(f"wrote {len(written)} LaTeX table(s) to {out or folder / 'latex'}", highlight=False)
+            return
         path = out or folder / ("report.html" if fmt == "html" else "report.md")
         written = write_report(data, path, fmt=fmt, plots=plots)
         console.print(f"wrote {path}" + (f" and {len(written) - 1} plot(s)" if len(written) > 1 else ""),
@@ -65,11 +76,13 @@ def register(app: typer.Typer) -> None:
                 test: str = typer.Option("t", "--test", help=TEST_HELP),
                 alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
                 out: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the Markdown here."),
+                top: int = typer.Option(5, "--top", help="List the N queries B gained and lost most on against A "
+                                                          "(each dataset's first measure); 0 lists none."),
                 ):
         """Side-by-side deltas per dataset and measure with significance, for PR descriptions."""
         from lrbench.presentation.compare import compare_targets, rich_table, to_markdown
 
-        comparison = compare_targets(targets, test=_check_test(test), alpha=_check_alpha(alpha))
+        comparison = compare_targets(targets, test=_check_test(test), alpha=_check_alpha(alpha), top=top)
         console.print(rich_table(comparison))
         if out:
             from lrbench.atomic import write_text

@@ -4,7 +4,8 @@ Two forms:
 - DIR_A DIR_B: each system present in both results folders, A against B, per dataset and measure
   (e.g. results of main vs results of a branch); per-query values paired by query id.
 - DIR SYSTEM_A SYSTEM_B: two systems of one folder, on every dataset both ran on.
-Holm-Bonferroni corrects across the systems compared per dataset and measure.
+Holm-Bonferroni corrects across the systems compared per dataset and measure. After the table, the queries
+that gained and lost most (B against A, on each dataset's first measure; `--top N`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass, field
 
 from lrbench.errors import LrbenchError
 from lrbench.statistics import significance as stats
-from lrbench.presentation.report import UP, DOWN, paired_values
+from lrbench.presentation.movers import Movers, check_top, movers, movers_table, query_texts
+from lrbench.presentation.report import UP, DOWN, paired_values, table_markdown
 from lrbench.evaluation.measures import higher_is_better
 from lrbench.store.resultsdir import CellInfo, ResultsDir
 
@@ -52,6 +54,7 @@ class ResultsComparison:
     rows: list[Row] = field(default_factory=list)
     latency: list[tuple[str, str, float, float]] = field(default_factory=list)  # dataset, system, p50 a, p50 b
     warnings: list[str] = field(default_factory=list)
+    movers: list[Movers] = field(default_factory=list)  # per (dataset, system): the queries that moved most
 
 
 def _pairs_dirs(a: ResultsDir, b: ResultsDir) -> list[tuple[str, str, CellInfo, CellInfo]]:
@@ -78,9 +81,12 @@ def _pairs_systems(data: ResultsDir, sys_a: str, sys_b: str) -> list[tuple[str, 
 
 
 def compare(pairs, label_a: str, label_b: str, test: str = "t", alpha: float = 0.05,
-            measures_of=None) -> ResultsComparison:
+            measures_of=None, top: int = 0, texts_of=None) -> ResultsComparison:
     result = ResultsComparison(label_a, label_b, test, alpha)
     for dataset, system, cell_a, cell_b in pairs:
+        if top > 0 and measures_of(dataset):
+            result.movers.append(movers(cell_a, cell_b, measures_of(dataset)[0], top,
+                                        texts_of(dataset) if texts_of else None, labels=("A", "B"), system=system))
         if cell_a.fingerprint and cell_b.fingerprint and cell_a.fingerprint != cell_b.fingerprint:
             result.warnings.append(f"{dataset}: dataset fingerprints differ ({cell_a.fingerprint} vs "
                                    f"{cell_b.fingerprint}); the queries or judgments are not the same")
@@ -110,14 +116,28 @@ def compare(pairs, label_a: str, label_b: str, test: str = "t", alpha: float = 0
     return result
 
 
-def compare_targets(targets: list[str], test: str = "t", alpha: float = 0.05) -> ResultsComparison:
+def _texts_of(data: ResultsDir):
+    """dataset -> its query texts, each dataset opened once."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def texts(dataset: str) -> dict[str, str]:
+        if dataset not in cache:
+            cache[dataset] = query_texts(data, dataset)
+        return cache[dataset]
+    return texts
+
+
+def compare_targets(targets: list[str], test: str = "t", alpha: float = 0.05, top: int = 0) -> ResultsComparison:
+    """`top`: also list the queries that gained and lost most per pair (0: none)."""
+    check_top(top)
     if len(targets) == 2:
         a, b = (ResultsDir(t) for t in targets)
         pairs = _pairs_dirs(a, b)
         if not pairs:
             raise LrbenchError(f"{targets[0]} and {targets[1]} share no (dataset, system) pair",
                                hint="compare folders of the same suite, or use DIR SYSTEM_A SYSTEM_B")
-        return compare(pairs, targets[0], targets[1], test, alpha, measures_of=a.measures)
+        return compare(pairs, targets[0], targets[1], test, alpha, measures_of=a.measures, top=top,
+                       texts_of=_texts_of(a))
     if len(targets) == 3:
         data = ResultsDir(targets[0])
         names = {c.system for c in data.cells} | {c.system_name for c in data.cells}
@@ -128,7 +148,8 @@ def compare_targets(targets: list[str], test: str = "t", alpha: float = 0.05) ->
         pairs = _pairs_systems(data, targets[1], targets[2])
         if not pairs:
             raise LrbenchError(f"{targets[1]} and {targets[2]} ran on no common dataset in {targets[0]}")
-        return compare(pairs, targets[1], targets[2], test, alpha, measures_of=data.measures)
+        return compare(pairs, targets[1], targets[2], test, alpha, measures_of=data.measures, top=top,
+                       texts_of=_texts_of(data))
     raise LrbenchError(f"compare takes 2 or 3 arguments, got {len(targets)}",
                        hint="lrbench compare DIR_A DIR_B, or lrbench compare DIR SYSTEM_A SYSTEM_B")
 
@@ -165,6 +186,8 @@ def to_markdown(c: ResultsComparison) -> str:
         lines += ["", "| dataset | system | p50 ms A | p50 ms B | B / A |", "|---|---|---:|---:|---:|"]
         for dataset, system, pa, pb in c.latency:
             lines.append(f"| {dataset} | {system} | {pa:.2f} | {pb:.2f} | {ratio_text(pb, pa)} |")
+    for moved in c.movers:
+        lines += [""] + table_markdown(movers_table(moved, _movers_title(moved)))[:-1]
     for warning in c.warnings:
         lines += ["", f"> warning: {warning}"]
     return "\n".join(lines) + "\n"
@@ -193,8 +216,28 @@ def rich_table(c: ResultsComparison):
         for dataset, system, pa, pb in c.latency:
             lat.add_row(escape(dataset), escape(system), f"{pa:.2f}", f"{pb:.2f}", ratio_text(pb, pa))
         parts.append(lat)
+    parts += [_rich(movers_table(m, _movers_title(m))) for m in c.movers]
     parts += [f"[yellow]warning:[/yellow] {escape(w)}" for w in c.warnings]
     return Group(*parts)
+
+
+def _movers_title(m: Movers) -> str:
+    return f"Queries that moved most: {m.system} on {m.dataset}, {m.measure} (B against A)"
+
+
+def _rich(table):
+    """A renderer-neutral table (lrbench.presentation.report.Table) for the terminal."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    out = Table(title=escape(table.title), title_justify="left", caption=escape(table.note) or None,
+                caption_justify="left")
+    for name, align in zip(table.columns, table.align or ["l"] * len(table.columns)):
+        out.add_column(escape(name), justify="right" if align == "r" else "left",
+                       overflow="fold" if name == "text" else "ellipsis")
+    for row in table.rows:
+        out.add_row(*(escape(cell.text) for cell in row))
+    return out
 
 
 __all__ = ["ResultsComparison", "Row", "compare", "compare_targets", "to_markdown", "rich_table"]

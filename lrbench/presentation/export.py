@@ -73,14 +73,19 @@ def write_rankllm(run: pd.DataFrame, path: Path, queries: dict[str, str], texts:
     path.write_text(json.dumps(lists, ensure_ascii=False))
 
 
-def _texts_for(results: ResultsDir, cell: CellInfo, run: pd.DataFrame, suite_dir: Path):
-    """Query and passage texts for a RankLLM export, from the cell's dataset (as the suite declared it)."""
+def open_cell_dataset(results: ResultsDir, dataset_label: str, suite_dir: Path):
+    """The dataset a cell ran on, opened as the suite declared it (for its query and passage texts)."""
     from lrbench.datasets import open_dataset
     from lrbench.suites.schema import DatasetSpec
 
     spec = next((s for s in results.suite_config.get("datasets", [])
-                 if (s.get("name") or s.get("id")) == cell.dataset), {"id": cell.dataset_id})
-    dataset = open_dataset(DatasetSpec(**spec), suite_dir)
+                 if (s.get("name") or s.get("id")) == dataset_label), {"id": results.dataset_id(dataset_label)})
+    return open_dataset(DatasetSpec(**spec), suite_dir)
+
+
+def _texts_for(results: ResultsDir, cell: CellInfo, run: pd.DataFrame, suite_dir: Path):
+    """Query and passage texts for a RankLLM export, from the cell's dataset (as the suite declared it)."""
+    dataset = open_cell_dataset(results, cell.dataset, suite_dir)
     texts = dataset.doc_texts(set(run["doc_id"])) if dataset.has_docs() else {}
     return dataset.queries(), texts
 

@@ -306,6 +306,17 @@ def dataset_section(data: ResultsDir, dataset: str, baseline: str | None, test: 
     return section, {"base": base, "others": others, "measures": measures, "families": families}
 
 
+def _movers_tables(data: ResultsDir, dataset: str, info: dict, top: int) -> list[Table]:
+    """Per system, the queries that moved most against the baseline on the dataset's first measure."""
+    from lrbench.presentation.movers import check_top, movers, movers_table, query_texts
+
+    if check_top(top) == 0 or info["base"] is None or not info["others"] or not info["measures"]:
+        return []
+    texts = query_texts(data, dataset)
+    return [movers_table(movers(info["base"], cell, info["measures"][0], top, texts))
+            for cell in info["others"]]
+
+
 def _time_range(stamps: list[str | None]) -> str:
     stamps = sorted(s[:19].replace("T", " ") for s in stamps if s)
     if not stamps:
@@ -358,7 +369,8 @@ def reproducibility(data: ResultsDir) -> tuple[list[tuple[str, str]], Table]:
 
 
 def build_report(results: str | Path, *, baseline: str | None = None, test: str = "t", alpha: float = 0.05,
-                 permutations: int = 10_000) -> Report:
+                 permutations: int = 10_000, top: int = 5) -> Report:
+    """`top`: per system, the queries that gained and lost most against the baseline (0: none)."""
     data = ResultsDir(results)
     if not data.cells:
         raise LrbenchError(f"{results} has no finished cells", hint="run `lrbench run SUITE --out DIR` first")
@@ -375,6 +387,7 @@ def build_report(results: str | Path, *, baseline: str | None = None, test: str 
         section, info = dataset_section(data, dataset, name, test, alpha, permutations)
         report.sections.append(section)
         report.stats[dataset] = info
+        section.tables += _movers_tables(data, dataset, info, top)
     _add_audit(report, data)
     efficiency = efficiency_table(data)
     if efficiency:

@@ -106,6 +106,15 @@ class SystemSpec(_Strict):
 
 
 
+class LogSpec(_Strict):
+    """`log:` after a run, every cell of the results folder goes to an experiment tracker (`lrbench log`)."""
+
+    to: Literal["mlflow", "wandb"]
+    experiment: str | None = Field(None, description="experiment (MLflow) or project (W&B) [default: the suite name]")
+    dir: str | None = Field(None, description="MLflow file store folder or tracking URI [default: ./mlruns]; "
+                                              "W&B: the folder that gets wandb/ [default: .]")
+
+
 class Suite(_Strict):
     name: str
     description: str = ""
@@ -114,6 +123,7 @@ class Suite(_Strict):
     baseline: str | None = None
     systems: list[SystemSpec] = Field(min_length=1)
     expect: list[dict[str, Any]] = Field(default_factory=list)
+    log: LogSpec | None = None
     plugins: list[str] = Field(default_factory=list,
                                description="modules or .py files (relative to the suite) imported before the suite "
                                            "is checked: they register runners, schemes or measures")
