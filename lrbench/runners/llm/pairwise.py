@@ -175,7 +175,7 @@ class PairwiseRunner(LabelCompareRunner):
                      "dtype": str(loaded.dtype), "compression": loaded.compression, "adapter": p.adapter,
                      "compare": p.compare, "prompt_ids": list(ids)} for ids in prompts]
         keys = [cache.key(json.loads(json.dumps(r, default=str))) for r in requests]
-        out = [cache.get(k) for k in keys]
+        out = [entry["text"] if entry else None for entry in map(cache.get, keys)]  # an entry: text and usage
         todo = [i for i, a in enumerate(out) if a is None]
         self.cached += len(prompts) - len(todo)
         if todo:
