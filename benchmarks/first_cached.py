@@ -8,7 +8,7 @@ Three ways of ranking each query's window (SmolLM2-135M-Instruct, `recipe: first
 One model is loaded and shared; the order of the three alternates from query to query and round to round, so a
 change in the machine's load hits all of them. Writes benchmarks/results/first-cached/summary.json:
 
-    OMP_NUM_THREADS=2 python benchmarks/first_cached.py --queries 4 --depth 20 --rounds 2 --threads 2
+    OMP_NUM_THREADS=2 python benchmarks/first_cached.py --queries 3 --depth 20 --rounds 2 --threads 2
     lrbench tables benchmarks/PARADIGMS_RESULTS.md
 """
 
