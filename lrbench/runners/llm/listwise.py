@@ -32,7 +32,7 @@ from lrbench.runners.neural.generation import (GENERATION_SCHEDULE_PARAMS, Gener
                                               check_backend, generated_texts)
 from lrbench.runners.llm.prompts.listwise import (LETTERS, first_order, get_prompt, repair_permutation,
                                                  window_messages, window_schedule)
-from lrbench.runners.neural.llm import next_token_logits
+from lrbench.runners.neural.llm import logits_after_first_token, next_token_logits
 from lrbench.runners.llm.recipes import RecipeParams, fill_recipe
 
 
@@ -83,6 +83,13 @@ class ListwiseParams(NeuralParams, RecipeParams, GenerationParams):  # backend: 
     @property
     def letters(self) -> bool:
         return self.identifiers == "letters" or (self.identifiers == "auto" and self.mode == "first")
+
+
+def greedy_first(logits, eos: int | None) -> list[int]:
+    """FIRST's first generated token: greedy, end of sequence excluded (RankLLM asks vLLM for min_tokens=2)."""
+    if eos is not None:
+        logits[:, eos] = float("-inf")
+    return [int(row.argmax()) for row in logits]
 
 
 class ListwiseRunner(NeuralRunner):
@@ -246,13 +253,11 @@ class ListwiseRunner(NeuralRunner):
     def _first(self, loaded, prompts, sizes, watch) -> list[list[int]]:
         p: ListwiseParams = self.params
         letter_ids = self._letter_ids(loaded.tokenizer)
-        logits = next_token_logits(loaded, prompts, len(prompts), True, watch)
         if p.first_token == "generated":  # the identifier comes after the first generated token (often "[")
-            eos = loaded.tokenizer.eos_token_id  # not a first token: RankLLM asks vLLM for min_tokens=2
-            if eos is not None:
-                logits[:, eos] = float("-inf")
-            firsts = [int(row.argmax()) for row in logits]
-            prompts = [s + [t] for s, t in zip(prompts, firsts)]
+            logits, _ = logits_after_first_token(loaded, prompts, len(prompts),
+                                                 lambda first: greedy_first(first, loaded.tokenizer.eos_token_id),
+                                                 True, watch)
+        else:
             logits = next_token_logits(loaded, prompts, len(prompts), True, watch)
         orders = []
         for row, n in zip(logits, sizes):

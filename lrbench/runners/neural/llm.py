@@ -58,3 +58,32 @@ def single_token_ids(tokenizer, word: str, variants: bool = True, key: str = "pa
         raise LrbenchError(f"'{word}' is not a single token for this tokenizer", key=key,
                            hint="choose a word the tokenizer keeps whole")
     return ids
+
+
+def logits_after_first_token(loaded, sequences: list[list[int]], batch_size: int, choose_first, sort: bool = True,
+                             watch=None):
+    """(logits of the token after each sequence's first generated token (float32 [n, vocab] on CPU), the first
+    tokens): one forward over the prompt that keeps its KV cache, `choose_first(logits [b, vocab]) -> token ids`
+    picks each row's first token, and one more step continues from the cache, so the prompt runs once."""
+    import torch
+
+    out, firsts = [None] * len(sequences), [None] * len(sequences)
+    with torch.inference_mode():
+        for batch in length_batches([len(s) for s in sequences], batch_size, sort):
+            t = pad_batch([sequences[i] for i in batch], loaded.pad_id, "left")
+            mask = t["attention_mask"].to(loaded.device)
+            position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+            prefill = loaded.model(input_ids=t["input_ids"].to(loaded.device), attention_mask=mask,
+                                   position_ids=position_ids, use_cache=True, logits_to_keep=1)
+            first = torch.as_tensor(choose_first(prefill.logits[:, -1, :].float().cpu()), dtype=torch.long)
+            mask = torch.cat([mask, mask.new_ones((len(batch), 1))], dim=1)
+            cache = "cache" if "cache" in prefill else "past_key_values"  # renamed in transformers 5
+            step = loaded.model(input_ids=first.view(-1, 1).to(loaded.device), attention_mask=mask,
+                                position_ids=position_ids[:, -1:] + 1, use_cache=True, logits_to_keep=1,
+                                **{cache: prefill[cache]})
+            logits = step.logits[:, -1, :].float().cpu()
+            for row, i in enumerate(batch):
+                out[i], firsts[i] = logits[row], int(first[row])
+            if watch is not None:
+                watch.tokens += int(t["attention_mask"].sum()) + len(batch)
+    return torch.stack(out), firsts

@@ -4,6 +4,8 @@ Pooling and normalisation come from the sentence-transformers config when the mo
 (params override). Scores are cosine similarities (or dot products with similarity: dot). Corpus embeddings
 are cached on disk under the run cache, keyed by model, revision, max length, pooling, prefix, dtype,
 compression and the corpus fingerprint, so a second system on the same corpus does not re-encode it.
+As a reranker it encodes each distinct candidate document once per cell, and not at all when that corpus cache
+holds it (lrbench.runners.retrieval.doc_embeddings); the profile counts `docs_encoded` and `docs_from_corpus_cache`.
 `prf: k` (in the spirit of E2Rank) re-embeds the query together with its top-k candidate texts as one
 enhanced query and rescores the candidates by cosine with it.
 `shards: N` splits the corpus encoding into N shards of whole blocks (`block_docs` rows each) kept in the run
@@ -83,7 +85,7 @@ class EmbedderRunner(NeuralRunner):
 
             return run_embedder_task(self, dataset, ctx)
         if inputs:
-            return self.rerank(dataset, inputs, ctx, self.score_pairs, "embedder rerank")
+            return self.rerank(dataset, inputs, ctx, self._score_with_document_memo, "embedder rerank")
         return self._first_stage(dataset, ctx)
 
     # -- shared ----------------------------------------------------------------------------
@@ -113,9 +115,11 @@ class EmbedderRunner(NeuralRunner):
         """Query embeddings (with the query prefix), scaled for this runner's similarity."""
         return self.embed(loaded, queries, self.params.query_prefix, watch)
 
-    def score_pairs(self, loaded, query: str, doc_texts: list[str], watch: Stopwatch):
+    def score_pairs(self, loaded, query: str, doc_texts: list[str], watch: Stopwatch, docs=None):
+        """Scores of `doc_texts` for `query`; `docs`, when given, are their embeddings (else encoded here)."""
         p: EmbedderParams = self.params
-        docs = self.embed(loaded, doc_texts, p.doc_prefix, watch)
+        if docs is None:
+            docs = self.embed(loaded, doc_texts, p.doc_prefix, watch)
         q = self.embed(loaded, [query], p.query_prefix, watch)[0]
         scores = docs @ q
         if p.prf:
@@ -124,9 +128,38 @@ class EmbedderRunner(NeuralRunner):
             scores = docs @ self.embed(loaded, [enhanced], p.query_prefix, watch)[0]
         return scores.tolist()
 
+    # -- reranking: each candidate document encoded once --------------------------------------
+    def candidate_lists(self, dataset, inputs, ctx: RunContext):
+        from lrbench.runners.retrieval.doc_embeddings import DocumentEmbeddings
+
+        lists, texts, depth = super().candidate_lists(dataset, inputs, ctx)
+        self._documents = DocumentEmbeddings(texts, lambda loaded: self._cached_corpus(loaded, dataset, ctx))
+        return lists, texts, depth
+
+    def _cached_corpus(self, loaded, dataset, ctx: RunContext):
+        """(ids, embeddings memory-mapped) of the first stage's corpus cache for this model and settings, or None."""
+        import numpy as np
+
+        if not dataset.has_docs() or not (Path(ctx.cache_dir) / "embeddings").is_dir():
+            return None
+        folder = Path(ctx.cache_dir) / "embeddings" / self._corpus_key(loaded, dataset, ctx)
+        if not (folder / "ids.json").exists():
+            return None
+        return json.loads((folder / "ids.json").read_text()), np.load(folder / "emb.npy", mmap_mode="r")
+
+    def _score_with_document_memo(self, loaded, query: str, doc_texts: list[str], watch: Stopwatch):
+        docs = self._documents.matrix(loaded, doc_texts,
+                                      lambda new: self.embed(loaded, new, self.params.doc_prefix, watch))
+        return self.score_pairs(loaded, query, doc_texts, watch, docs=docs)
+
+    def reset_counters(self) -> None:
+        if getattr(self, "_documents", None) is not None:
+            self._documents.forget_encoded()
+
     def extra_profile(self) -> dict:
         p: EmbedderParams = self.params
-        return {"similarity": p.similarity, "prf": p.prf, "role": "reranker"}
+        documents = self._documents.profile() if getattr(self, "_documents", None) is not None else {}
+        return {"similarity": p.similarity, "prf": p.prf, "role": "reranker", **documents}
 
     # -- first stage -----------------------------------------------------------------------
     def _corpus_key(self, loaded, dataset, ctx: RunContext) -> str:
