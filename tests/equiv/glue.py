@@ -69,7 +69,7 @@ def lm_eval_predictions(task: str, model, tokenizer, folder: Path, limit: int | 
 def lrbench_predictions(task: str, work: Path, limit: int | None) -> list[int]:
     dataset = {"id": f"glue:{GLUE / FILES[task]}", "name": task}
     if limit:
-        dataset["queries_limit"] = limit
+        dataset.update(queries_limit=limit, queries_sample="first")  # lm-eval's --limit: the first N examples
     suite = {"name": f"equiv-glue-{task}", "datasets": [dataset],
              "systems": [{"name": "smollm2", "type": "glue",
                           "params": {"model": SMOLLM, "protocol": "zero-shot-lm", "batch_size": 8,
