@@ -139,9 +139,9 @@ class IclExemplarRunner(TaskModelRunner):
             contexts, used = [], []
             for row, positions in zip(test_rows, chosen):
                 shots = [int(pool_rows[j]) for j in positions]
-                context = self._fit(loaded, [prompts[s] + choices[gold[s]] for s in shots], prompts[row])
-                used.append(shots[len(shots) - context[1]:])
-                contexts.append(context[0])
+                prompt, kept = self._fit(loaded, [prompts[s] + choices[gold[s]] for s in shots], prompts[row])
+                used.append(shots[:kept][::-1])  # prompt order: most relevant last
+                contexts.append(prompt)
             scores = []
             chunks = [list(range(i, min(i + 32, len(contexts)))) for i in range(0, len(contexts), 32)]
             for chunk in ctx.progress(chunks, total=len(chunks), description=f"{task.name} {p.selector} k={p.k}"):
@@ -153,7 +153,7 @@ class IclExemplarRunner(TaskModelRunner):
             "id": ids.iloc[test_rows].tolist(),
             "label": [max(range(len(s)), key=s.__getitem__) for s in scores],
             "score": [max(s) for s in scores],
-            "exemplars": [",".join(ids.iloc[shots]) for shots in used],  # most relevant last, as in the prompt
+            "exemplars": [",".join(ids.iloc[shots]) for shots in used],
             "subset": "test",
         })
         profile = {**self.model_profile(loaded, cost, len(frame)), "glue_task": task.name, "selector": p.selector,
