@@ -171,3 +171,14 @@ def test_a_long_prompt_drops_the_least_relevant_exemplars_first():
     shots = ["best one here", "second one here", "third one here"]  # best first
     assert runner._fit(words, shots, "q ?") == ("second one here\n\nbest one here\n\nq ?", 2)
     assert runner._fit(words, shots, " ".join(["w"] * 20)) == (" ".join(["w"] * 20), 0)
+
+
+def test_shipped_suite_validates_with_the_four_selectors(shared):
+    from lrbench.plan import load_suite
+
+    loaded = load_suite(Path(__file__).resolve().parents[1] / "suites" / "icl-sst2-dqlore.yaml", strict=False)
+    assert not loaded.errors, [e.one_line() for e in loaded.errors]
+    systems = {s.name: s.params for s in loaded.suite.systems}
+    assert {name: params["selector"] for name, params in systems.items()} == {
+        "random": "random", "bm25": "bm25", "knn": "knn", "dq-lore": "dq-lore"}
+    assert all(params["pool_size"] == 128 and params["k"] == 4 for params in systems.values())
