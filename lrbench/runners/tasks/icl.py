@@ -187,18 +187,21 @@ class IclExemplarRunner(TaskModelRunner):
             return bm25_exemplars(pool_texts, queries, p.k), {"bm25": BM25_SETTINGS}
         from lrbench.runners.tasks.icl_selection import dq_lore, knn
 
-        embedder = self._load_embedder(ctx)
+        embedder, embed_cost = self._load_embedder(ctx), Cost()
         extra = {"embedder": embedder.resolved.model_id, "embedder_revision": embedder.resolved.revision}
         if p.selector == "knn":
-            pool, query = self._embed(embedder, pool_texts), self._embed(embedder, queries)
+            with embedder.charging(embed_cost):
+                pool, query = self._embed(embedder, pool_texts), self._embed(embedder, queries)
+            extra.update(embed_cost.profile(len(test_rows), prefix="embedder_"))
             return [knn(q, pool, p.k).tolist() for q in query], extra
         # dq-lore: the model's zero-shot answer completes the question; each pool text carries its gold answer
         zero_shot = choice_logprobs(loaded.model, loaded.tokenizer, [prompts[r] for r in test_rows], choices,
                                     p.batch_size, loaded.device)
         answers = [choices[max(range(len(s)), key=s.__getitem__)].strip() for s in zero_shot]
-        pool = self._embed(embedder, [f"{t} {choices[gold[r]].strip()}" for t, r in zip(pool_texts, pool_rows)])
-        query = self._embed(embedder, [f"{q} {a}" for q, a in zip(queries, answers)])
-        extra["zero_shot_answers"] = answers
+        with embedder.charging(embed_cost):
+            pool = self._embed(embedder, [f"{t} {choices[gold[r]].strip()}" for t, r in zip(pool_texts, pool_rows)])
+            query = self._embed(embedder, [f"{q} {a}" for q, a in zip(queries, answers)])
+        extra.update(embed_cost.profile(len(test_rows), prefix="embedder_"), zero_shot_answers=answers)
         return [dq_lore(q, pool, p.k, p.n, p.rank).tolist() for q in query], extra
 
     def _load_embedder(self, ctx: RunContext):
