@@ -28,6 +28,7 @@ BUILTIN_RUNNERS = {
     "cur-retrieval": "lrbench.runners.retrieval.cur_retrieval:CurRetrievalRunner",
     "lm-perplexity": "lrbench.runners.tasks.lm_perplexity:PerplexityRunner",
     "glue": "lrbench.runners.tasks.glue:GlueRunner",
+    "icl-exemplars": "lrbench.runners.tasks.icl:IclExemplarRunner",
     "mteb-classification": "lrbench.runners.tasks.mteb_classification:MtebClassificationRunner",
     "fusion": "lrbench.runners.combine.fusion:FusionRunner",
 }

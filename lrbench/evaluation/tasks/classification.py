@@ -1,7 +1,9 @@
 """Classification evaluator (GLUE, MTEB classification): accuracy, F1, macro-F1, MCC, Pearson, Spearman.
 
 Frame `predictions`: id, label (predicted label id, or a float for regression), and optionally
-`experiment` (MTEB runs several): each measure is computed per experiment, then averaged.
+`experiment` (MTEB runs several): each measure is computed per experiment, then averaged, and
+`subset` (a name, e.g. "test"): the predictions cover only that part of the examples, the rest being held
+out by the runner (an in-context exemplar pool); only the predicted examples are scored.
 Per example (perquery): `accuracy` = correctness (averaged over experiments), or `abs_error` for regression.
 """
 
@@ -31,6 +33,11 @@ class ClassificationEvaluator(Evaluator):
                                hint="evaluate on a labelled split such as dev")
         frame = frame.copy()
         frame["id"] = frame["id"].astype(str)
+        if "subset" in frame:  # the runner predicts a declared part of the examples (see the docstring)
+            unknown = set(frame["id"]) - set(gold.index.astype(str))
+            if unknown:
+                raise ValueError(f"predictions name {len(unknown)} unknown example(s), e.g. {sorted(unknown)[:3]}")
+            gold = gold[gold.index.astype(str).isin(set(frame["id"]))]
         missing = set(gold.index.astype(str)) - set(frame["id"])
         if missing:
             raise ValueError(f"predictions lack {len(missing)} example(s), e.g. {sorted(missing)[:3]}")

@@ -15,6 +15,7 @@ from pydantic import Field
 from lrbench.atomic import publish_dir
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
+from lrbench.runners.bm25_tokens import bm25s_tokenize
 from lrbench.runners.cost import Cost
 from lrbench.datasets.base import RUN_COLUMNS, digest
 
@@ -54,12 +55,7 @@ class BM25Runner(Runner):
 # -- bm25s ------------------------------------------------------------------------------
 
 def _bm25s_tokenize(texts, p: BM25Params, ids: bool = False):
-    import bm25s
-    import Stemmer
-
-    stemmer = Stemmer.Stemmer(p.stemmer) if p.stemmer else None
-    return bm25s.tokenize(texts, stopwords=p.stopwords or [], stemmer=stemmer,
-                          return_ids=ids, show_progress=False)
+    return bm25s_tokenize(texts, p.stemmer, p.stopwords, ids)
 
 
 def _bm25s_corpus(docs, p: BM25Params, chunk: int = 20_000) -> tuple[list[str], list[list[int]], dict[str, int]]:
