@@ -123,7 +123,7 @@ def compute_cell(cell: PreparedCell, dataset, inputs: dict[str, pd.DataFrame], *
         if not cache_failed():
             raise
         # the cache folder is full or unwritable: run the cell again on a temporary cache (warned once)
-        runner, ctx = runner_cls(cell.params), cell_context(cell, suite_dir, progress=progress, debug=debug, store=store)
+        runner, ctx = cell.runner(), cell_context(cell, suite_dir, progress=progress, debug=debug, store=store)
         t0 = time.perf_counter()
         output = runner.run(dataset, inputs, ctx)
     wall = time.perf_counter() - t0
