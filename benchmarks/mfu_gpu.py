@@ -128,6 +128,8 @@ def measure(name: str, shape: dict, texts: list[str], tokenizer, batch_size: int
     out["bucketed_speedup_vs_unsorted"] = out["unsorted"]["encode_seconds"] / out["bucketed"]["encode_seconds"]
     del loaded
     if device.startswith("cuda"):
+        import torch
+
         torch.cuda.empty_cache()
     return out
 

@@ -48,6 +48,9 @@ def main() -> None:
     import ray
 
     import lrbench
+    from lrbench.presentation.summaries import machine, write_summary
+
+    started = machine()  # the machine and its load when the measurement starts
 
     suite_path = work / "suite.yaml"
     suite_path.write_text(yaml.safe_dump(SUITE, sort_keys=False))

