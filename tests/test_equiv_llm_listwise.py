@@ -224,7 +224,7 @@ def test_recipes_resolve_with_overrides_and_key_on_resolved_values(tmp_path):
     from lrbench.plan.keys import canonical_params
 
     base = {"model": SMOLLM, "recipe": "rank_zephyr"}
-    key = lambda params: canonical_params(ListwiseRunner, params)  # what the cell key hashes
+    key = lambda params: canonical_params(ListwiseRunner, ListwiseRunner.parse_params(params))  # what the cell key hashes
     assert key(base)["new_tokens"] == "permutation" and key(base)["context_size"] == 4096
     assert key(base) != key({**base, "window": 10})
     assert key(base) == key({**base, "prompt": "rank_zephyr", "stride": 10})  # a recipe value written out
