@@ -69,6 +69,19 @@ def latency_stats(seconds: list[float], prefix: str = "latency_ms") -> dict:
             f"{prefix}_p99": float(np.percentile(ms, 99)), f"{prefix}_mean": float(ms.mean())}
 
 
+def single_query_latency(texts: list[str], n: int, search_one) -> dict:
+    """Per-query latency from the first `n` texts, each searched alone with `search_one(text)` (encode + search):
+    what a query costs when it is not batched with others."""
+    n = min(n, len(texts))
+    if not n:
+        return {}
+    watch = Stopwatch()
+    for text in texts[:n]:
+        with watch.timed():
+            search_one(text)
+    return {**latency_stats(watch.latencies), "latency_source": f"{n} single queries, timed one at a time"}
+
+
 def size_on_disk_mb(path: str) -> float | None:
     folder = Path(path)
     if not folder.is_dir():

@@ -30,7 +30,7 @@ from lrbench.runners.base import Output, RunContext
 from lrbench.runners.cost import Cost
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, truncate_tokens
 from lrbench.runners.neural.device import select_device
-from lrbench.runners.neural.profile import PeakMemory, Stopwatch, latency_stats
+from lrbench.runners.neural.profile import PeakMemory, Stopwatch, single_query_latency
 from lrbench.runners.neural.search import EXACT, Searcher, SearchSettings
 from lrbench.suites.cells import canonical_json
 from lrbench.datasets.base import RUN_COLUMNS, digest
@@ -365,11 +365,6 @@ class EmbedderRunner(NeuralRunner):
 
     def _latency_sample(self, loaded, dataset, ids, searcher: Searcher, texts: list[str], k: int) -> dict:
         """Per-query latency from `latency_sample` queries encoded and searched one at a time."""
-        n = min(self.params.latency_sample, len(texts))
-        if not n:
-            return {}
-        watch = Stopwatch()
-        for text in texts[:n]:
-            with watch.timed():
-                self._search_batch(loaded, dataset, ids, searcher, [text], k, Stopwatch())
-        return {**latency_stats(watch.latencies), "latency_source": f"{n} single queries, timed one at a time"}
+        return single_query_latency(texts, self.params.latency_sample,
+                                    lambda text: self._search_batch(loaded, dataset, ids, searcher, [text], k,
+                                                                    Stopwatch()))

@@ -27,7 +27,7 @@ from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner
 from lrbench.runners.neural.batching import length_batches, pad_batch
 from lrbench.runners.neural.device import select_device
-from lrbench.runners.neural.profile import PeakMemory, Stopwatch, latency_stats
+from lrbench.runners.neural.profile import PeakMemory, Stopwatch, single_query_latency
 from lrbench.suites.cells import canonical_json
 
 
@@ -251,11 +251,5 @@ class SparseEncoderRunner(NeuralRunner):
 
     def _latency_sample(self, loaded, index: SparseIndex, texts: list[str], k: int) -> dict:
         """Per-query latency (encode + search) of `latency_sample` queries, one at a time."""
-        n = min(self.params.latency_sample, len(texts))
-        if not n:
-            return {}
-        watch = Stopwatch()
-        for text in texts[:n]:
-            with watch.timed():
-                index.search(self._encode_queries(loaded, [text]), k)
-        return {**latency_stats(watch.latencies), "latency_source": f"{n} single queries, timed one at a time"}
+        return single_query_latency(texts, self.params.latency_sample,
+                                    lambda text: index.search(self._encode_queries(loaded, [text]), k))
