@@ -121,7 +121,7 @@ def test_html_renders_and_headers_sort(html_report, tmp_path):
 
 def test_html_paints(html_report, tmp_path):
     shot = tmp_path / "shot.png"
-    proc = _chromium(["--virtual-time-budget=10000", "--window-size=1280,2400", f"--screenshot={shot}",
+    proc = _chromium(["--virtual-time-budget=10000", "--window-size=1280,8000", f"--screenshot={shot}",
                       html_report.as_uri()], tmp_path)
     assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
     import matplotlib.image as mpimg

@@ -184,19 +184,33 @@ def test_error_lines_print_without_markup_or_emoji(dl19):
 
 
 def test_sigterm_keeps_finished_cells(shared, tmp_path):
+    """SIGTERM while the second cell runs (a plugin runner that waits): exit 143, one line, the first cell kept."""
     import os
     import subprocess
     import sys
 
     from test_environment_errors import ROOT
 
+    (tmp_path / "waiting.py").write_text(
+        "import time\nimport lrbench\nfrom lrbench.runners.base import Runner\n\n\n"
+        "@lrbench.register_runner\nclass Waiting(Runner):\n    type = 'waiting'\n    needs_input = True\n\n"
+        "    def run(self, dataset, inputs, ctx):\n        time.sleep(600)\n")
     suite = tmp_path / "cran.yaml"
-    suite.write_text("name: cran\ndatasets:\n  - id: irds:cranfield\nmeasures: [nDCG@10]\nsystems:\n"
-                     "  - name: bm25\n    type: bm25\n  - name: bm25b\n    type: bm25\n    params: {b: 0.75}\n")
+    suite.write_text("name: cran\nplugins: [waiting.py]\ndatasets:\n  - id: irds:cranfield\nmeasures: [nDCG@10]\n"
+                     "systems:\n  - name: bm25\n    type: bm25\n  - name: slow\n    type: waiting\n    input: bm25\n")
     proc = subprocess.Popen([sys.executable, "-m", "lrbench", "run", str(suite), "--out", str(tmp_path / "out")],
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
+    lines = []
+    for line in proc.stderr:  # plain lines: stderr is a pipe
+        lines.append(line)
+        if "computed bm25" in line:
+            break
+    time.sleep(1)  # the second cell is running
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=120)
+    _, rest = proc.communicate(timeout=120)
+    stderr = "".join(lines) + rest
     assert proc.returncode == 143, stderr
     assert "terminated: finished cells are kept" in stderr and "Traceback" not in stderr
+    from lrbench.store.store import LocalStore
+
+    assert len(LocalStore(tmp_path / "out").keys()) == 1  # the finished BM25 cell, complete
