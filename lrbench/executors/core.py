@@ -288,7 +288,7 @@ class _Loop:
         slot = (cell.dataset.label, cell.system.name)
         if status == "failed" or slot not in self.status_of:
             self.status_of[slot] = status
-        self.reporter.cell_finished(cell, status, seconds)
+        self.reporter.cell_finished(self.outcomes[i].cell, status, seconds)  # the prepared cell: its key too
 
     def fail_now(self, i: int, error: str) -> None:
         self.reporter.cell_started(self.cells[i])
