@@ -2,7 +2,7 @@
 
 Used where two processes may touch the same thing at once: one cell of a results folder, a folder's
 leaderboard manifest, an ir_datasets collection being built. Object stores have no locks; there the
-store relies on write-once uploads and checksums instead (results/store.py).
+store relies on write-once uploads and checksums instead (store/store.py).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ there, which is how mteb's own loaders run air-gapped. This module
 - writes such an entry from local tables with datasets' own Parquet builder (`write_config`), so the bytes
   and metadata are what an online load would have left;
 - seeds the writable cache from a mirror folder laid out the same way (`LRBENCH_HF_MIRROR`), as
-  `suites/mirror.py` does for ir_datasets;
+  `datasets/mirror.py` does for ir_datasets;
 - switches datasets and huggingface_hub to offline mode while a cached revision is read (`offline`).
 """
 

@@ -37,7 +37,7 @@ from lrbench.store.location import RemotePath, ResultsLocation, is_remote  # noq
 
 META = "meta.json"
 LOCKS = ".locks"
-#: the lock name of a folder's leaderboard manifest (results/manifest.py)
+#: the lock name of a folder's leaderboard manifest (store/manifest.py)
 BOARD_LOCK = "leaderboard"
 #: a cell key as lrbench.plan.keys makes it: the first 20 hex digits of a SHA-256
 CELL_KEY = re.compile(r"^[0-9a-f]{20}$")
