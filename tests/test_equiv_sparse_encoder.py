@@ -21,19 +21,10 @@ TOP = 10
 
 def _texts(folder):
     """Corpus texts as lrbench's beir: datasets read them (title + " " + text) and the slice's test queries."""
-    docs = {}
-    with open(folder / "corpus.jsonl") as fh:
-        for line in fh:
-            d = json.loads(line)
-            docs[d["_id"]] = (d.get("title", "") + " " + d.get("text", "")).strip()
-    qids = {line.split("\t")[0] for line in (folder / "qrels" / "test.tsv").read_text().splitlines()[1:] if line}
-    queries = {}
-    with open(folder / "queries.jsonl") as fh:
-        for line in fh:
-            q = json.loads(line)
-            if q["_id"] in qids:
-                queries[q["_id"]] = q["text"]
-    return docs, queries
+    from equiv.embedder import read_beir_slice
+
+    corpus, queries = read_beir_slice(folder)
+    return {d: (doc["title"] + " " + doc["text"]).strip() for d, doc in corpus.items()}, queries
 
 
 @pytest.fixture(scope="module")

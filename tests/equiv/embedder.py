@@ -14,7 +14,8 @@ from equiv.common import MINILM, cell_frame, minilm_path, run_suite
 TOP = 10
 
 
-def _read(folder: Path):
+def read_beir_slice(folder: Path):
+    """({doc id: {title, text}}, {query id: text} of the judged test queries) of a BEIR-format folder."""
     corpus = {}
     with open(folder / "corpus.jsonl") as fh:
         for line in fh:
@@ -43,7 +44,7 @@ def beir_run(folder: Path) -> pd.DataFrame:
     from beir.retrieval.models import SentenceBERT
     from beir.retrieval.search.dense import DenseRetrievalExactSearch
 
-    corpus, queries = _read(folder)
+    corpus, queries = read_beir_slice(folder)
     search = DenseRetrievalExactSearch(SentenceBERT(minilm_path()), batch_size=32)
     results = search.search(corpus, queries, top_k=TOP, score_function="cos_sim")
     return pd.DataFrame([(q, d, float(s)) for q, docs in results.items() for d, s in docs.items()],
@@ -53,7 +54,7 @@ def beir_run(folder: Path) -> pd.DataFrame:
 def sentence_transformers_run(folder: Path) -> pd.DataFrame:
     from sentence_transformers import SentenceTransformer
 
-    corpus, queries = _read(folder)
+    corpus, queries = read_beir_slice(folder)
     model = SentenceTransformer(minilm_path(), device="cpu")
     doc_ids = list(corpus)
     docs = model.encode([(corpus[d]["title"] + " " + corpus[d]["text"]).strip() for d in doc_ids],
