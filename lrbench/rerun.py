@@ -20,7 +20,7 @@ import json
 import re
 from pathlib import Path
 
-from lrbench.atomic import write_text
+from lrbench.atomic import sha256_file, write_text
 from lrbench.suites.cells import canonical_json, expand_cells
 
 RECEIPT = "rerun.json"
@@ -53,12 +53,6 @@ def _suite_hash(loaded) -> str:
     return hashlib.sha256(config.encode()).hexdigest()[:20]
 
 
-def _digest(path: Path) -> str:
-    from lrbench.atomic import sha256_file
-
-    return sha256_file(path)
-
-
 def _vouched(root: Path, keys: list[str]) -> dict[str, list]:
     """[size, mtime_ns, sha256] of every file the receipt vouches for: each cell's meta.json and data
     files (their checksums from meta.json, which the store verified), the manifest and the leaderboard."""
@@ -69,7 +63,7 @@ def _vouched(root: Path, keys: list[str]) -> dict[str, list]:
 
     def add(rel: str, digest: str | None = None) -> None:
         st = (root / rel).stat()
-        files[rel] = [st.st_size, st.st_mtime_ns, digest or _digest(root / rel)]
+        files[rel] = [st.st_size, st.st_mtime_ns, digest or sha256_file(root / rel)]
 
     for key in keys:
         meta = json.loads((root / "cells" / key / META).read_text())
@@ -111,7 +105,7 @@ def _changed(root: Path, rel: str, expected) -> str | None:
         return "missing"
     if st.st_size != size:
         return "size differs"
-    if (rel.rsplit("/", 1)[-1] in SMALL or st.st_mtime_ns != mtime) and _digest(path) != digest:
+    if (rel.rsplit("/", 1)[-1] in SMALL or st.st_mtime_ns != mtime) and sha256_file(path) != digest:
         return "checksum differs"
     return None
 
