@@ -19,6 +19,7 @@ import math
 import os
 from pathlib import Path
 
+from lrbench.atomic import write_text
 from lrbench.errors import LrbenchError
 
 FORMAT = "lrbench-benchmark-summary/1"
@@ -54,10 +55,7 @@ def write_summary(path: str | Path, *, name: str, command: str, columns: dict[st
     summary = {"format": FORMAT, "name": name, "command": command, "machine": started,
                "load_avg_end": load_average(), "columns": columns, "rows": rows, "notes": notes or []}
     summary.update(extra or {})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")
     return path
 
 

@@ -10,6 +10,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
+from lrbench.atomic import write_with
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
 from lrbench.datasets.runfiles import checked_run, read_run
@@ -46,9 +47,7 @@ def frame_reference(run: pd.DataFrame) -> str:
     path = _frames_dir() / f"{digest}.parquet"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{id(frame)}")
-        frame.to_parquet(tmp, index=False)
-        tmp.replace(path)
+        write_with(path, lambda tmp: frame.to_parquet(tmp, index=False))
     return ref
 
 
