@@ -2,7 +2,7 @@
 
     python benchmarks/scaling.py run [--out benchmarks/out/scaling] [--sizes ...] [--dense-max 5000]
                                      [--rerank-queries 100 1000] [--rerank-max 500000]
-    python benchmarks/scaling.py report   # benchmarks/SCALING.md + PNG from benchmarks/results/scaling
+    python benchmarks/scaling.py report   # summaries, PNG and benchmarks/SCALING.md from benchmarks/results/scaling
 
 `run` builds the corpora (benchmarks/scaling_data.py: real text from ../shared/data, concatenated,
 de-duplicated, extended with sentence windows), writes one suite per corpus size and query count, and runs
@@ -12,7 +12,10 @@ passages, CPU encoding of larger corpora does not fit a short run) and a MiniLM-
 reranking BM25's top-100 (for each --rerank-queries count, up to --rerank-max passages). After its stages, each
 suite runs once whole (every cell cached, so cells.json lists them all) and its folder is summarized with
 `lrbench summarize` into --summary (default benchmarks/results/scaling, committed) beside processes.json.
-Every number in the report is read from those summaries (the cells' meta.json profiles).
+Every number in the report is read from those summaries (the cells' meta.json profiles). `report` writes the
+benchmark summaries per-size.json and growth.json there (lrbench.presentation.summaries: the rows, and the machine,
+commits and dates the cells recorded), the plot, and the page, whose tables `lrbench tables benchmarks/SCALING.md`
+generates from those summaries.
 
 The reranker is all-MiniLM-L6-v2 with a freshly initialised one-logit head (the only cross-encoder-shaped
 model offline): its scores are meaningless, it measures cost only.
@@ -123,18 +126,20 @@ def lrbench_cli(argv: list[str], env: dict, log) -> None:
 
 # -- report ---------------------------------------------------------------------------------------
 
-def collect(summary: Path) -> list[dict]:
-    """One row per (corpus, queries, stage) from the cells' profiles in the summaries."""
+def collect(summary: Path) -> tuple[list[dict], list[dict]]:
+    """One row per (corpus, queries, stage) from the cells' profiles in the summaries, and those cells' meta.json."""
     from lrbench.store.store import LocalStore
 
     procs = json.loads((summary / "processes.json").read_text())["processes"]
-    rows = []
+    rows, metas = [], []
     for p in procs:
         if p["stage"] == "bm25" and "-r" in p["folder"]:
             continue  # the reranker's input: the same BM25 as in the q folders, from the cached index
-        prof = stage_profile(LocalStore(summary / p["folder"]), p["stage"])
-        if prof is None:
+        meta = stage_meta(LocalStore(summary / p["folder"]), p["stage"])
+        if meta is None:
             continue
+        prof = meta.get("profile", {})
+        metas.append(meta)
         row = {**p, "cell_seconds": prof.get("wall_seconds"), "cell_peak_rss_mb": prof.get("peak_rss_mb_process"),
                "runner_peak_rss_mb": prof.get("peak_rss_mb")}
         if p["stage"] == "bm25":
@@ -146,16 +151,16 @@ def collect(summary: Path) -> list[dict]:
         else:
             row.update(search=prof.get("scoring_seconds"), pairs=prof.get("docs_scored"))
         rows.append(row)
-    return rows
+    return rows, metas
 
 
-def stage_profile(store, stage: str) -> dict | None:
-    """The profile of the stage's cell in a results folder (each `--only` run rewrites cells.json with its
+def stage_meta(store, stage: str) -> dict | None:
+    """The meta.json of the stage's cell in a results folder (each `--only` run rewrites cells.json with its
     own cells, so the cells are found in the store by their system name)."""
     for key in store.keys():
         meta = store.meta(key)
         if meta.get("system", {}).get("name") == stage:
-            return meta.get("profile", {})
+            return meta
     return None
 
 
@@ -223,16 +228,56 @@ def goal(label: str) -> str:
     return "< 0.1" if label.startswith("rerank") else ""
 
 
+PER_SIZE = {"corpus": "corpus", "queries": "queries", "stage": "stage", "process_seconds": "process s",
+            "process_peak_rss_mb": "process peak RSS MB", "cell_seconds": "cell s", "index": "index/encode s",
+            "search": "search/score s"}
+GROWTH = {"series": "series", "sizes": "sizes", "k": "k", "goal": "goal"}
+
+
+def write_summaries(rows: list[dict], metas: list[dict], info: dict, summary: Path) -> list[Path]:
+    """per-size.json and growth.json beside the results folders: the rows, and the machine and dates the cells
+    recorded (their runs recorded no load average)."""
+    from lrbench.presentation.summaries import recorded_machine, write_summary
+
+    started = recorded_machine(metas)
+    extra = {"run_commands": info.get("commands", [])}
+    note = ("the runs are the `scaling.py run` commands above; machine, dates and commits are those the cells "
+            "recorded in meta.json, which records no load average")
+    per_size = sorted(rows, key=lambda r: (r["corpus"], r["queries"], list(STAGES).index(r["stage"])))
+    growth = []
+    for label, stage, field, nq in SERIES:
+        pts = series(rows, stage, field, nq)
+        k = exponent(pts)
+        if k is not None:
+            growth.append({"series": label, "sizes": ", ".join(f"{x:,}" for x, _ in pts), "k": k,
+                           "goal": goal(label), "points": pts})
+    command = "python benchmarks/scaling.py report"
+    return [write_summary(summary / "per-size.json", name="scaling-per-size", command=command, columns=PER_SIZE,
+                          rows=per_size, started=started, notes=[note], extra=extra),
+            write_summary(summary / "growth.json", name="scaling-growth", command=command, columns=GROWTH,
+                          rows=growth, started=started, notes=[note], extra=extra)]
+
+
+def marker(path: Path) -> list[str]:
+    return [f"<!-- lrbench-table summary={path.relative_to(ROOT).as_posix()} -->", "<!-- /lrbench-table -->"]
+
+
 def report(args) -> None:
-    rows = collect(args.summary)
+    from lrbench.presentation.tables import regenerate
+
+    rows, metas = collect(args.summary)
     info = json.loads((args.summary / "processes.json").read_text())["data"]
+    per_size, growth = write_summaries(rows, metas, info, args.summary)
     md = ROOT / "benchmarks" / "SCALING.md"
     png = ROOT / "benchmarks" / "scaling.png"
     plot(rows, png)
     lines = ["# How cost grows with the corpus and the query set", "",
-             "Generated by `python benchmarks/scaling.py report` from the results summaries in "
+             "Written by `python benchmarks/scaling.py report` from the results summaries in "
              "`benchmarks/results/scaling/` that `python benchmarks/scaling.py run` wrote (each stage one "
-             "`lrbench run --only STAGE` process on 2 CPU cores, no other heavy job running). Do not edit by hand.",
+             "`lrbench run --only STAGE` process on 2 CPU cores). The report writes the benchmark summaries "
+             "`benchmarks/results/scaling/per-size.json` and `growth.json`, the plot and this page; the tables are "
+             "generated from those summaries by `lrbench tables benchmarks/SCALING.md` (the report runs it). "
+             "Do not edit by hand.",
              "", "Commands, in order: " + ", then ".join(f"`{c}`" for c in info.get("commands", [])) +
              ", then `python benchmarks/scaling.py report`.", "",
              "Columns: *process s* and *process peak RSS* are the whole `lrbench run` process (start-up, dataset "
@@ -261,24 +306,13 @@ def report(args) -> None:
              + "; ".join(f"for {nq:,} queries at {', '.join(f'{c:,}' for c in sizes_of(rows, 'rerank', nq))} "
                          "passages" for nq in sorted({r['queries'] for r in rows if r['stage'] == 'rerank'}))
              + " (its cost is the number of pairs, queries x 100, whatever the corpus).", "",
-             "## Per size", "",
-             "| corpus | queries | stage | process s | process peak RSS MB | cell s | index/encode s | search/score s |",
-             "|---:|---:|---|---:|---:|---:|---:|---:|"]
-    fmt = lambda v: "" if v is None else f"{v:,.2f}" if isinstance(v, float) else f"{v:,}"  # noqa: E731
-    for r in sorted(rows, key=lambda r: (r["corpus"], r["queries"], list(STAGES).index(r["stage"]))):
-        lines.append(f"| {r['corpus']:,} | {r['queries']:,} | {r['stage']} | {fmt(r['process_seconds'])} | "
-                     f"{fmt(r['process_peak_rss_mb'])} | {fmt(r['cell_seconds'])} | {fmt(r.get('index'))} | "
-                     f"{fmt(r.get('search'))} |")
-    lines += ["", "## Growth exponents (time ~ size^k, least squares on log-log)", "",
-              "| series | sizes | k | goal |", "|---|---|---:|---|"]
-    for label, stage, field, nq in SERIES:
-        pts = series(rows, stage, field, nq)
-        k = exponent(pts)
-        if k is not None:
-            lines.append(f"| {label} | {', '.join(f'{x:,}' for x, _ in pts)} | {k:.3f} | {goal(label)} |")
-    lines += ["", "![log-log plot of stage time against corpus size](scaling.png)", ""]
-    md.write_text("\n".join(lines))
-    print(md.read_text())
+             "## Per size", "", *marker(per_size), "",
+             "## Growth exponents (time ~ size^k, least squares on log-log)", "", *marker(growth), "",
+             "![log-log plot of stage time against corpus size](scaling.png)", ""]
+    md.write_text("\n".join(lines), encoding="utf-8")
+    text, _ = regenerate(md, ROOT)
+    md.write_text(text, encoding="utf-8")
+    print(text)
 
 
 def main() -> None:

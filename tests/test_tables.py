@@ -92,3 +92,45 @@ def test_summary_table_renders_a_benchmark_summary_with_machine_load_and_date(tm
     with pytest.raises(LrbenchError, match="appear in no row"):
         write_summary(tmp_path / "bad.json", name="t", command="c", columns={"x": "x"}, rows=[{"y": 1}],
                       started=started)
+
+
+def test_summary_of_recorded_runs_carries_their_machine_and_dates_and_says_the_load_was_not_recorded(tmp_path):
+    import json
+
+    from lrbench.presentation.summaries import footer, read_summary, recorded_machine, write_summary
+
+    cells = sorted((ROOT / "benchmarks" / "results" / "scaling").glob("c*/cells/*/meta.json"))
+    metas = [json.loads(p.read_text()) for p in cells]
+    starts = sorted(m["started_at"] for m in metas)
+    started = recorded_machine(metas)
+    assert started["load_avg"] is None and started["cpu"] == metas[0]["environment"]["cpu"]
+    assert started["date"].startswith(starts[0][:10] + " " + starts[0][11:16])
+    assert started["date"].endswith(f"to {starts[-1][11:16]} UTC")  # the span the cells recorded, not today
+    assert set(started["git_commit"]) == {m["environment"]["git_commit"] for m in metas}
+    path = write_summary(tmp_path / "s.json", name="t", command="python bench.py report", columns={"x": "x"},
+                         rows=[{"x": 1}], started=started)
+    data = read_summary(path)
+    assert data["load_avg_end"] is None  # the load at report time says nothing about the recorded runs
+    text = footer(data, "s.json")
+    assert "load not recorded" in text and "load average" not in text and started["date"] in text
+    assert "commits " + ", ".join(started["git_commit"]) in text
+    one = recorded_machine(metas[:1])
+    assert one["date"] == metas[0]["started_at"][:10] + " " + metas[0]["started_at"][11:16] + " UTC"
+    assert one["git_commit"] == metas[0]["environment"]["git_commit"]
+    with pytest.raises(LrbenchError, match="start time"):
+        recorded_machine([{"environment": metas[0]["environment"]}])
+
+
+def test_committed_scaling_summaries_are_what_the_report_reads_from_the_cells(tmp_path):
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("scaling_bench", ROOT / "benchmarks" / "scaling.py")
+    scaling = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scaling)
+    folder = ROOT / "benchmarks" / "results" / "scaling"
+    rows, metas = scaling.collect(folder)
+    info = json.loads((folder / "processes.json").read_text())["data"]
+    for written in scaling.write_summaries(rows, metas, info, tmp_path):
+        fresh, committed = json.loads(written.read_text()), json.loads((folder / written.name).read_text())
+        assert fresh["rows"] and fresh["rows"] == committed["rows"] and fresh["machine"] == committed["machine"]
