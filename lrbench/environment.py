@@ -12,8 +12,8 @@ from pathlib import Path
 @functools.lru_cache(maxsize=1)
 def git_commit() -> str | None:
     """The lrbench source checkout's commit (with '+dirty' for local changes), None outside a checkout."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / ".git").exists():
+    root = Path(__file__).resolve().parents[1]  # lrbench/environment.py -> the checkout
+    if not (root / ".git").exists():  # a folder in a clone, a file in a git worktree
         return None
     try:
         sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,

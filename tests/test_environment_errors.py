@@ -257,3 +257,18 @@ def test_full_cache_in_process(cranfield, tmp_path):
                                    prelude=prelude))
     assert str(cache) in warning
     assert board(out) == clean
+
+
+def test_git_commit_names_this_checkout():
+    """Summaries and cell metadata carry the commit of the lrbench source they ran, read from this checkout."""
+    import subprocess
+    from pathlib import Path
+
+    from lrbench.environment import git_commit
+
+    root = Path(__file__).resolve().parents[1]
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    if not head:
+        pytest.skip("not a git checkout")
+    git_commit.cache_clear()
+    assert git_commit().removesuffix("+dirty") == head[:12]
