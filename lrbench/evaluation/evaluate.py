@@ -88,9 +88,11 @@ def judged_rows(run: pd.DataFrame, qrels: pd.DataFrame, measures) -> list[tuple[
 
     from ir_measures.providers.base import NOT_PROVIDED
 
+    from lrbench.datasets.ranking_order import codes, ranked_order
+
     qcodes, queries = pd.factorize(run["query_id"])  # queries in order of first appearance, as ir-measures
-    dcodes, docs = pd.factorize(run["doc_id"], sort=True)  # doc code order is doc id order (the tie-break)
-    keys = qcodes.astype(np.int64) * len(docs) + dcodes
+    dcodes, docs = codes(run["doc_id"])  # doc code order is doc id order (the tie-break)
+    keys = qcodes.astype(np.int64) * (len(docs) + 1) + dcodes
     scores = run["score"].to_numpy(dtype=float)
     last = ~pd.Series(keys).duplicated(keep="last").to_numpy()
     if not last.all():
@@ -98,13 +100,8 @@ def judged_rows(run: pd.DataFrame, qrels: pd.DataFrame, measures) -> list[tuple[
     judged_q = pd.Index(queries).get_indexer(qrels["query_id"])
     judged_d = pd.Index(docs).get_indexer(qrels["doc_id"])
     both = (judged_q >= 0) & (judged_d >= 0)
-    is_judged = np.isin(keys, judged_q[both].astype(np.int64) * len(docs) + judged_d[both])
-    # by query, score descending, doc id: three stable sorts that are fast on runs already grouped and ordered
-    # by score (what runners store), where np.lexsort is not
-    order = np.argsort(-scores, kind="stable")
-    order = order[np.argsort(qcodes[order], kind="stable")]
-    ties = np.cumsum(np.r_[True, np.diff(qcodes[order]) != 0] | np.r_[True, np.diff(scores[order]) != 0])
-    order = order[np.argsort(ties * len(docs) + dcodes[order], kind="stable")]  # < rows**2: no overflow
+    is_judged = np.isin(keys, judged_q[both].astype(np.int64) * (len(docs) + 1) + judged_d[both])
+    order = ranked_order(qcodes.astype(np.int64), scores, dcodes)
     sorted_q, is_judged = qcodes[order], is_judged[order]
     sizes = np.bincount(sorted_q, minlength=len(queries))
     starts = np.cumsum(sizes) - sizes

@@ -143,6 +143,19 @@ class Runner:
 
 
 def top_k(run: pd.DataFrame, k: int | None) -> pd.DataFrame:
-    """Keep each query's k best-scored documents (ties broken by doc id, as trec_eval does)."""
-    ordered = run.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, False])
-    return ordered.groupby("query_id", sort=False).head(k) if k else ordered
+    """Keep each query's k best-scored documents (ties broken by doc id, as trec_eval does), ordered by query,
+    score descending and doc id descending."""
+    import numpy as np
+
+    from lrbench.datasets.ranking_order import codes, ranked_order
+
+    queries, _ = codes(run["query_id"])
+    scores = run["score"].to_numpy()
+    order = ranked_order(queries, scores if scores.dtype.kind in "fi" else scores.astype(float),
+                         codes(run["doc_id"], descending=True)[0])
+    if k:
+        sizes = np.bincount(queries, minlength=int(queries.max()) + 1 if len(queries) else 0)
+        first = np.cumsum(sizes) - sizes  # where each query starts in the ordered rows
+        in_order = queries[order]
+        order = order[np.arange(len(order)) - first[in_order] < k]
+    return run.iloc[order]
