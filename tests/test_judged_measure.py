@@ -66,3 +66,21 @@ def test_real_run_through_evaluate_run(shared):
     ours = sorted(map(tuple, perquery[perquery["measure"].str.startswith("Judged")].itertuples(index=False)))
     assert ours == sorted(provider_rows(run, qrels, [parse_measure(m) for m in MEASURES]))
     assert 0 < perquery.loc[perquery["measure"] == "Judged@10", "value"].mean() < 1
+
+
+def test_nested_is_the_dict_a_row_loop_builds():
+    """Same queries, docs, values, types and insertion order; a doc listed twice keeps its last value."""
+    rng = np.random.default_rng(11)
+    for trial in range(200):
+        n = int(rng.integers(0, 60))
+        frame = pd.DataFrame({"q": rng.choice(["a", "b", "10", "9"], n), "d": rng.choice(["x", "y", "1", "2"], n),
+                              "v": rng.standard_normal(n) if trial % 2 else rng.integers(0, 3, n)})
+        if trial % 3 == 0:
+            frame = frame.astype({"q": object, "d": object})
+        loop: dict = {}
+        for q, d, v in zip(frame["q"].tolist(), frame["d"].tolist(), frame["v"].tolist()):
+            loop.setdefault(q, {})[d] = v
+        ours = nested(frame["q"], frame["d"], frame["v"])
+        assert ours == loop and list(ours) == list(loop)
+        assert all(list(ours[q].items()) == list(loop[q].items()) for q in loop)
+        assert all(type(a) is type(b) for q in loop for a, b in zip(ours[q].values(), loop[q].values()))

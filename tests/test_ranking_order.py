@@ -1,17 +1,24 @@
-"""top_k orders a run with numpy stable sorts; it must give exactly the frame pandas' three-column sort and
-groupby().head(k) give (rows, order, index labels, dtypes), ties, NaN scores and unsorted input included."""
+"""top_k and the stored run frame order a run with numpy stable sorts; they must give exactly the frames pandas'
+three-column sort, groupby().head(k) and groupby().cumcount() give (rows, order, index labels, dtypes), ties, NaN
+scores and unsorted input included."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from lrbench.runners.base import top_k
+from lrbench.runners.base import Output, top_k
 
 
 def reference(run: pd.DataFrame, k: int | None) -> pd.DataFrame:
     ordered = run.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, False])
     return ordered.groupby("query_id", sort=False).head(k) if k else ordered
+
+
+def reference_frame(run: pd.DataFrame) -> pd.DataFrame:
+    ordered = run.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, False]).reset_index(drop=True)
+    ordered["rank"] = ordered.groupby("query_id").cumcount() + 1
+    return ordered[["query_id", "doc_id", "rank", "score"]]
 
 
 def same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
@@ -38,6 +45,7 @@ def test_top_k_equals_pandas_sort_and_head():
             run = run.sort_values(["query_id", "score"], ascending=[True, False])
         for k in (None, 1, 3, 1000):
             assert same(top_k(run, k), reference(run, k)), (trial, k)
+        assert same(Output(run=run).frame("run"), reference_frame(run)), trial
 
 
 def test_tie_break_is_doc_id_descending():
