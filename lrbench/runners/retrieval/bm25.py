@@ -47,9 +47,10 @@ class BM25Runner(Runner):
         queries = dataset.eval_queries()
         if p.backend == "pyserini":
             run, profile = _pyserini_search(dataset, queries, p, ctx)
-        else:
+            run = top_k(run, p.k)
+        else:  # bm25s returns at most k documents a query: nothing to cut (Output.frame orders the run)
             run, profile = _bm25s_search(dataset, queries, p, ctx)
-        return Output(run=top_k(run, p.k), profile=profile)
+        return Output(run=run, profile=profile)
 
 
 # -- bm25s ------------------------------------------------------------------------------
