@@ -57,3 +57,28 @@ def test_validate_reports_duplicate_document_ids_that_run_refuses(shared, tmp_pa
     result = CliRunner().invoke(app, ["validate", str(suite)])
     assert result.exit_code == 2, result.output
     assert f"corpus.jsonl:{len(lines) + 1}" in result.output and "appears twice (first on line 3)" in result.output
+
+
+def test_a_full_corpus_pass_finds_the_absent_judged_documents_the_index_finds(shared, tmp_path, monkeypatch):
+    """A run streams the corpus once; the relevant judged documents noted on the way give the same count and
+    examples as looking them up in the corpus index, which is then never built. A partial pass notes nothing."""
+    import itertools
+
+    from lrbench.datasets import open_dataset
+    from lrbench.suites.schema import DatasetSpec
+
+    monkeypatch.setenv("LRBENCH_CACHE", str(tmp_path / "cache"))
+    folder = scifact_slice(shared, tmp_path / "scifact", n_queries=6, n_extra=40)
+    gone = _drop_relevant(folder, 2)
+    spec = DatasetSpec(id=f"beir:{folder}")
+    looked_up = open_dataset(spec, tmp_path).absent_judged
+    assert looked_up[0] == 2 and set(looked_up[1]) == set(gone)  # perturbation: the dropped documents count
+
+    monkeypatch.setenv("LRBENCH_CACHE", str(tmp_path / "cold-cache"))
+    streamed = open_dataset(spec, tmp_path)
+    streamed.eval_queries()  # a run reads the qrels before it streams the corpus
+    list(itertools.islice(streamed.docs(), 3))
+    assert "_judged_seen" not in streamed.__dict__
+    assert sum(1 for _ in streamed.docs()) == len((folder / "corpus.jsonl").read_text().splitlines())
+    assert streamed.absent_judged == looked_up
+    assert (tmp_path / "cache" / "doc-index").exists() and not (tmp_path / "cold-cache" / "doc-index").exists()

@@ -128,11 +128,28 @@ class Dataset:
         """(how many, the first five) relevant judged document ids that are not in the corpus."""
         if self.task != "ranking" or not self.full_collection or not self.has_docs():
             return 0, []
-        qrels = self.judged_qrels
-        judged = list(dict.fromkeys(qrels.loc[qrels["relevance"] > 0, "doc_id"].astype(str)))
-        found = self.doc_texts(judged)
+        judged = _relevant_docs(self.judged_qrels)
+        # a full pass of docs() that watched for them already knows; else they are looked up in the corpus
+        found = self.__dict__.get("_judged_seen")
+        if found is None:
+            found = self.doc_texts(judged)
         absent = [d for d in judged if d not in found]
         return len(absent), absent[:5]
+
+    def _noting_judged(self, docs: Iterator[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+        """`docs` passed through. When the qrels were already read (a run reads them before it streams the
+        corpus; streaming never reads them itself), it notes which relevant judged documents pass by, and a
+        complete pass leaves them for `absent_judged`, which then needs no second read of the corpus."""
+        qrels = self.__dict__.get("judged_qrels")
+        if qrels is None or self.task != "ranking" or not self.full_collection:
+            yield from docs
+            return
+        wanted, seen = set(_relevant_docs(qrels)), set()
+        for doc_id, text in docs:
+            if doc_id in wanted:
+                seen.add(doc_id)
+            yield doc_id, text
+        self._judged_seen = seen
 
     def corpus_fingerprint(self) -> str:
         """Content hash of the documents alone: what corpus indexes and embeddings are keyed by, so another
@@ -187,6 +204,11 @@ class Dataset:
         except LrbenchError:
             return queries
         return {q: t for q, t in queries.items() if q in judged}
+
+
+def _relevant_docs(qrels: pd.DataFrame) -> list[str]:
+    """The relevant judged document ids, each once, in qrels order."""
+    return list(dict.fromkeys(qrels.loc[qrels["relevance"] > 0, "doc_id"].astype(str)))
 
 
 class Digest:

@@ -100,7 +100,7 @@ class BeirDataset(Dataset):
 
     def docs(self):
         """(doc_id, text) streamed from the files."""
-        return ((r["_id"], doc_text(r)) for r in self.corpus.records())
+        return self._noting_judged((r["_id"], doc_text(r)) for r in self.corpus.records())
 
     def corpus_fingerprint(self) -> str:
         return self.corpus.fingerprint()

@@ -25,7 +25,8 @@ def collect(store: LocalStore, cells) -> tuple[pd.DataFrame, list[dict]]:
         scores = store.read_frame(cell.key, "scores").set_index("measure")["value"]
         perquery = store.read_frame(cell.key, "perquery")
         counts = perquery.groupby("measure")["query_id"].nunique()
-        run = store.read_frame(cell.key, "run") if meta.get("task", "ranking") == "ranking" else None
+        # the run's depth needs its query column only (the whole file is still checked against its checksum)
+        run = store.read_frame(cell.key, "run", ["query_id"]) if meta.get("task", "ranking") == "ranking" else None
         for canon, display in names.items():
             if canon in scores:
                 rows.append((cell.dataset_label, cell.system_label, display, float(scores[canon])))

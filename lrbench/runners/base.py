@@ -71,9 +71,9 @@ class Output:
 
     def frame(self, name: str) -> pd.DataFrame:
         if name == "run" and self.run is not None:
-            run = self.run.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, False])
-            run = run.reset_index(drop=True)
-            run["rank"] = run.groupby("query_id").cumcount() + 1
+            order, rank = _ranked(self.run)
+            run = self.run.iloc[order].reset_index(drop=True)
+            run["rank"] = rank
             return run[["query_id", "doc_id", "rank", "score"]]
         if name not in self.frames:
             raise ValueError(f"runner output lacks the '{name}' frame")
@@ -143,6 +143,23 @@ class Runner:
 
 
 def top_k(run: pd.DataFrame, k: int | None) -> pd.DataFrame:
-    """Keep each query's k best-scored documents (ties broken by doc id, as trec_eval does)."""
-    ordered = run.sort_values(["query_id", "score", "doc_id"], ascending=[True, False, False])
-    return ordered.groupby("query_id", sort=False).head(k) if k else ordered
+    """Keep each query's k best-scored documents (ties broken by doc id, as trec_eval does), ordered by query,
+    score descending and doc id descending."""
+    order, rank = _ranked(run)
+    return run.iloc[order[rank <= k] if k else order]
+
+
+def _ranked(run: pd.DataFrame):
+    """(the rows ordered by query, score descending and doc id descending; each one's rank in its query, from 1)."""
+    import numpy as np
+
+    from lrbench.datasets.ranking_order import codes, ranked_order
+
+    queries, _ = codes(run["query_id"])
+    scores = run["score"].to_numpy()
+    order = ranked_order(queries, scores if scores.dtype.kind in "fi" else scores.astype(float),
+                         codes(run["doc_id"], descending=True)[0])
+    in_order = queries[order]
+    sizes = np.bincount(in_order, minlength=int(queries.max()) + 1 if len(queries) else 0)
+    first = np.cumsum(sizes) - sizes  # where each query starts in the ordered rows
+    return order, np.arange(len(order)) - first[in_order] + 1

@@ -279,8 +279,9 @@ class FsspecStore:
         except (OSError, ValueError) as exc:
             raise CorruptCell(f"meta.json: {exc}") from None
 
-    def read_frame(self, key: str, name: str) -> pd.DataFrame | None:
-        """A frame of a complete cell, verified against its checksum; None when the cell has no such frame."""
+    def read_frame(self, key: str, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """A frame of a complete cell (only `columns`, when given), verified against its checksum; None when the
+        cell has no such frame."""
         import pandas as pd
 
         filename = f"{name}.parquet"
@@ -289,7 +290,7 @@ class FsspecStore:
             return None
         data = self._verified_bytes(key, filename, files)
         try:
-            return pd.read_parquet(io.BytesIO(data))
+            return pd.read_parquet(io.BytesIO(data), columns=columns)
         except Exception as exc:  # pyarrow raises several types for damaged files
             raise CorruptCell(f"{filename}: {type(exc).__name__}: {exc}") from None
 

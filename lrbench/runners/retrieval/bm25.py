@@ -47,9 +47,10 @@ class BM25Runner(Runner):
         queries = dataset.eval_queries()
         if p.backend == "pyserini":
             run, profile = _pyserini_search(dataset, queries, p, ctx)
-        else:
+            run = top_k(run, p.k)
+        else:  # bm25s returns at most k documents a query: nothing to cut (Output.frame orders the run)
             run, profile = _bm25s_search(dataset, queries, p, ctx)
-        return Output(run=top_k(run, p.k), profile=profile)
+        return Output(run=run, profile=profile)
 
 
 # -- bm25s ------------------------------------------------------------------------------
@@ -87,7 +88,7 @@ def _bm25s_corpus(docs, p: BM25Params, chunk: int = 20_000) -> tuple[list[str], 
 def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunContext):
     import bm25s
     import numpy as np
-    import pandas as pd
+    import pyarrow as pa
 
     settings = {k: getattr(p, k) for k in ("k1", "b", "method", "stemmer", "stopwords")}
     index_dir = ctx.cache_dir / "bm25s" / digest(dataset.corpus_fingerprint(), json.dumps(settings, sort_keys=True))[:24]
@@ -133,11 +134,11 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         positive = scores[0] > 0
         zero += int((~positive).sum())  # shares no term with the query: not retrieved, as Lucene leaves it out
         hits.append((np.full(int(positive.sum()), n), idx[0][positive], scores[0][positive]))
-    # the run is built from arrays once (a Python tuple per hit cost as much as the search)
+    # the run is built from arrays once (a Python tuple per hit cost as much as the search), its id columns taken
+    # from the ids in Arrow (no Python string per hit; the frame has the columns pandas would make of them)
     found = [np.concatenate(part) for part in zip(*hits)] if hits else [np.zeros(0, int)] * 3
-    run = pd.DataFrame({"query_id": np.asarray(qids, dtype=object)[found[0]],
-                        "doc_id": np.asarray(doc_ids, dtype=object)[found[1].astype(int)],
-                        "score": found[2].astype(float)}, columns=RUN_COLUMNS)
+    run = pa.table({"query_id": _taken(qids, found[0]), "doc_id": _taken(doc_ids, found[1]),
+                    "score": found[2].astype(float)}).to_pandas()[RUN_COLUMNS]
     search_seconds = time.perf_counter() - search_start
     lat = np.array(latencies) * 1000 if latencies else np.zeros(1)
     profile = {
@@ -150,6 +151,17 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         **cost.profile(len(qids)),
     }
     return run, profile
+
+
+def _taken(ids: list[str], positions, chunk: int = 1 << 18):
+    """ids[positions] as an Arrow string column, in chunks that stay far below Arrow's 2 GiB per string array."""
+    import numpy as np
+    import pyarrow as pa
+
+    values = pa.array(ids, pa.string())
+    positions = np.asarray(positions, dtype=np.int64)
+    parts = [values.take(positions[i:i + chunk]) for i in range(0, len(positions), chunk)]
+    return pa.chunked_array(parts, pa.string())
 
 
 def _postings(retriever, tokens: list[str]) -> int:
