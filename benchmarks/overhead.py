@@ -73,18 +73,18 @@ def read_beir(folder: Path):
 
 
 def dl19_lists(n_queries: int, depth: int):
-    """[(qid, query, [(doc id, text)])] of the first judged DL19 queries (BM25 order, top `depth`) and qrels."""
+    """[(qid, query, [(doc id, text)])] of the first `n_queries` judged DL19 queries in the qrels file's order
+    (the queries `queries_limit` keeps), each with its BM25 top `depth`, and their qrels."""
     qrels: dict[str, dict[str, int]] = {}
     for line in DL19_QRELS.read_text().splitlines():
         if line.strip():
             q, _, d, r = line.split()
             qrels.setdefault(q, {})[d] = int(r)
-    lists = []
-    for row in json.loads(CANDIDATES.read_text()):
-        qid = str(row["hits"][0]["qid"])
-        if qid in qrels and len(lists) < n_queries:
-            lists.append((qid, row["query"], [(str(h["docid"]), h["content"]) for h in row["hits"][:depth]]))
-    return lists, {q: qrels[q] for q, _, _ in lists}
+    hits = {str(row["hits"][0]["qid"]): row for row in json.loads(CANDIDATES.read_text()) if row["hits"]}
+    chosen = [q for q in qrels if q in hits][:n_queries]
+    lists = [(q, hits[q]["query"], [(str(h["docid"]), h["content"]) for h in hits[q]["hits"][:depth]])
+             for q in chosen]
+    return lists, {q: qrels[q] for q in chosen}
 
 
 def ir_measures_means(measures: list[str], qrels: dict, run: dict) -> dict[str, float]:
@@ -186,19 +186,21 @@ def cross_encoder_raw(work: Path, info: dict) -> dict:
     return ir_measures_means(["nDCG@10"], qrels, run)
 
 
-PW_QUERIES, PW_DEPTH, PW_BATCH = 3, 10, 16
+PW_QUERIES, PW_DEPTH, PW_BATCH, PW_DOC_TOKENS = 3, 10, 16, 256
 YES_NO = "Passage: {text}\nQuery: {query}\nDoes the passage answer the query? Answer 'Yes' or 'No'"
 
 
 def pointwise_lrbench(work: Path, info: dict) -> dict:
     system = {"name": "yes-no", "type": "llm-pointwise",
-              "params": {"model": SMOLLM, "recipe": "llmrankers_yes_no", "batch_size": PW_BATCH, "device": "cpu"}}
+              "params": {"model": SMOLLM, "recipe": "llmrankers_yes_no", "doc_max_tokens": PW_DOC_TOKENS,
+                         "batch_size": PW_BATCH, "device": "cpu"}}
     return run_lrbench(_rerank_suite("pointwise", system, PW_QUERIES, PW_DEPTH), work)
 
 
 def pointwise_raw(work: Path, info: dict) -> dict:
-    """llm-rankers' yes/no prompt, passages cut to 256 tokens, batched forward with left padding, score
-    logit(Yes) - logit(No) at the last position."""
+    """llm-rankers' yes/no prompt (no chat template), passages longer than 256 tokens cut to their first 256, each
+    query's passages in batches of 16 left-padded with position ids that skip the padding (as `generate` builds
+    them), the LM head on the last position only (`logits_to_keep=1`), score logit(Yes) - logit(No)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -207,16 +209,22 @@ def pointwise_raw(work: Path, info: dict) -> dict:
     tok.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(info["smollm"], dtype=torch.float32).eval()
     yes, no = tok.encode("Yes", add_special_tokens=False)[0], tok.encode("No", add_special_tokens=False)[0]
-    pairs = [(qid, d, YES_NO.format(text=tok.decode(tok.encode(text, add_special_tokens=False)[:256]), query=query))
-             for qid, query, docs in lists for d, text in docs]
+
+    def cut(text: str) -> str:
+        ids = tok.encode(text, add_special_tokens=False)
+        return text if len(ids) <= PW_DOC_TOKENS else tok.decode(ids[:PW_DOC_TOKENS], skip_special_tokens=True)
+
     run: dict[str, dict[str, float]] = {}
     with torch.inference_mode():
-        for start in range(0, len(pairs), PW_BATCH):
-            batch = pairs[start:start + PW_BATCH]
-            enc = tok([p for _, _, p in batch], return_tensors="pt", padding=True)
-            logits = model(**enc).logits[:, -1, :]
-            for (qid, d, _), s in zip(batch, (logits[:, yes] - logits[:, no]).tolist()):
-                run.setdefault(qid, {})[d] = s
+        for qid, query, docs in lists:
+            for start in range(0, len(docs), PW_BATCH):
+                batch = docs[start:start + PW_BATCH]
+                enc = tok([YES_NO.format(text=cut(text), query=query) for _, text in batch], return_tensors="pt",
+                          padding=True)
+                positions = (enc["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+                logits = model(**enc, position_ids=positions, logits_to_keep=1).logits[:, -1, :]
+                for (d, _), s in zip(batch, (logits[:, yes] - logits[:, no]).tolist()):
+                    run.setdefault(qid, {})[d] = s
     return ir_measures_means(["nDCG@10"], qrels, run)
 
 
@@ -231,7 +239,8 @@ def first_lrbench(work: Path, info: dict) -> dict:
 
 def first_raw(work: Path, info: dict) -> dict:
     """rank-llm's FIRST (RankListwiseOSLLM, use_logits, use_alpha, rank_zephyr_alpha template) with its vLLM engine
-    replaced by transformers generation (tests/reference_llm.py: HFGenerator), as in the equivalence tests."""
+    replaced by transformers generation (tests/reference_llm.py: HFGenerator), as in the equivalence tests: one
+    prompt pass and one cached decoding step per window, as lrbench's `recipe: first`."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -323,16 +332,17 @@ ROWS = {
     "cross-encoder": {"imports": ["torch", "transformers", "sentence_transformers", "ir_measures", "numpy",
                                   "pandas"],
                       "lrbench": cross_encoder_lrbench, "raw": {"CrossEncoder.predict": cross_encoder_raw},
-                      "what": f"MiniLM + seeded fresh head (mechanics only), DL19 {CE_QUERIES} queries x BM25 "
-                              f"top-{CE_DEPTH}, nDCG@10"},
+                      "what": f"MiniLM + seeded fresh head (mechanics only), DL19 first {CE_QUERIES} judged "
+                              f"queries x BM25 top-{CE_DEPTH}, max_length 512, batch 16, nDCG@10"},
     "pointwise": {"imports": ["torch", "transformers", "ir_measures", "numpy", "pandas"],
                   "lrbench": pointwise_lrbench, "raw": {"transformers batched forward": pointwise_raw},
-                  "what": f"SmolLM2-135M-Instruct yes/no, DL19 {PW_QUERIES} queries x BM25 top-{PW_DEPTH}, "
-                          f"batch {PW_BATCH}, nDCG@10"},
+                  "what": f"SmolLM2-135M-Instruct, llm-rankers yes/no prompt, passages cut to {PW_DOC_TOKENS} "
+                          f"tokens, DL19 first {PW_QUERIES} judged queries x BM25 top-{PW_DEPTH}, batch {PW_BATCH}, "
+                          "nDCG@10"},
     "first": {"imports": ["torch", "transformers", "ir_measures", "numpy", "pandas"],
               "lrbench": first_lrbench, "raw": {"rank-llm FIRST on transformers": first_raw},
-              "what": f"SmolLM2-135M-Instruct FIRST, DL19 {FIRST_QUERIES} queries x BM25 top-{FIRST_DEPTH}, "
-                      "window 20 stride 10, nDCG@10"},
+              "what": f"SmolLM2-135M-Instruct FIRST, DL19 first {FIRST_QUERIES} judged queries x BM25 "
+                      f"top-{FIRST_DEPTH}, window 20 stride 10, nDCG@10"},
     "evaluation": {"imports": ["ir_measures", "pytrec_eval", "ranx", "numpy", "pandas", "pyarrow"],
                    "inputs": eval_inputs, "lrbench": eval_lrbench,
                    "raw": {"ir-measures": eval_ir_measures, "pytrec_eval": eval_pytrec_eval, "ranx": eval_ranx},
