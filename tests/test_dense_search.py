@@ -34,6 +34,9 @@ def test_batched_search_returns_the_one_query_at_a_time_run(slice_ds):
     prof = batched.profile
     assert prof["latency_source"] == "4 single queries, timed one at a time" and prof["latency_ms_p50"] > 0
     assert prof["queries"] == 24 and prof["query_batch_size"] == 10 and prof["throughput_qps"] > 0
+    # a first stage's docs/s is its corpus encoding rate (no rate when the embeddings came from the cache)
+    assert prof["corpus_cached"] is False and prof["docs_per_second"] == prof["corpus_docs_per_second"] > 0
+    assert single.profile["docs_per_second"] is None
 
 
 def test_faiss_flat_is_exact_and_hnsw_reports_its_recall(slice_ds):

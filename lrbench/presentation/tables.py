@@ -30,7 +30,8 @@ CELL_FILES = ("meta.json", "scores.parquet", "perquery.parquet")
 PROFILE_HEADERS = {
     "latency_ms_p50": "p50 ms / query", "latency_ms_p95": "p95 ms", "latency_ms_p99": "p99 ms",
     "peak_rss_mb": "peak RSS MB", "peak_cuda_mb": "peak CUDA MB", "wall_seconds": "wall s",
-    "load_seconds": "load s", "docs_per_second": "docs/s", "generated_tokens_per_query": "generated tokens / query",
+    "load_seconds": "load s", "docs_per_second": "docs/s", "corpus_docs_per_second": "corpus docs/s",
+    "generated_tokens_per_query": "generated tokens / query",
     "batch_size": "batch", "dtype": "dtype", "device": "device", "threads": "threads",
     "flops_per_query": "FLOPs / query", "tokens_per_query": "tokens / query", "calls_per_query": "calls / query",
 }

@@ -133,3 +133,10 @@ class Stopwatch(Cost):
             "tokens_per_second": self.tokens / busy if busy else None,
             **latency_stats(self.latencies),
         }
+
+    def first_stage_dict(self, corpus_docs_per_second: float | None) -> dict:
+        """`as_dict` for a first stage, whose timed blocks are query batches: no per-batch latencies or query
+        count (the runner reports the search's own), and docs/s is the corpus encoding rate, not documents
+        counted during the search (none are)."""
+        timed = {k: v for k, v in self.as_dict().items() if not k.startswith("latency_ms") and k != "queries"}
+        return {**timed, "docs_per_second": corpus_docs_per_second}

@@ -332,14 +332,13 @@ class EmbedderRunner(NeuralRunner):
                 recall_k = min(10, k)
                 search_profile[f"search_recall@{recall_k}_vs_exact"] = searcher.recall_against_exact(
                     np.concatenate(recall_queries)[:1000], recall_k)
-        timed = watch.as_dict()
-        for key in [k_ for k_ in timed if k_.startswith("latency_ms") or k_ == "queries"]:
-            timed.pop(key)
+        corpus_rate = None if cached or not corpus_seconds else len(ids) / corpus_seconds
+        timed = watch.first_stage_dict(corpus_rate)
         profile = {**self.model_profile(loaded, watch, len(qids)), **corpus_cost.profile(len(qids), "corpus_"),
                    "role": "first stage", "warmup_seconds": warmup, "k": k,
                    "corpus_docs": len(ids), "corpus_seconds": corpus_seconds, "corpus_cached": cached,
                    "corpus_tokens": corpus_tokens,
-                   "corpus_docs_per_second": None if cached or not corpus_seconds else len(ids) / corpus_seconds,
+                   "corpus_docs_per_second": corpus_rate,
                    "batch_size": p.batch_size, "bucketed": p.bucket, "similarity": p.similarity, "prf": p.prf,
                    "runner_seconds": time.perf_counter() - started, **shards, **timed, **search_profile,
                    "queries": len(qids), **latency, **mem.as_dict()}

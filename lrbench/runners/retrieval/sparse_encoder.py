@@ -227,12 +227,13 @@ class SparseEncoderRunner(NeuralRunner):
                 for qid, (doc_rows, scores) in zip(batch, hits):
                     rows.extend((qid, ids[i], float(s)) for i, s in zip(doc_rows, scores))
             search_seconds = time.perf_counter() - t0
-        timed = {key: v for key, v in watch.as_dict().items() if not key.startswith("latency_ms") and key != "queries"}
+        corpus_rate = None if cached or not corpus_seconds else len(ids) / corpus_seconds
+        timed = watch.first_stage_dict(corpus_rate)
         nnz_per_doc = docs.getnnz(axis=1) if docs.shape[0] else [0]
         profile = {**loaded.info(), "role": "first stage", "pooling": p.pooling, "warmup_seconds": warmup, "k": k,
                    "corpus_docs": len(ids), "corpus_seconds": corpus_seconds, "corpus_cached": cached,
                    "corpus_tokens": corpus_tokens,
-                   "corpus_docs_per_second": None if cached or not corpus_seconds else len(ids) / corpus_seconds,
+                   "corpus_docs_per_second": corpus_rate,
                    "index_seconds": index_seconds, "index_postings": index.total_postings,
                    "index_terms": int((index.postings.getnnz(axis=1) > 0).sum()),
                    "doc_nonzero_mean": float(sum(nnz_per_doc) / max(1, len(ids))),
