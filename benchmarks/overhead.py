@@ -10,7 +10,7 @@ dataset reading, model loading, writing the results and evaluating are inside), 
 CPU time from resource.getrusage (interpreter start and every import included). The table reports, per row, the
 median over pairs of the ratio lrbench / raw.
 
-    python benchmarks/overhead.py [--rows bm25,embedder,...] [--pairs 3] [--eval-queries 698]
+    python benchmarks/overhead.py [--rows bm25,embedder,...] [--pairs 3] [--eval-queries 6980]
     python benchmarks/overhead.py --summary-only      # rebuild summary.json from the per-row records
     lrbench tables benchmarks/OVERHEAD.md
 
@@ -518,7 +518,7 @@ def main() -> None:
     ap.add_argument("--child", nargs=3, metavar=("ROW", "SIDE", "INFO"), help=argparse.SUPPRESS)
     ap.add_argument("--rows", default=",".join(ROWS), help=f"comma-separated, of {', '.join(ROWS)}")
     ap.add_argument("--pairs", type=int, default=3)
-    ap.add_argument("--eval-queries", type=int, default=698,
+    ap.add_argument("--eval-queries", type=int, default=6980,
                     help="queries of the synthetic evaluation run (MS MARCO dev: 6980)")
     ap.add_argument("--eval-depth", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=OUT)
