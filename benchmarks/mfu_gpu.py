@@ -199,7 +199,8 @@ def part_pointwise(a, stage: Path, device: str, dtype, peak: float):
     runner = PointwiseRunner({"model": "random-init", "batch_size": a.batch_size, "dtype": "bfloat16"})
     runner.prepare(loaded)
     t0 = time.perf_counter()
-    prompts = [p for i, q in enumerate(queries) for p in runner.mode.prompts(loaded, q, passages_for(i, corpus, a.depth))]
+    prompts = [p for i, q in enumerate(queries)
+               for p in runner.mode.prompts(loaded, q, passages_for(i, corpus, a.depth))]
     prompt_s = time.perf_counter() - t0
     next_token_logits(loaded, prompts[:2 * a.batch_size], a.batch_size)  # warm-up
     seconds, cost = timed(loaded, device, lambda w: next_token_logits(loaded, prompts, a.batch_size, True, w))

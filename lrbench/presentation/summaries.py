@@ -75,8 +75,9 @@ def write_summary(path: str | Path, *, name: str, command: str, columns: dict[st
     if rows and unknown:
         raise LrbenchError(f"summary columns {unknown} appear in no row", file=str(path),
                            hint="name only keys the rows carry")
-    summary = {"format": FORMAT, "name": name, "command": command, "machine": started,
-               "load_avg_end": load_average() if started.get("load_avg") is not None else None, "columns": columns, "rows": rows, "notes": notes or []}
+    end_load = load_average() if started.get("load_avg") is not None else None  # none for recorded runs
+    summary = {"format": FORMAT, "name": name, "command": command, "machine": started, "load_avg_end": end_load,
+               "columns": columns, "rows": rows, "notes": notes or []}
     summary.update(extra or {})
     write_text(path, json.dumps(summary, indent=2, allow_nan=False, default=str) + "\n")
     return path
