@@ -151,7 +151,7 @@ def part_embedder(a, stage: Path, device: str, dtype, peak: float):
         yield row("embedder", shape, a.batch_size, len(texts), "docs", seconds, cost.flops, stats["tokens"], peak,
                   mfu_forward_pct=100 * cost.flops / forward_s / (peak * 1e12), forward_seconds=forward_s,
                   tokenize_seconds=tokenize_s)
-        del loaded, ready
+        loaded = ready = None  # free the model before the next shape
 
 
 def part_cross_encoder(a, stage: Path, device: str, dtype, peak: float):
@@ -176,7 +176,7 @@ def part_cross_encoder(a, stage: Path, device: str, dtype, peak: float):
         seconds, cost = timed(loaded, device, score)
         yield row("cross-encoder", shape, a.depth, len(queries) * a.depth, "pairs", seconds, cost.flops, cost.tokens,
                   peak)
-        del loaded
+        loaded = None  # free the model before the next shape
 
 
 def smollm(stage: Path, device: str, dtype):
