@@ -32,6 +32,16 @@ def ranked_order(queries: np.ndarray, scores: np.ndarray, docs: np.ndarray) -> n
     return order[np.argsort(ties * width + docs[order], kind="stable")]  # < rows * (docs + 1): no overflow
 
 
+def ranks_in_query(ordered_queries: np.ndarray, n_queries: int) -> tuple[np.ndarray, np.ndarray]:
+    """(each row's rank within its query, from 1; each query's row count) for query codes in ranked order (rows
+    of a query together, as `ranked_order` leaves them)."""
+    import numpy as np
+
+    sizes = np.bincount(ordered_queries, minlength=n_queries)
+    first = np.cumsum(sizes) - sizes  # where each query starts in the ordered rows
+    return np.arange(len(ordered_queries)) - first[ordered_queries] + 1, sizes
+
+
 def codes(values, *, descending: bool = False) -> tuple[np.ndarray, object]:
     """(int64 codes whose order is the values' order, the distinct values); missing values sort last."""
     import numpy as np

@@ -90,7 +90,7 @@ def judged_rows(run: pd.DataFrame, qrels: pd.DataFrame, measures) -> list[tuple[
 
     from ir_measures.providers.base import NOT_PROVIDED
 
-    from lrbench.datasets.ranking_order import codes, ranked_order
+    from lrbench.datasets.ranking_order import codes, ranked_order, ranks_in_query
 
     qcodes, queries = pd.factorize(run["query_id"])  # queries in order of first appearance, as ir-measures
     dcodes, docs = codes(run["doc_id"])  # doc code order is doc id order (the tie-break)
@@ -105,13 +105,11 @@ def judged_rows(run: pd.DataFrame, qrels: pd.DataFrame, measures) -> list[tuple[
     is_judged = np.isin(keys, judged_q[both].astype(np.int64) * (len(docs) + 1) + judged_d[both])
     order = ranked_order(qcodes.astype(np.int64), scores, dcodes)
     sorted_q, is_judged = qcodes[order], is_judged[order]
-    sizes = np.bincount(sorted_q, minlength=len(queries))
-    starts = np.cumsum(sizes) - sizes
-    rank = np.arange(len(sorted_q)) - starts[sorted_q]
+    rank, sizes = ranks_in_query(sorted_q, len(queries))  # rank from 1
     values = []
     for m in measures:
         cutoff = m["cutoff"]
-        top = np.full(len(rank), True) if cutoff == NOT_PROVIDED else rank < cutoff
+        top = np.full(len(rank), True) if cutoff == NOT_PROVIDED else rank <= cutoff
         found = np.bincount(sorted_q[top & is_judged], minlength=len(queries))
         shown = sizes if cutoff == NOT_PROVIDED else np.minimum(sizes, cutoff)
         values.append((str(m), found / shown))

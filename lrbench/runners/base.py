@@ -151,15 +151,10 @@ def top_k(run: pd.DataFrame, k: int | None) -> pd.DataFrame:
 
 def _ranked(run: pd.DataFrame):
     """(the rows ordered by query, score descending and doc id descending; each one's rank in its query, from 1)."""
-    import numpy as np
-
-    from lrbench.datasets.ranking_order import codes, ranked_order
+    from lrbench.datasets.ranking_order import codes, ranked_order, ranks_in_query
 
     queries, _ = codes(run["query_id"])
     scores = run["score"].to_numpy()
     order = ranked_order(queries, scores if scores.dtype.kind in "fi" else scores.astype(float),
                          codes(run["doc_id"], descending=True)[0])
-    in_order = queries[order]
-    sizes = np.bincount(in_order, minlength=int(queries.max()) + 1 if len(queries) else 0)
-    first = np.cumsum(sizes) - sizes  # where each query starts in the ordered rows
-    return order, np.arange(len(order)) - first[in_order] + 1
+    return order, ranks_in_query(queries[order], int(queries.max()) + 1 if len(queries) else 0)[0]
