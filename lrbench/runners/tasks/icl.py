@@ -25,11 +25,13 @@ from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.cost import Cost
 from lrbench.runners.neural.base import ModelParams, check_model_path, model_revision
+from lrbench.runners.retrieval.bm25 import BM25Params
 from lrbench.runners.tasks.common import TaskModelRunner
 from lrbench.runners.tasks.glue import ZERO_SHOT, choice_logprobs
 
 EXEMPLAR_SEPARATOR = "\n\n"  # between exemplars and before the question, as lm-eval's few-shot prompts
-BM25_SETTINGS = {"k1": 0.9, "b": 0.4, "method": "lucene", "stemmer": "english", "stopwords": "en"}  # bm25's defaults
+BM25 = BM25Params()  # the bm25 runner's defaults
+BM25_SETTINGS = BM25.model_dump(include={"k1", "b", "method", "stemmer", "stopwords"})  # recorded in the profile
 
 
 class IclParams(ModelParams):
@@ -71,11 +73,11 @@ def bm25_exemplars(pool_texts: list[str], queries: list[str], k: int) -> list[li
 
     from lrbench.runners.bm25_tokens import bm25s_tokenize
 
-    retriever = bm25s.BM25(k1=BM25_SETTINGS["k1"], b=BM25_SETTINGS["b"], method=BM25_SETTINGS["method"])
-    retriever.index(bm25s_tokenize(pool_texts, BM25_SETTINGS["stemmer"], BM25_SETTINGS["stopwords"]),
+    retriever = bm25s.BM25(k1=BM25.k1, b=BM25.b, method=BM25.method)
+    retriever.index(bm25s_tokenize(pool_texts, BM25.stemmer, BM25.stopwords),
                     show_progress=False)
     out = []
-    for tokens in bm25s_tokenize(queries, BM25_SETTINGS["stemmer"], BM25_SETTINGS["stopwords"]):
+    for tokens in bm25s_tokenize(queries, BM25.stemmer, BM25.stopwords):
         if not tokens:  # nothing left after stopwords: the first k pool texts
             out.append(list(range(k)))
             continue
