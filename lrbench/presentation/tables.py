@@ -34,6 +34,7 @@ PROFILE_HEADERS = {
     "generated_tokens_per_query": "generated tokens / query",
     "batch_size": "batch", "dtype": "dtype", "device": "device", "threads": "threads",
     "flops_per_query": "FLOPs / query", "tokens_per_query": "tokens / query", "calls_per_query": "calls / query",
+    "scorer_calls_per_query": "scorer calls / query", "index_scorer_calls": "index scorer calls",
 }
 
 
