@@ -97,7 +97,7 @@ class PairwiseRunner(LabelCompareRunner):
     """LLM pairwise reranker: all pairs, a heap or a sliding bubble sort, each pair asked in both orders."""
 
     type = "llm-pairwise"
-    version = "1"
+    version = "2"  # 2: cached answers are charged their stored cost
     Params = PairwiseParams
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
@@ -156,7 +156,8 @@ class PairwiseRunner(LabelCompareRunner):
                         self.prompt_ids(loaded, query, [docs[j], docs[i]])]
         watch.count("compares", len(pairs))
         self.trace += pairs
-        if p.compare == "likelihood":  # batches as next_token_logits makes them (in order), as generate's (sorted)
+        # `sort` makes the batches the model call would: next_token_logits keeps the order, generate sorts
+        if p.compare == "likelihood":
             logits = self.answers(loaded, prompts, lambda todo: [json.dumps(r) for r in self.label_logits(
                 loaded, todo, 2, p.batch_size, watch)], watch, sort=False)
             logits = [json.loads(a) for a in logits]
