@@ -354,12 +354,12 @@ def test_smollm2_end_to_end_equals_llm_rankers(dl19, tokenizer, smollm, monkeypa
                              "query_max_tokens": 16, "batch_size": 2})
     model = RecordingModel(smollm)
     loaded = types.SimpleNamespace(tokenizer=tokenizer, model=model, device="cpu", pad_id=pad_token_id(tokenizer))
-    runner.reset_counters()
-    order = runner.order(loaded, q, docs, Stopwatch())
+    watch = Stopwatch()
+    order = runner.order(loaded, q, docs, watch)
     assert [(docs[i], docs[j]) for i, j in runner.trace] == seen
     assert [docids[i] for i in order] == ranked
     prompts = [pair for batch in ref.tokenizer.texts for pair in batch]
     assert prompts == [s for i, j in runner.trace for s in (runner.prompt_string(tokenizer, q, [docs[i], docs[j]]),
                                                            runner.prompt_string(tokenizer, q, [docs[j], docs[i]]))]
     assert model.new == real_llm.new  # the same generated token for every prompt
-    assert runner.compares == len(seen) and runner.model_calls == 2 * len(seen)
+    assert watch.counts["compares"] == len(seen) and watch.counts["model_calls"] == 2 * len(seen)

@@ -3,8 +3,9 @@ read as one of those labels.
 
 A compare's prompt is the runner's `user_message(query, docs)` as the user turn of the chat template, then the
 answer prefix (" Passage:"). `compare: generate` reads the greedily generated label; `compare: likelihood` reads the
-next-token logits of the labels (each pooled over the spellings "A", "a", " A", " a"). Counters: queries, compares,
-model calls (prompts run), generated tokens, unread answers; the token counts go to the Stopwatch.
+next-token logits of the labels (each pooled over the spellings "A", "a", " A", " a"). The run's Cost (its Stopwatch)
+counts compares, model calls (prompts answered: the profile's `model_calls` and `model_calls_per_query` are these,
+`calls_per_query` stays the forward passes), generated tokens and unread answers; nothing is kept on the runner.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ class LabelCompareRunner(NeuralRunner):
     needs_input = True
     schedule_params = GENERATION_SCHEDULE_PARAMS
 
-    def __init__(self, params):
-        super().__init__(params)
-        self.reset_counters()
+    #: counts every run reports, zero or not (`start_counts`)
+    counted: tuple[str, ...] = ("compares", "model_calls", "generated_tokens", "unparsed_answers")
 
-    def reset_counters(self) -> None:
-        self.queries = self.compares = self.model_calls = self.generated = self.unparsed = 0
+    def start_counts(self, watch) -> None:
+        for name in self.counted:
+            watch.count(name, 0)
 
     def prepare(self, loaded) -> None:
         if self.params.compare == "likelihood":
@@ -66,8 +67,8 @@ class LabelCompareRunner(NeuralRunner):
         from lrbench.runners.llm.score_modes import generate
 
         outs = generate(loaded, prompts, max_new, batch_size, watch)
-        self.model_calls += len(prompts)
-        self.generated += sum(len(o) for o in outs)
+        watch.count("model_calls", len(prompts))
+        watch.count("generated_tokens", sum(len(o) for o in outs))
         return [loaded.tokenizer.decode(o, skip_special_tokens=True) for o in outs]
 
     def label_logits(self, loaded, prompts: list[list[int]], n: int, batch_size: int, watch) -> list[list[float]]:
@@ -75,12 +76,8 @@ class LabelCompareRunner(NeuralRunner):
         from lrbench.runners.neural.llm import next_token_logits
 
         rows = next_token_logits(loaded, prompts, batch_size, False, watch)
-        self.model_calls += len(prompts)
+        watch.count("model_calls", len(prompts))
         return [[float(row[self.label_ids[j]].logsumexp(-1)) for j in range(n)] for row in rows]
 
     def label_profile(self) -> dict:
-        per_query = max(1, self.queries)
-        return {"compare": self.params.compare, "compares": self.compares, "compares_per_query": self.compares / per_query,
-                "model_calls": self.model_calls, "model_calls_per_query": self.model_calls / per_query,
-                "generated_tokens": self.generated, "generated_tokens_per_query": self.generated / per_query,
-                "unparsed_answers": self.unparsed}
+        return {"compare": self.params.compare}

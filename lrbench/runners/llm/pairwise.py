@@ -17,6 +17,11 @@ prompt of ielab/llm-rankers' PairwiseLlmRanker (prompts/pairwise.py). The prefer
   heapsort: a binary max-heap; a child replaces its parent only when it is preferred (> 0.5).
   sliding: PRP-Sliding-K, llm-rankers' bubblesort: `k` passes of adjacent pairs from the bottom up.
 All methods end as llm-rankers does: the top `k` in the order found, then every other passage in input order.
+
+Cost: an answer from the answer cache costs what it cost when it was computed (its share of the FLOPs, forward
+passes and tokens of the batch that computed it, stored with it), so `flops`, `flops_per_query`, tokens and model
+calls are the method's whole cost, the same cold or warm; `flops_spent`, `model_calls_spent` (prompts run) and
+`cached_answers` say what this run computed and what it found.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pydantic import Field, model_validator
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
+from lrbench.runners.cost import Cost
 from lrbench.runners.neural.base import NeuralParams, check_template
 from lrbench.runners.neural.generation import GenerationParams, attach_generations, check_backend
 from lrbench.runners.llm.label_compare import LabelCompareRunner
@@ -91,7 +97,7 @@ class PairwiseRunner(LabelCompareRunner):
     """LLM pairwise reranker: all pairs, a heap or a sliding bubble sort, each pair asked in both orders."""
 
     type = "llm-pairwise"
-    version = "1"
+    version = "2"  # 2: cached answers are charged their stored cost
     Params = PairwiseParams
 
     def run(self, dataset, inputs, ctx: RunContext) -> Output:
@@ -105,15 +111,19 @@ class PairwiseRunner(LabelCompareRunner):
         what = f"{p.method}, {p.compare}" + (", tsp" if p.decode == "tsp" else "")
         return attach_generations(self, self.rerank(dataset, inputs, ctx, self.score_list, f"llm pairwise ({what})"))
 
-    def reset_counters(self) -> None:
-        super().reset_counters()
-        self.conflicts = self.tsp_exact = self.tsp_heuristic = self.cached = 0
+    counted = (*LabelCompareRunner.counted, "conflicting_pairs", "cached_answers", "model_calls_spent", "flops_spent")
+
+    def __init__(self, params):
+        super().__init__(params)
         self.trace: list[tuple[int, int]] = []  # the current query's compares, (first, second) positions
 
     # -- one query ---------------------------------------------------------------------------
     def score_list(self, loaded, query: str, docs: list[str], watch) -> list[float]:
         """Scores n - rank for the final order (the scorer `rerank` calls per query)."""
-        self.queries += 1
+        self.start_counts(watch)
+        if self.params.decode == "tsp":
+            watch.count("tsp_exact_queries", 0)
+            watch.count("tsp_heuristic_queries", 0)
         self.trace = []
         query, docs = self.truncated(loaded, query, docs)
         return rank_scores(self.order(loaded, query, docs, watch))
@@ -127,8 +137,7 @@ class PairwiseRunner(LabelCompareRunner):
             prefs = self.preferences(loaded, query, docs, pairs, watch)
             if p.decode == "tsp":
                 top, exact = tsp_order(len(docs), pairs, prefs, p.tsp_exact_max)
-                self.tsp_exact += exact
-                self.tsp_heuristic += not exact
+                watch.count("tsp_exact_queries" if exact else "tsp_heuristic_queries")
             else:
                 top = wins_order(len(docs), pairs, prefs)
             return top_k_then_rest(positions, top, p.k)
@@ -145,44 +154,81 @@ class PairwiseRunner(LabelCompareRunner):
         for i, j in pairs:
             prompts += [self.prompt_ids(loaded, query, [docs[i], docs[j]]),
                         self.prompt_ids(loaded, query, [docs[j], docs[i]])]
-        self.compares += len(pairs)
+        watch.count("compares", len(pairs))
         self.trace += pairs
+        # `sort` makes the batches the model call would: next_token_logits keeps the order, generate sorts
         if p.compare == "likelihood":
             logits = self.answers(loaded, prompts, lambda todo: [json.dumps(r) for r in self.label_logits(
-                loaded, todo, 2, p.batch_size, watch)])
+                loaded, todo, 2, p.batch_size, watch)], watch, sort=False)
             logits = [json.loads(a) for a in logits]
             prefs = []
             for first, second in zip(logits[::2], logits[1::2]):
                 prefs.append((_softmax2(first)[0] + _softmax2(second)[1]) / 2)
             return prefs
-        texts = self.answers(loaded, prompts, lambda todo: self.generated_texts(loaded, todo, 1, p.batch_size, watch))
+        texts = self.answers(loaded, prompts, lambda todo: self.generated_texts(loaded, todo, 1, p.batch_size, watch),
+                             watch, sort=True)
         labels = [read_label(t) for t in texts]
-        self.unparsed += sum(label is None for label in labels)
+        watch.count("unparsed_answers", sum(label is None for label in labels))
         prefs = []
         for first, second in zip(labels[::2], labels[1::2]):
             prefs.append(pair_preference(first, second))
-            self.conflicts += first is not None and first == second
+            watch.count("conflicting_pairs", first is not None and first == second)
         return prefs
 
-    def answers(self, loaded, prompts: list[list[int]], ask) -> list[str]:
-        """Each prompt's answer (text) from the answer cache, or from `ask(prompts not cached)`."""
+    def answers(self, loaded, prompts: list[list[int]], ask, watch: Cost, sort: bool) -> list[str]:
+        """Each prompt's answer (text): from the answer cache, or from `ask(prompts)` one batch at a time (batches
+        of `batch_size`, longest first when `sort`), each new answer stored with its share of its batch's cost
+        (a prompt asked twice is computed once). `watch` is charged the method's cost: what the batches run now
+        spend, plus each cached answer's stored share."""
+        from lrbench.runners.neural.batching import length_batches
+
         cache = getattr(self, "_answers", None)
-        if cache is None:
-            return ask(prompts)
+        requests = [self.answer_request(loaded, ids) for ids in prompts] if cache is not None else []
+        keys = [cache.key(r) for r in requests] if cache is not None else list(range(len(prompts)))
+        out: list[str | None] = [None] * len(prompts)
+        shares: dict = {}  # key -> the stored cost of its answer
+        for i, key in enumerate(keys):
+            entry = cache.get(key) if cache is not None else None
+            share = stored_cost(entry)
+            if share is not None:  # an older entry without its cost counts as missing: computed again
+                out[i], shares[key] = entry["text"], share
+        first: dict = {}  # key -> the position that computes it
+        todo = [first.setdefault(keys[i], i) for i, a in enumerate(out) if a is None and keys[i] not in first]
+        for batch in length_batches([len(prompts[i]) for i in todo], self.params.batch_size, sort):
+            rows = [todo[b] for b in batch]
+            before = (watch.flops, watch.calls, watch.tokens_in, watch.tokens_out)
+            for i, answer in zip(rows, ask([prompts[i] for i in rows])):
+                out[i] = answer
+            flops, calls, tokens_in, tokens_out = (now - then for now, then in zip(
+                (watch.flops, watch.calls, watch.tokens_in, watch.tokens_out), before))
+            watch.count("flops_spent", flops)
+            if cache is None or not calls:  # outside `charging` (the warm-up) an answer's cost is unknown: not kept
+                continue
+            equal = [1] * len(rows)
+            for i, *cost in zip(rows, _shares(flops, equal), _shares(calls, equal),
+                                _shares(tokens_in, [len(prompts[i]) for i in rows]), _shares(tokens_out, equal)):
+                shares[keys[i]] = Cost(*cost)
+                cache.put(keys[i], requests[i], out[i], dict(zip(COST_FIELDS, cost)))
+        found, computed = Cost(), set(todo)
+        for i, key in enumerate(keys):
+            if i not in computed:  # from the cache, or a repeat of a prompt computed above
+                out[i] = out[first[key]] if key in first else out[i]
+                found.merge(shares.get(key, Cost()))
+        watch.merge(found)
+        watch.count("generated_tokens", found.tokens_out)
+        watch.count("model_calls", len(prompts) - len(todo))  # the batches above counted their own prompts
+        watch.count("cached_answers", len(prompts) - len(todo))
+        watch.count("model_calls_spent", len(todo))
+        return out  # type: ignore[return-value]
+
+    def answer_request(self, loaded, ids: list[int]) -> dict:
+        """What identifies an answer in the cache: the model as loaded, the compare mode and the prompt."""
         p: PairwiseParams = self.params
         resolved = loaded.resolved
-        requests = [{"runner": self.type, "model": resolved.model_id, "revision": resolved.revision,
-                     "dtype": str(loaded.dtype), "compression": loaded.compression, "adapter": p.adapter,
-                     "compare": p.compare, "prompt_ids": list(ids)} for ids in prompts]
-        keys = [cache.key(json.loads(json.dumps(r, default=str))) for r in requests]
-        out = [entry["text"] if entry else None for entry in map(cache.get, keys)]  # an entry: text and usage
-        todo = [i for i, a in enumerate(out) if a is None]
-        self.cached += len(prompts) - len(todo)
-        if todo:
-            for i, answer in zip(todo, ask([prompts[i] for i in todo])):
-                out[i] = answer
-                cache.put(keys[i], json.loads(json.dumps(requests[i], default=str)), answer)
-        return out
+        request = {"runner": self.type, "model": resolved.model_id, "revision": resolved.revision,
+                   "dtype": str(loaded.dtype), "compression": loaded.compression, "adapter": p.adapter,
+                   "compare": p.compare, "prompt_ids": list(ids)}
+        return json.loads(json.dumps(request, default=str))
 
     # -- prompts -----------------------------------------------------------------------------
     def user_message(self, query: str, docs: list[str]) -> str:
@@ -193,10 +239,34 @@ class PairwiseRunner(LabelCompareRunner):
         from lrbench.runners.llm.recipes import recipe_profile
 
         p: PairwiseParams = self.params
-        extra = {"tsp_exact_max": p.tsp_exact_max, "tsp_exact_queries": self.tsp_exact,
-                 "tsp_heuristic_queries": self.tsp_heuristic} if p.decode == "tsp" else {}
-        return {"method": p.method, "decode": p.decode, "k": p.k, **self.label_profile(),
-                "conflicting_pairs": self.conflicts, "cached_answers": self.cached, **extra, **recipe_profile(p)}
+        extra = {"tsp_exact_max": p.tsp_exact_max} if p.decode == "tsp" else {}
+        return {"method": p.method, "decode": p.decode, "k": p.k, **self.label_profile(), **extra,
+                **recipe_profile(p)}
+
+
+COST_FIELDS = ("flops", "calls", "tokens_in", "tokens_out")
+
+
+def stored_cost(entry: dict | None) -> Cost | None:
+    """The cost stored with a cached answer; None for no entry or one without a whole, valid cost."""
+    usage = (entry or {}).get("usage")
+    if not isinstance(usage, dict):
+        return None
+    values = [usage.get(name) for name in COST_FIELDS]
+    if not all(type(v) is int and v >= 0 for v in values):
+        return None
+    return Cost(*values)
+
+
+def _shares(total: int, weights: list[int]) -> list[int]:
+    """`total` split over rows in proportion to `weights` (equal when they are all 0), in integers that add up to
+    it: the remainder goes one apiece to the first rows."""
+    if not any(weights):
+        weights = [1] * len(weights)
+    whole = sum(weights)
+    parts = [total * w // whole for w in weights]
+    rest = total - sum(parts)
+    return [part + (i < rest) for i, part in enumerate(parts)]
 
 
 def _softmax2(logits: list[float]) -> tuple[float, float]:

@@ -119,15 +119,13 @@ class SetwiseRunner(LabelCompareRunner):
         return attach_generations(self, self.rerank(dataset, inputs, ctx, self.score_list,
                                                     f"llm setwise ({p.method}, {p.compare})"))
 
-    def reset_counters(self) -> None:
-        super().reset_counters()
-        self.trivial = 0
+    counted = (*LabelCompareRunner.counted, "single_passage_sets")
 
     # -- one query ---------------------------------------------------------------------------
     def score_list(self, loaded, query: str, docs: list[str], watch) -> list[float]:
         """Scores n - rank for the order the sort returns (the scorer `rerank` calls per query)."""
         p: SetwiseParams = self.params
-        self.queries += 1
+        self.start_counts(watch)
         query, docs = self.truncated(loaded, query, docs)
         rng = random.Random(p.seed) if p.shuffled else None
         order = run_sort(SORTS[p.method](range(len(docs)), p.num_child, p.k),
@@ -138,15 +136,15 @@ class SetwiseRunner(LabelCompareRunner):
         """The index (into `docs`) of the passage the model picks; None when its answer cannot be read."""
         n = len(docs)
         if n < 2:  # nothing to choose: the reference would still ask the model
-            self.trivial += 1
+            watch.count("single_passage_sets")
             return 0
         shown = rng.sample(range(n), n) if rng is not None else list(range(n))
         ids = self.prompt_ids(loaded, query, [docs[j] for j in shown])
-        self.compares += 1
+        watch.count("compares")
         best = self._likelihood(loaded, ids, n, watch) if self.params.compare == "likelihood" else \
             self._generated(loaded, ids, n, watch)
         if best is None:
-            self.unparsed += 1
+            watch.count("unparsed_answers")
             return None
         return shown[best]
 
@@ -169,5 +167,4 @@ class SetwiseRunner(LabelCompareRunner):
         from lrbench.runners.llm.recipes import recipe_profile
 
         p: SetwiseParams = self.params
-        return {"method": p.method, "num_child": p.num_child, "k": p.k, **self.label_profile(),
-                "single_passage_sets": self.trivial, **recipe_profile(p)}
+        return {"method": p.method, "num_child": p.num_child, "k": p.k, **self.label_profile(), **recipe_profile(p)}
