@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 import lrbench
 from lrbench.cli import app
 from lrbench.errors import LrbenchError
-from lrbench.presentation.tables import regenerate
+from lrbench.presentation.tables import TableSpec, regenerate, render
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -134,3 +134,19 @@ def test_committed_scaling_summaries_are_what_the_report_reads_from_the_cells(tm
     for written in scaling.write_summaries(rows, metas, info, tmp_path):
         fresh, committed = json.loads(written.read_text()), json.loads((folder / written.name).read_text())
         assert fresh["rows"] and fresh["rows"] == committed["rows"] and fresh["machine"] == committed["machine"]
+
+
+def test_rpp_and_qpp_columns_follow_from_the_first_measure_and_the_flops_per_query(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    folder = "benchmarks/results/scifact-anncur"
+    text = render(TableSpec(results=[folder], columns=["nDCG@10", "flops_per_query", "rpp", "qpp"]))
+    assert "| RPP (quality/PFLOP) | QPP (queries/PFLOP) |" in text
+    data = lrbench.open_results(folder).data
+    for line in [row for row in text.splitlines() if row.startswith("| anncur") or row.startswith("| exhaustive")]:
+        system, *numbers = [c.strip().strip("*") for c in line.strip("|").split("|")]
+        ndcg, flops, rpp, qpp = [float(n.replace(",", "")) for n in numbers]
+        cell = next(c for c in data.cells if c.system == system)
+        per_query = cell.profile.flops_per_query
+        assert flops == pytest.approx(per_query, rel=1e-6)
+        assert rpp == pytest.approx(ndcg * 1e15 / per_query, rel=1e-3)
+        assert qpp == pytest.approx(1e15 / per_query, rel=1e-3)

@@ -191,13 +191,9 @@ def _pflop_columns(data: ResultsDir) -> list[tuple[str, Callable]]:
     if not any(c.profile.flops_per_query for c in data.cells):
         return []
 
-    def rpp(cell):
-        measures = data.measures(cell.dataset)
-        return cell.profile.rpp(cell.score(measures[0][1])) if measures else None
-
     first = {d: data.measures(d)[0][0] for d in data.datasets() if data.measures(d)}
     name = next(iter(first.values())) if len(set(first.values())) == 1 else "quality"
-    return [(f"RPP ({name}/PFLOP)", rpp), ("QPP (queries/PFLOP)", lambda cell: cell.profile.qpp)]
+    return [(f"RPP ({name}/PFLOP)", data.rpp), ("QPP (queries/PFLOP)", lambda cell: cell.profile.qpp)]
 
 
 def efficiency_table(data: ResultsDir) -> Table | None:

@@ -164,6 +164,11 @@ class ResultsDir:
         exact = [c for c in self.cells_of(dataset) if c.system == name]
         return exact or [c for c in self.cells_of(dataset) if c.system_name == name]
 
+    def rpp(self, cell) -> float | None:
+        """The cell's ranking quality per PetaFLOP (E2R-FLOPs' RPP) on its dataset's first measure."""
+        measures = self.measures(cell.dataset)
+        return cell.profile.rpp(cell.score(measures[0][1])) if measures else None
+
     def measures(self, dataset: str) -> list[tuple[str, str]]:
         """(display, canonical) per measure evaluated on a dataset, in the suite's order."""
         out: dict[str, str] = {}
