@@ -74,7 +74,8 @@ def test_lora_trained_saved_loaded_through_a_suite_and_squeezed(adapter, shared,
     assert np.abs(by["merged"][1]["score"] - by["base"][1]["score"]).max() > 1e-3
     sq = by["sq"][0]
     assert sq["adapter_rank_after_squeeze"] == TARGET and sq["compression"]["method"] == "lora-squeeze"
-    assert sq["adapter_params_after_squeeze"] == trainable * TARGET // RANK
+    assert sq["adapter_params_after_squeeze"] == sq["adapter_params"] == trainable * TARGET // RANK
+    assert by["merged"][0]["adapter_params"] == trainable  # counted before the merge folds it into the weights
     assert sq["compression"]["squeezed"] == 12  # query and value of 6 layers
 
 

@@ -5,7 +5,8 @@ The base model is loaded as usual (offline resolution), the adapter is attached 
 (PeftModel.from_pretrained), optionally squeezed (compress: {method: lora-squeeze, target_rank: r}), then merged
 into the base weights (merge: true, the default: no adapter overhead at inference) or kept as separate LoRA
 branches (merge: false). Other compress methods (svd, asvd, ...) act on the merged model, so they need merge: true.
-The profile records the adapter's path, type, rank(s), alpha, target modules and trainable-parameter count.
+The profile records the adapter's path, type, rank(s), alpha, target modules, trainable-parameter count and
+the LoRA parameters the system carries (adapter_params: after the squeeze, if any).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def load_with_adapter(runner, ctx, calibration=None, **kwargs) -> AdapterLoadedM
                                             ctx.suite_dir)
         info["adapter_rank_after_squeeze"] = min(compress.target_rank, int(config.get("r") or 0)) or None
         info["adapter_params_after_squeeze"] = lora_params(model)
+    info["adapter_params"] = lora_params(model)  # what this system carries: after the squeeze, if any
     if p.merge:
         model = model.merge_and_unload()
     if compress is not None and not squeeze:
