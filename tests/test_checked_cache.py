@@ -70,24 +70,30 @@ def slice_dataset(tmp_path_factory):
     return open_dataset(DatasetSpec(id=f"beir:{folder}"), root)
 
 
-def test_bm25_index_with_a_flipped_byte_is_rebuilt_and_gives_the_cold_run(slice_dataset, tmp_path, capsys):
+@pytest.mark.parametrize("backend, cache", [("bm25s", "bm25s"), ("pyserini", "lucene")])
+def test_bm25_index_with_a_flipped_byte_is_rebuilt_and_gives_the_cold_run(slice_dataset, tmp_path, capsys,
+                                                                           backend, cache):
     from lrbench.runners.retrieval.bm25 import BM25Runner
 
-    cold = BM25Runner({"k": 100}).run(slice_dataset, {}, ctx(tmp_path))
+    if backend == "pyserini":
+        pytest.importorskip("pyserini")
+    params = {"k": 100, "backend": backend}
+    cold = BM25Runner(params).run(slice_dataset, {}, ctx(tmp_path))
     assert cold.profile["index_cached"] is False
-    warm = BM25Runner({"k": 100}).run(slice_dataset, {}, ctx(tmp_path))
+    warm = BM25Runner(params).run(slice_dataset, {}, ctx(tmp_path))
     assert warm.profile["index_cached"] is True
     pd.testing.assert_frame_equal(warm.frame("run"), cold.frame("run"))
-    entry = _one_entry(tmp_path / "cache" / "bm25s")
-    biggest = max((p for p in entry.glob("*.npy")), key=lambda p: p.stat().st_size)
-    _flip_byte(biggest, at=biggest.stat().st_size - 3)  # a score in the data, not the header
+    entry = _one_entry(tmp_path / "cache" / cache)
+    biggest = max((p for p in entry.rglob("*") if p.is_file() and p.name != MANIFEST), key=lambda p: p.stat().st_size)
+    _flip_byte(biggest, at=biggest.stat().st_size * 2 // 3)  # in the data, not a header
     capsys.readouterr()
-    rebuilt = BM25Runner({"k": 100}).run(slice_dataset, {}, ctx(tmp_path))
+    rebuilt = BM25Runner(params).run(slice_dataset, {}, ctx(tmp_path))
     err = capsys.readouterr().err
-    assert f"cache entry {entry} is damaged ({biggest.name} does not match its sha256), rebuilding" in err
+    name = biggest.relative_to(entry).as_posix()
+    assert f"cache entry {entry} is damaged ({name} does not match its sha256), rebuilding" in err
     assert rebuilt.profile["index_cached"] is False
     pd.testing.assert_frame_equal(rebuilt.frame("run"), cold.frame("run"))
-    assert BM25Runner({"k": 100}).run(slice_dataset, {}, ctx(tmp_path)).profile["index_cached"] is True
+    assert BM25Runner(params).run(slice_dataset, {}, ctx(tmp_path)).profile["index_cached"] is True
 
 
 CORPUS_COST = ("corpus_flops", "corpus_model_calls", "corpus_tokens_in", "corpus_tokens")
