@@ -175,6 +175,24 @@ def test_compressed_weights_are_cached(minilm, tmp_path):
     assert report3["cache_key"] != report1["cache_key"]
 
 
+def test_damaged_compressed_weights_are_factored_again(minilm, tmp_path, capsys):
+    model, tok = minilm
+    cfg = {"method": "svd", "ratio": 0.4, "targets": ["encoder.layer.5.*"]}
+    first, report1 = compress_model(copy.deepcopy(model), cfg, cache_dir=tmp_path)
+    weights = tmp_path / "compressed" / report1["cache_key"] / "weights.pt"
+    data = bytearray(weights.read_bytes())
+    data[-len(data) // 3] ^= 0x01  # inside a tensor: torch.load would read it without complaint
+    weights.write_bytes(bytes(data))
+    capsys.readouterr()
+    again, report2 = compress_model(copy.deepcopy(model), cfg, cache_dir=tmp_path)
+    assert not report2["cache_hit"]
+    assert f"{weights.parent} is damaged (weights.pt does not match its sha256), rebuilding" in capsys.readouterr().err
+    x = tok(["a short query about proteins"], return_tensors="pt")
+    with torch.inference_mode():
+        assert torch.equal(first(**x).last_hidden_state, again(**x).last_hidden_state)
+    assert compress_model(copy.deepcopy(model), cfg, cache_dir=tmp_path)[1]["cache_hit"]
+
+
 def test_a_ratio_sweep_decomposes_once_per_compressor(minilm):
     """The decomposition cache belongs to a compressor: the second ratio reuses the first's factors (same result as
     decomposing afresh); another compressor starts empty."""

@@ -290,20 +290,14 @@ def model_fingerprint(model: nn.Module, modules: dict[str, nn.Linear]) -> str:
     return h.hexdigest()[:20]
 
 
-def _cached_report(report_path: Path) -> dict | None:
-    """The cached factorisation's report, or None when absent or damaged (then it is recomputed)."""
-    try:
-        report = json.loads(report_path.read_text())
-    except (OSError, ValueError):
-        return None
+def _cached_report(meta: dict | None) -> dict | None:
+    """The cached factorisation's report, or None when absent or not one (then it is recomputed)."""
+    report = (meta or {}).get("report")
     return report if isinstance(report, dict) and isinstance(report.get("layers"), list) else None
 
 
-def _cache_paths(cache_dir: Path | None, key: str):
-    if cache_dir is None:
-        return None, None
-    folder = Path(cache_dir) / "compressed"
-    return folder / f"{key}.pt", folder / f"{key}.json"
+def _cache_folder(cache_dir: Path | None, key: str) -> Path | None:
+    return None if cache_dir is None else Path(cache_dir) / "compressed" / key
 
 
 # -- lookup: which layers, at which rank -------------------------------------------------
@@ -416,15 +410,17 @@ def _calibration_setting(cfg: LowRankConfig, name: str, default: int) -> int:
 
 # -- the compressed-weights cache on disk -------------------------------------------------
 
-def load_factored(model: nn.Module, modules: dict[str, nn.Linear], weights_path: Path | None,
-                  report_path: Path | None) -> dict | None:
-    """Put the cached factored layers into `model` and return their report; None when nothing usable is cached."""
-    report = _cached_report(report_path) if weights_path is not None and weights_path.exists() else None
+def load_factored(model: nn.Module, modules: dict[str, nn.Linear], folder: Path | None) -> dict | None:
+    """Put the cached factored layers into `model` and return their report; None when nothing usable is cached
+    (an entry whose files do not match its manifest is removed: lrbench.checked_cache)."""
+    from lrbench.checked_cache import read_checked
+
+    report = _cached_report(read_checked(folder)) if folder is not None else None
     if report is None:
         return None
     dtype = next(iter(modules.values())).weight.dtype
     device = next(iter(modules.values())).weight.device
-    state = torch.load(weights_path, map_location=device, weights_only=True)
+    state = torch.load(folder / "weights.pt", map_location=device, weights_only=True)
     for layer in report["layers"]:
         if layer["factored"]:
             old = modules[layer["name"]]
@@ -436,16 +432,17 @@ def load_factored(model: nn.Module, modules: dict[str, nn.Linear], weights_path:
     return report
 
 
-def save_factored(model: nn.Module, report: dict, weights_path: Path, report_path: Path) -> None:
-    from lrbench.atomic import write_text, write_with
+def save_factored(model: nn.Module, report: dict, folder: Path) -> None:
+    from lrbench.checked_cache import publish_checked
 
     state = {}
     for layer in report["layers"]:
         if layer["factored"]:
             for k, v in model.get_submodule(layer["name"]).state_dict().items():
                 state[f"{layer['name']}.{k}"] = v.detach().cpu()
-    write_with(weights_path, lambda tmp: torch.save(state, tmp))
-    write_text(report_path, json.dumps(report, indent=1, default=str))  # last: it marks the entry complete
+    # the report as JSON reads it back; an entry another process published first is kept
+    publish_checked(folder, lambda tmp: torch.save(state, tmp / "weights.pt"),
+                    {"report": json.loads(json.dumps(report, default=str))})
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -534,8 +531,8 @@ class LowRankCompressor:
         key = hashlib.sha256(json.dumps({"v": VERSION, "model": model_key, "cfg": cfg.canonical(),
                                          "calibration": calib_hash},
                                         sort_keys=True, default=str).encode()).hexdigest()[:24]
-        weights_path, report_path = _cache_paths(cache_dir, key)
-        report = load_factored(model, modules, weights_path, report_path)
+        folder = _cache_folder(cache_dir, key)
+        report = load_factored(model, modules, folder)
         if report is not None:
             report.update(cache_hit=True, wall_seconds=time.perf_counter() - started)
             return model, report
@@ -556,8 +553,8 @@ class LowRankCompressor:
                             "hash": calib_hash} if texts else None
         report = compression_report(cfg, model, choices, params_before=params_before, flops_before=flops_before,
                                     calibration=calibration_info, heal=heal_report, cache_key=key, started=started)
-        if weights_path is not None:
-            save_factored(model, report, weights_path, report_path)
+        if folder is not None:
+            save_factored(model, report, folder)
         return model, report
 
     def decomposition(self, model, modules, cfg: LowRankConfig, tokenizer, texts, model_key: str,

@@ -2,7 +2,8 @@
 
 The index is built once per corpus content (keyed by the corpus files' fingerprint) under the lrbench cache:
 `keys.npy` (a 64-bit hash of each doc id, sorted), `offsets.npy` (the matching line offsets) and, for gzipped
-and Parquet corpora, `corpus.jsonl` (a plain copy to seek in). Both arrays are memory-mapped, so a lookup
+and Parquet corpora, `corpus.jsonl` (a plain copy to seek in), checked against their manifest
+(lrbench.checked_cache) when opened. Both arrays are memory-mapped, so a lookup
 touches only the pages of the ids it asks for and the memory it needs does not grow with the corpus;
 each line read back is checked against the id asked for (hash collisions cost one extra read).
 """
@@ -14,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from lrbench.atomic import publish_dir
+from lrbench.checked_cache import publish_checked, read_checked
 from lrbench.errors import LrbenchError
 from lrbench.paths import cache_dir
 from lrbench.datasets.files import json_record, numbered_lines
@@ -133,7 +134,7 @@ class DocIndex:
     @classmethod
     def open(cls, corpus: CorpusFiles, root: Path | None = None) -> "DocIndex":
         folder = (root or cache_dir() / "doc-index") / corpus.fingerprint()
-        if not (folder / "offsets.npy").exists():
+        if read_checked(folder) is None:  # none yet, or damaged (then removed): built again
             _build(corpus, folder)
         lines = folder / "corpus.jsonl" if corpus.kind != "jsonl" else corpus.files[0]
         return cls(folder, lines)
@@ -189,6 +190,6 @@ def _build(corpus: CorpusFiles, folder: Path) -> None:
         np.save(tmp / "offsets.npy", np.asarray(offsets, dtype=np.int64)[order])
 
     # False: another process published the index first (theirs is kept)
-    if not publish_dir(folder, build) and not (folder / "offsets.npy").exists():
+    if not publish_checked(folder, build) and not (folder / "offsets.npy").exists():
         raise LrbenchError("the corpus index folder is damaged (no offsets.npy)", file=str(folder),
                            hint="delete the folder; the next run rebuilds it")

@@ -48,7 +48,9 @@ class Profile:
     flops_per_query: float | None = None
     tokens_per_query: float | None = None  # tokens read and generated
     calls_per_query: float | None = None   # forward passes, or requests to a served backend
-    corpus_flops: float | None = None     # a first stage's corpus encoding (0 when its embeddings were cached)
+    # a first stage's corpus encoding; when its embeddings came from the cache (index_cached), what encoding them
+    # took, as recorded in the cache entry: the same cell reports the same cost cold or warm
+    corpus_flops: float | None = None
     price_per_1k_queries: float | None = None  # served backends with a `price:`
     #: the index (BM25 index, corpus embeddings) was read from the cache: index_seconds is the read, not the build
     index_cached: bool = False

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from lrbench.atomic import publish_dir
+from lrbench.checked_cache import publish_checked, read_checked
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
 from lrbench.runners.bm25_tokens import bm25s_tokenize
@@ -93,10 +93,9 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
     settings = {k: getattr(p, k) for k in ("k1", "b", "method", "stemmer", "stopwords")}
     index_dir = ctx.cache_dir / "bm25s" / digest(dataset.corpus_fingerprint(), json.dumps(settings, sort_keys=True))[:24]
     started = time.perf_counter()
-    doc_ids_file = index_dir / "doc_ids.json"
-    if doc_ids_file.exists():
+    if read_checked(index_dir) is not None:  # every file as it was written, else rebuilt below
         retriever = bm25s.BM25.load(str(index_dir))
-        doc_ids = json.loads(doc_ids_file.read_text())
+        doc_ids = json.loads((index_dir / "doc_ids.json").read_text())
         index_cached = True
     else:
         doc_ids, token_ids, vocab = _bm25s_corpus(ctx.progress(dataset.docs(), description="indexing corpus"), p)
@@ -108,7 +107,7 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
             retriever.save(str(tmp))
             (tmp / "doc_ids.json").write_text(json.dumps(doc_ids))
 
-        publish_dir(index_dir, save)  # a process that finished the same index first keeps its own
+        publish_checked(index_dir, save)  # a process that finished the same index first keeps its own
         index_cached = False
     index_seconds = time.perf_counter() - started
 
@@ -179,7 +178,7 @@ def _pyserini_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunCo
     index_dir = ctx.cache_dir / "lucene" / digest(dataset.corpus_fingerprint(), "title+text")[:24]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        if not (index_dir / "lrbench-index.done").exists():
+        if read_checked(index_dir) is None:  # no index, or a damaged one (removed): the worker builds it
             corpus_dir = tmp / "corpus"
             corpus_dir.mkdir()
             with open(corpus_dir / "docs.jsonl", "w", encoding="utf-8") as fh:

@@ -3,7 +3,9 @@
 Pooling and normalisation come from the sentence-transformers config when the model folder has one
 (params override). Scores are cosine similarities (or dot products with similarity: dot). Corpus embeddings
 are cached on disk under the run cache, keyed by model, revision, max length, pooling, prefix, dtype,
-compression and the corpus fingerprint, so a second system on the same corpus does not re-encode it.
+compression and the corpus fingerprint, so a second system on the same corpus does not re-encode it; each read
+checks the entry against its manifest (lrbench.checked_cache), and a warm run reports the corpus cost recorded
+when it was encoded (`corpus_cached: true` says it was not spent now).
 As a reranker it encodes each distinct candidate document once per cell, and not at all when that corpus cache
 holds it (lrbench.runners.retrieval.doc_embeddings); the profile counts `docs_encoded` and `docs_from_corpus_cache`.
 `prf: k` (in the spirit of E2Rank) re-embeds the query together with its top-k candidate texts as one
@@ -17,13 +19,14 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 from pydantic import Field
 
-from lrbench.atomic import publish_dir
+from lrbench.checked_cache import publish_checked, read_checked
 from lrbench.errors import LrbenchError
 from lrbench.store.blocks import Block, EmbeddingBlocks, plan_blocks, shard_blocks
 from lrbench.runners.base import Output, RunContext
@@ -143,7 +146,7 @@ class EmbedderRunner(NeuralRunner):
         if not dataset.has_docs() or not (Path(ctx.cache_dir) / "embeddings").is_dir():
             return None
         folder = Path(ctx.cache_dir) / "embeddings" / self._corpus_key(loaded, dataset, ctx)
-        if not (folder / "ids.json").exists():
+        if read_checked(folder) is None:
             return None
         return json.loads((folder / "ids.json").read_text()), np.load(folder / "emb.npy", mmap_mode="r")
 
@@ -196,31 +199,39 @@ class EmbedderRunner(NeuralRunner):
         return bool(self.params.shards and self.params.shards > 1 and ctx.store is not None)
 
     def corpus_embeddings(self, loaded, dataset, ctx: RunContext):
-        """(doc_ids, embeddings, seconds, cached, tokens, shard info): from the shards in the run store
-        (`shards: N`), or from the local cache, or encoded now and cached atomically."""
+        """(doc_ids, embeddings, seconds, cached, tokens, shard info, cost): from the shards in the run store
+        (`shards: N`), or from the local cache (checked against its manifest), or encoded now and cached
+        atomically. `cost` and `tokens` are what producing the embeddings took: read from the cache entry
+        when it was there, so a warm run reports the cost of a cold one."""
         import numpy as np
 
+        cost = Cost()  # the corpus encoding is its own stage: not a query's cost
         if self._sharded(ctx):
-            return self._merge_shards(loaded, dataset, ctx)
+            with loaded.charging(cost):
+                return (*self._merge_shards(loaded, dataset, ctx), cost)
         folder = Path(ctx.cache_dir) / "embeddings" / self._corpus_key(loaded, dataset, ctx)
         started = time.perf_counter()
-        if (folder / "ids.json").exists():
+        meta = read_checked(folder)
+        if meta is not None:
             ids = json.loads((folder / "ids.json").read_text())
             emb = np.load(folder / "emb.npy")
-            return ids, emb, time.perf_counter() - started, True, 0, {}
+            return ids, emb, time.perf_counter() - started, True, meta["tokens"], {}, Cost(**meta["cost"])
         ids, parts, stats = [], [], {}
-        for _, block_ids, block_texts in ctx.progress(self._corpus_blocks(dataset), total=dataset.docs_count(),
-                                                      description="encoding corpus", size=lambda b: len(b[1])):
-            ids += block_ids
-            parts.append(self._encode_block(loaded, block_texts, stats))
+        with loaded.charging(cost):
+            for _, block_ids, block_texts in ctx.progress(self._corpus_blocks(dataset), total=dataset.docs_count(),
+                                                          description="encoding corpus", size=lambda b: len(b[1])):
+                ids += block_ids
+                parts.append(self._encode_block(loaded, block_texts, stats))
         emb = np.concatenate(parts) if parts else np.zeros((0, loaded.model.config.hidden_size), np.float32)
 
         def save(tmp: Path) -> None:
             np.save(tmp / "emb.npy", emb)
             (tmp / "ids.json").write_text(json.dumps(ids))
 
-        publish_dir(folder, save)  # a process that stored the same embeddings first keeps its own
-        return ids, emb, time.perf_counter() - started, False, stats.get("tokens", 0), {}
+        tokens = stats.get("tokens", 0)
+        # a process that stored the same embeddings first keeps its own
+        publish_checked(folder, save, {"cost": asdict(cost), "tokens": tokens})
+        return ids, emb, time.perf_counter() - started, False, tokens, {}, cost
 
     # -- shards ----------------------------------------------------------------------------
     def shard_count(self, has_input: bool) -> int:
@@ -298,9 +309,8 @@ class EmbedderRunner(NeuralRunner):
         with PeakMemory(select_device(p.device)) as mem:
             sample = [t for _, t in zip(range(64), dataset.docs())]
             loaded = self.load(ctx, [t for _, t in sample])
-            corpus_cost = Cost()  # the corpus encoding is its own stage: not a query's cost
-            with loaded.charging(corpus_cost):
-                ids, emb, corpus_seconds, cached, corpus_tokens, shards = self.corpus_embeddings(loaded, dataset, ctx)
+            ids, emb, corpus_seconds, cached, corpus_tokens, shards, corpus_cost = self.corpus_embeddings(
+                loaded, dataset, ctx)
             t0 = time.perf_counter()
             searcher = Searcher(emb, SearchSettings(p.search, p.chunk_size, p.hnsw_m, p.ef_search, p.ivf_lists,
                                                     p.ivf_probe))

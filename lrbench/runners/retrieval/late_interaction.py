@@ -5,7 +5,7 @@ score(q, d) = sum over query tokens i of max over document tokens j of cos(q_i, 
 document markers are configurable: a marker that is a single vocabulary token (ColBERT's `[unused0]` /
 `[unused1]`) is inserted right after [CLS]; any other string is prepended to the text. `query_augment: N`
 pads queries with [MASK] tokens to N tokens, as ColBERT does. Candidates' token embeddings are cached on
-disk under the run cache (one file per distinct passage text), keyed by model, revision, max length,
+disk under the run cache (one checked entry per distinct passage text), keyed by model, revision, max length,
 marker, dtype and compression, so a second reranker of the same candidates does not re-encode them.
 
 The encoder here is used zero-shot (e.g. all-MiniLM-L6-v2 was trained for mean pooling, not MaxSim):
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from lrbench.atomic import write_with
+from lrbench.checked_cache import publish_checked, read_checked
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner
 from lrbench.runners.neural.batching import length_batches, pad_batch
@@ -120,9 +120,10 @@ class LateInteractionRunner(NeuralRunner):
         self.query_tokens += len(ids)
         return self.token_embeddings(loaded, [ids])[0], len(ids)
 
-    def _cache_path(self, text: str) -> Path:
+    def _cache_entry(self, text: str) -> Path:
+        """The passage's cache folder: its `emb.npy` and the manifest that checks it (lrbench.checked_cache)."""
         name = hashlib.sha256(text.encode()).hexdigest()[:32]
-        return self._cache_folder / name[:2] / f"{name}.npy"
+        return self._cache_folder / name[:2] / name
 
     def documents(self, loaded, docs: list[str]):
         """Token embeddings of passages (punctuation dropped), from the disk cache when present."""
@@ -131,8 +132,8 @@ class LateInteractionRunner(NeuralRunner):
         out: list = [None] * len(docs)
         todo = []
         for i, text in enumerate(docs):
-            if self._cache_folder is not None and self._cache_path(text).exists():
-                out[i] = np.load(self._cache_path(text))
+            if self._cache_folder is not None and read_checked(self._cache_entry(text)) is not None:
+                out[i] = np.load(self._cache_entry(text) / "emb.npy")
                 self.cache_hits += 1
             else:
                 todo.append(i)
@@ -145,7 +146,7 @@ class LateInteractionRunner(NeuralRunner):
                 out[i] = emb
                 self.cache_misses += 1
                 if self._cache_folder is not None:
-                    write_with(self._cache_path(docs[i]), lambda tmp: np.save(tmp, emb))
+                    publish_checked(self._cache_entry(docs[i]), lambda tmp: np.save(tmp / "emb.npy", emb))
         self.doc_tokens += sum(len(e) for e in out)
         return out
 

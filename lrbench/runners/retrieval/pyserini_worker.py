@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from lrbench.atomic import publish_dir
+from lrbench.checked_cache import publish_checked
 
 
 def _fatjar() -> str:
@@ -51,9 +51,8 @@ def _index(jar: str, corpus_dir: str, index_dir: Path, threads: int) -> float:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit("Lucene indexing failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1])
-        (tmp / "lrbench-index.done").write_text("ok")
 
-    publish_dir(index_dir, index)  # an index another process finished first is kept
+    publish_checked(index_dir, index)  # an index another process finished first is kept
     return time.perf_counter() - started
 
 

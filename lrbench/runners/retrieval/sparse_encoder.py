@@ -20,7 +20,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
-from lrbench.atomic import write_with
+from lrbench.checked_cache import publish_checked, read_checked
 from lrbench.datasets.base import RUN_COLUMNS, digest
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
@@ -170,18 +170,20 @@ class SparseEncoderRunner(NeuralRunner):
         return digest(canonical_json(parts), dataset.corpus_fingerprint())[:24]
 
     def corpus_vectors(self, loaded, dataset, ctx: RunContext):
-        """(doc ids, CSR document vectors, seconds, cached, tokens): from the cache, or encoded now and cached."""
+        """(doc ids, CSR document vectors, seconds, cached, tokens): from the cache (checked against its
+        manifest; tokens as when it was encoded), or encoded now and cached."""
         import itertools
 
         import numpy as np
         import scipy.sparse as sp
 
-        path = Path(ctx.cache_dir) / "sparse" / f"{self._corpus_key(loaded, dataset, ctx)}.npz"
+        folder = Path(ctx.cache_dir) / "sparse" / self._corpus_key(loaded, dataset, ctx)
         started = time.perf_counter()
-        if path.exists():
-            with np.load(path) as z:
+        meta = read_checked(folder)
+        if meta is not None:
+            with np.load(folder / "vectors.npz") as z:
                 docs = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-                return [str(x) for x in z["ids"]], docs, time.perf_counter() - started, True, 0
+                return [str(x) for x in z["ids"]], docs, time.perf_counter() - started, True, meta["tokens"]
         ids, parts, stats = [], [], {}
         stream = iter(dataset.docs())
         blocks = iter(lambda: list(itertools.islice(stream, self.params.block_docs)), [])
@@ -192,11 +194,11 @@ class SparseEncoderRunner(NeuralRunner):
                                                                             dtype=np.float32)
 
         def save(tmp: Path) -> None:
-            with open(tmp, "wb") as fh:
+            with open(tmp / "vectors.npz", "wb") as fh:
                 np.savez(fh, data=docs.data, indices=docs.indices, indptr=docs.indptr,
                          shape=np.asarray(docs.shape), ids=np.asarray(ids))
 
-        write_with(path, save)
+        publish_checked(folder, save, {"tokens": stats.get("tokens", 0)})  # one stored first is kept
         return ids, docs, time.perf_counter() - started, False, stats.get("tokens", 0)
 
     def _first_stage(self, dataset, ctx: RunContext) -> Output:
