@@ -76,6 +76,8 @@ def test_minilm_cell_flops_equal_the_flop_counter(scifact, tmp_path, flop_counte
     assert p["model_calls"] == calls
     assert p["calls_per_query"] == pytest.approx(p["model_calls"] / queries)
     assert p["tokens_per_query"] * queries == p["tokens_in"] > 0 and p["tokens_out"] == 0
+    # tokens in are the texts' own tokens, as the encoder counts them: batches of 8 pad, padding is not input
+    assert p["tokens_in"] == p["tokens"]
     # perturbation: a count 3% off the real work fails the 2% comparison
     assert p["flops"] * 0.97 != pytest.approx(flop_counter[0], rel=0.02)
 

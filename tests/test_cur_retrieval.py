@@ -53,6 +53,7 @@ def test_cur_retrieval_costs_and_recall_against_exhaustive_scoring(sf):
     assert 40 <= p["scorer_calls_per_query"] <= 40 + 15
     # every test query pays its own encoding, anchor or not (one query per model call here)
     assert p["calls_per_query"] == 1 and p["index_model_calls"] > 0
+    assert p["corpus_flops"] > 0 and p["corpus_model_calls"] > 0  # the embedder scorer's corpus encoding
     recalls = []
     pos = {d: i for i, d in enumerate(scorer.ids)}
     for qid, group in out.run.groupby("query_id"):

@@ -35,6 +35,7 @@ class FlopMeter:
 
         self.model = model
         self.cost: Cost | None = None
+        self._caller_mask = None  # the padding mask the model was called with (see _inputs)
         config = getattr(model.config, "text_config", None) or model.config
         n_layers = int(config.num_hidden_layers)
         heads = int(config.num_attention_heads)
@@ -47,7 +48,8 @@ class FlopMeter:
                                        if isinstance(m, nn.Linear))
         self.flops_per_pair = 4 * n_layers * heads * head_dim
         backbone = next(m for m in model.modules() if any(c is stack for c in m.children()))
-        self._hooks = [backbone.register_forward_pre_hook(self._forward, with_kwargs=True)]
+        self._hooks = [] if backbone is model else [model.register_forward_pre_hook(self._inputs, with_kwargs=True)]
+        self._hooks += [backbone.register_forward_pre_hook(self._forward, with_kwargs=True)]
         self._hooks += [m.register_forward_hook(self._head) for m in model.modules()
                         if isinstance(m, nn.Linear) and id(m) not in in_stack]
 
@@ -64,7 +66,14 @@ class FlopMeter:
         finally:
             self.cost = previous
 
+    def _inputs(self, module, args, kwargs):
+        """Keep the caller's 2-D padding mask: an encoder's layer stack (BERT) is given a 4-D attention bias
+        instead, from which the padding cannot be read back."""
+        mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
+        self._caller_mask = mask if mask is not None and getattr(mask, "dim", lambda: 0)() == 2 else None
+
     def _forward(self, module, args, kwargs):
+        caller_mask, self._caller_mask = self._caller_mask, None
         if self.cost is None:
             return
         x = kwargs.get("input_ids", args[0] if args else None)
@@ -76,8 +85,10 @@ class FlopMeter:
         mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
         keys = int(mask.shape[-1]) if mask is not None and mask.dim() == 2 else past_len + width
         flops = rows * width * self.flops_per_token + rows * width * keys * self.flops_per_pair
+        if mask is None or mask.dim() != 2:
+            mask = caller_mask if caller_mask is not None and tuple(caller_mask.shape) == (rows, width) else None
         # generated tokens fed back while decoding are the runner's tokens_out, not input
-        tokens_in = 0 if past_len else (int(mask.sum()) if mask is not None and mask.dim() == 2 else rows * width)
+        tokens_in = 0 if past_len else (int(mask.sum()) if mask is not None else rows * width)
         self.cost.add(flops=flops, calls=1, tokens_in=tokens_in)
 
     def _head(self, module, args, output):

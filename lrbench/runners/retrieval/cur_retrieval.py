@@ -88,9 +88,10 @@ class PairScorer:
         self.loaded = self.runner.load(ctx, self.texts[:32])
         self.runner.prepare(self.loaded)
         self.matrix = None
+        self.corpus_cost = Cost()  # what the embedder scorer's corpus embeddings took (recorded when cached)
         self._queries: dict = {}  # embedder: query embeddings, one encode per query
         if self.type == "embedder":
-            _, self.matrix, *_ = self.runner.corpus_embeddings(self.loaded, dataset, ctx)
+            _, self.matrix, *_, self.corpus_cost = self.runner.corpus_embeddings(self.loaded, dataset, ctx)
         self.watch = Stopwatch()
         self.exact = self.runner.pair_scorer(self.loaded, self.watch)
 
@@ -119,7 +120,7 @@ class CurRetrievalRunner(Runner):
     """ANNCUR: CUR approximation of a pairwise scorer from anchor queries and items, then exact reranking."""
 
     type = "cur-retrieval"
-    version = "4"
+    version = "5"
     needs_input = False
     Params = CurParams
 
@@ -160,7 +161,8 @@ class CurRetrievalRunner(Runner):
                     watch.docs += len(items)
             query_calls = scorer.calls - calls_before
         profile = {**scorer.runner.model_profile(scorer.loaded, watch, len(qids)),
-                   **index_cost.profile(len(qids), "index_"), "scorer": scorer.type, "items": n_items,
+                   **index_cost.profile(len(qids), "index_"), **scorer.corpus_cost.profile(len(qids), "corpus_"),
+                   "scorer": scorer.type, "items": n_items,
                    "anchor_queries": index["anchor_counts"], "anchor_items": len(index["anchor_items"]), "k": p.k,
                    "index_scorer_calls": index["calls"], "index_seconds": index["seconds"],
                    "scorer_calls_per_query": query_calls / len(qids), "exhaustive_calls_per_query": n_items,
