@@ -8,9 +8,12 @@ Times are CPU times, not wall times (the machine is shared): `work` is time.proc
 work itself (the third-party libraries both sides use are imported before the clock starts; lrbench's own imports,
 dataset reading, model loading, writing the results and evaluating are inside), `process` is the child's whole
 CPU time from resource.getrusage (interpreter start and every import included). The table reports, per row, the
-median over pairs of the ratio lrbench / raw.
+median over pairs of the ratio lrbench / raw. Python's bytecode cache is on, as in an installed environment: an
+environment that sets PYTHONDONTWRITEBYTECODE would make every lrbench child compile lrbench's sources again (the
+children run without it, and lrbench's, tests/ and benchmarks/ sources are compiled into their __pycache__ folders
+before the first pair; --no-bytecode-cache keeps the variable as the environment sets it).
 
-    python benchmarks/overhead.py [--rows bm25,embedder,...] [--pairs 3] [--eval-queries 6980]
+    python benchmarks/overhead.py [--rows bm25,embedder,...] [--pairs 3] [--eval-queries 6980] [--no-bytecode-cache]
     python benchmarks/overhead.py --summary-only      # rebuild summary.json from the per-row records
     lrbench tables benchmarks/OVERHEAD.md
 
@@ -426,10 +429,27 @@ def child(row: str, side: str, info_file: Path) -> None:
     print("OVERHEAD " + json.dumps({"work_cpu": cpu, "values": values}))
 
 
-def run_side(row: str, side: str, info_file: Path, cache: Path) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-           "LRBENCH_CACHE": str(cache), "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1", "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1"}
+def bytecode_env(cached: bool) -> dict:
+    """The children's environment: os.environ, without PYTHONDONTWRITEBYTECODE when `cached` (a bytecode
+    cache in a separate PYTHONPYCACHEPREFIX would not see the installed packages' own)."""
+    env = dict(os.environ)
+    if cached:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.pop("PYTHONPYCACHEPREFIX", None)
+    return env
+
+
+def fill_bytecode_cache() -> None:
+    """Compile lrbench and the benchmark's own helpers (tests/, benchmarks/) before the first pair, so that no
+    side of any pair compiles them; installed packages carry their bytecode."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "lrbench"), str(ROOT / "tests"),
+                    str(HERE)], env=bytecode_env(True), check=True, stdout=subprocess.DEVNULL)
+
+
+def run_side(row: str, side: str, info_file: Path, cache: Path, bytecode_cache: bool = True) -> dict:
+    env = {**bytecode_env(bytecode_cache), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "TOKENIZERS_PARALLELISM": "false", "LRBENCH_CACHE": str(cache), "PYTHONPATH": str(ROOT),
+           "TQDM_DISABLE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     shutil.rmtree(cache, ignore_errors=True)  # every side starts cold: no index, embedding or fingerprint cache
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, __file__, "--child", row, side, str(info_file)], env=env,
@@ -453,12 +473,15 @@ def measure(row: str, pairs: int, args) -> dict:
         info = prepare(row, folder, args)
         info_file = folder / "info.json"
         info_file.write_text(json.dumps(info))
+        bytecode_cache = not args.no_bytecode_cache
+        if bytecode_cache:
+            fill_bytecode_cache()
         sides = ["lrbench", *spec["raw"]]
         timings: dict[str, list[dict]] = {s: [] for s in sides}
         for n in range(pairs):
             order = sides if n % 2 == 0 else sides[::-1]
             for side in order:
-                result = run_side(row, side, info_file, folder / "cache")
+                result = run_side(row, side, info_file, folder / "cache", bytecode_cache)
                 timings[side].append(result)
                 print(f"{row} pair {n + 1}/{pairs} {side}: work {result['work_cpu']:.2f} s CPU, process "
                       f"{result['process_cpu']:.2f} s CPU, {result['values']}", flush=True)
@@ -466,7 +489,7 @@ def measure(row: str, pairs: int, args) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
     what = spec["what"] or (f"evaluate a synthetic run of {info['queries']:,} queries x {info['depth']:,} docs "
                             f"({info['run_rows']:,} rows, seeded), nDCG@10/R@100/AP@100")
-    return {"row": row, "what": what, "pairs": pairs, "machine": started,
+    return {"row": row, "what": what, "pairs": pairs, "machine": started, "bytecode_cache": bytecode_cache,
             "load_avg_end": __import__("lrbench.presentation.summaries", fromlist=["x"]).load_average(),
             "timings": timings}
 
@@ -509,6 +532,10 @@ def write_table_summary(out: Path) -> Path:
              "process CPU: the child's whole getrusage time. Ratios are medians over the pairs of lrbench / raw.",
              "max diff of the measures: the largest difference between the two sides' mean measures (0: the same "
              "work gave the same numbers)."]
+    uncached = [r["row"] for r in records if not r.get("bytecode_cache")]
+    notes.append("Python's bytecode cache on (an installed environment's state)" +
+                 (f", except for rows {', '.join(uncached)}: measured with PYTHONDONTWRITEBYTECODE, every lrbench "
+                  "child compiling lrbench's sources." if uncached else " for every row."))
     return write_summary(out / "summary.json", name="overhead", command="python benchmarks/overhead.py",
                          columns=COLUMNS, rows=rows, started=first["machine"], notes=notes)
 
@@ -523,6 +550,9 @@ def main() -> None:
     ap.add_argument("--eval-depth", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--summary-only", action="store_true")
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="keep PYTHONDONTWRITEBYTECODE as the environment sets it (lrbench's sources are then "
+                         "compiled again in every child)")
     args = ap.parse_args()
     if args.child:
         child(args.child[0], args.child[1], Path(args.child[2]))
