@@ -8,10 +8,14 @@ Times are CPU times, not wall times (the machine is shared): `work` is time.proc
 work itself (the third-party libraries both sides use are imported before the clock starts; lrbench's own imports,
 dataset reading, model loading, writing the results and evaluating are inside), `process` is the child's whole
 CPU time from resource.getrusage (interpreter start and every import included). The table reports, per row, the
-median over pairs of the ratio lrbench / raw.
+median over pairs of the ratio lrbench / raw. Python's bytecode cache is on, as in an installed environment: an
+environment that sets PYTHONDONTWRITEBYTECODE would make every lrbench child compile lrbench's sources again (the
+children run without it, and lrbench's, tests/ and benchmarks/ sources are compiled into their __pycache__ folders
+before the first pair; --no-bytecode-cache keeps the variable as the environment sets it).
 
-    python benchmarks/overhead.py [--rows bm25,embedder,...] [--pairs 3] [--eval-queries 6980]
+    python benchmarks/overhead.py [--rows bm25,embedder,...] [--pairs 3] [--eval-queries 6980] [--no-bytecode-cache]
     python benchmarks/overhead.py --summary-only      # rebuild summary.json from the per-row records
+    python benchmarks/overhead.py --breakdown 5       # where the BM25 row's CPU goes, per part, on both sides
     lrbench tables benchmarks/OVERHEAD.md
 
 Per-row records (every pair's timings and the measured values of both sides) go to
@@ -398,6 +402,158 @@ def synthetic_eval(folder: Path, n_queries: int, depth: int, seed: int = 0) -> d
             "queries": n_queries, "depth": depth}
 
 
+# -- the BM25 row, part by part ------------------------------------------------------------------------------
+
+def _timed(owner, name: str, label: str, spent: dict) -> None:
+    """Replace owner.name by a wrapper that adds its CPU time (process_time, its callees included) to spent[label]."""
+    fn = getattr(owner, name)
+
+    def timed(*args, **kwargs):
+        start = time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[label] = spent.get(label, 0.0) + time.process_time() - start
+
+    setattr(owner, name, timed)
+
+
+def breakdown_lrbench(work: Path) -> dict[str, float]:
+    """The lrbench side of the BM25 row with a CPU timer on each part: the imports by package (in the order the
+    run imports them), then the run with its parts timed by wrappers (no profiler: its own cost would swamp
+    the small parts). Parts are exclusive: a part's time leaves out the parts inside it."""
+    import importlib
+
+    t = time.process_time
+    out: dict[str, float] = {}
+    start = t()
+    for name in ("pydantic", "pydantic.main", "pydantic.fields"):
+        importlib.import_module(name)
+    out["import pydantic"] = t() - start
+    start = t()
+    for name in ("pyarrow.parquet", "pyarrow.dataset"):  # pandas' Parquet writer and reader
+        importlib.import_module(name)
+    out["import pyarrow.parquet, pyarrow.dataset"] = t() - start
+    start = t()
+    import bm25s
+
+    import lrbench.api
+    import lrbench.executors.core as core
+    import lrbench.executors.task as task
+    import lrbench.presentation.leaderboard as leaderboard
+    import lrbench.rerun  # noqa: F401
+    import lrbench.runners.base as base
+    import lrbench.runners.retrieval.bm25 as bm25
+    import lrbench.store.store as store
+    from lrbench.evaluation import evaluate
+    from lrbench.evaluation.tasks import ranking
+    out["import lrbench (its modules, the suite schema's pydantic models)"] = t() - start
+    spent: dict[str, float] = {}
+    parts = [(bm25, "_bm25s_corpus", "BM25: read the corpus (validated) and tokenize it"),
+             (bm25s.BM25, "index", "BM25: bm25s index"),
+             (bm25, "publish_dir", "BM25: save the index to the cache"),
+             (bm25.BM25Runner, "run", "BM25: the rest (queries, per-query retrieval, the run's frame)"),
+             (base.Output, "frame", "order the run, ranks"),
+             (evaluate, "nested", "evaluate: run and qrels as nested dicts"),
+             (evaluate, "judged_rows", "evaluate: Judged@10, Judged@100"),
+             (ranking.RankingEvaluator, "evaluate", "evaluate: ir-measures (pytrec_eval) and the rest"),
+             (task, "compute_cell", "the cell's meta (versions, environment, dataset profile)"),
+             (store.FsspecStore, "put", "store the cell: 3 Parquet files, checksums, meta.json"),
+             (leaderboard, "write_leaderboard", "leaderboard: read the cell back (checksums), views, manifest"),
+             (core.Engine, "_write_receipt", "rerun receipt (rerun.json)")]
+    for owner, name, label in parts:
+        _timed(owner, name, label, spent)
+    start = t()
+    bm25_lrbench(work, {})
+    total = t() - start
+    nested = {"BM25: the rest (queries, per-query retrieval, the run's frame)":
+              ["BM25: read the corpus (validated) and tokenize it", "BM25: bm25s index",
+               "BM25: save the index to the cache"],
+              "evaluate: ir-measures (pytrec_eval) and the rest": ["evaluate: run and qrels as nested dicts",
+                                                                   "evaluate: Judged@10, Judged@100"],
+              "the cell's meta (versions, environment, dataset profile)":
+              [label for _, _, label in parts[:8]]}
+    for outer, inner in nested.items():
+        spent[outer] = spent.get(outer, 0.0) - sum(spent.get(label, 0.0) for label in inner)
+    out.update(spent)
+    out["lrbench: the rest (suite, plan, store set-up, results object)"] = total - sum(spent.values())
+    return out
+
+
+def breakdown_raw(work: Path) -> dict[str, float]:
+    """The raw side of the BM25 row (`bm25_raw`, step by step) with a CPU timer on each step."""
+    import bm25s
+    import Stemmer
+
+    t = time.process_time
+    out: dict[str, float] = {}
+    start = t()
+    doc_ids, texts, queries, qrels = read_beir(SCIFACT)
+    out["raw: read the corpus, queries, qrels"] = t() - start
+    start = t()
+    stemmer = Stemmer.Stemmer("english")
+    retriever = bm25s.BM25(k1=0.9, b=0.4)
+    tokens = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False)
+    out["raw: tokenize the corpus"] = t() - start
+    start = t()
+    retriever.index(tokens, show_progress=False)
+    out["raw: bm25s index"] = t() - start
+    start = t()
+    qids = list(queries)
+    tokens = bm25s.tokenize([queries[q] for q in qids], stopwords="en", stemmer=stemmer, return_ids=False,
+                            show_progress=False)
+    idx, scores = retriever.retrieve(tokens, k=1000, show_progress=False)
+    out["raw: tokenize the queries, retrieve"] = t() - start
+    start = t()
+    run = {q: {doc_ids[int(i)]: float(s) for i, s in zip(idx[n], scores[n]) if s > 0} for n, q in enumerate(qids)}
+    out["raw: the run as nested dicts"] = t() - start
+    start = t()
+    ir_measures_means(BM25_MEASURES, qrels, run)
+    out["raw: ir-measures"] = t() - start
+    return out
+
+
+def breakdown(pairs: int, args) -> Path:
+    """`pairs` pairs of children (lrbench side, raw side, order alternating), each part's median CPU time."""
+    from lrbench.presentation.summaries import machine, write_summary
+
+    started = machine()
+    folder = Path(tempfile.mkdtemp(prefix="overhead-breakdown-"))
+    bytecode_cache = not args.no_bytecode_cache
+    if bytecode_cache:
+        fill_bytecode_cache()
+    records: dict[str, list[dict]] = {"lrbench": [], "raw": []}
+    try:
+        info_file = folder / "info.json"
+        info_file.write_text("{}")
+        for n in range(pairs):
+            for side in (["lrbench", "raw"] if n % 2 == 0 else ["raw", "lrbench"]):
+                records[side].append(run_side("bm25", f"breakdown-{side}", info_file, folder / "cache",
+                                              bytecode_cache)["values"])
+                print(f"breakdown pair {n + 1}/{pairs} {side}: {sum(records[side][-1].values()):.2f} s CPU",
+                      flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    rows = []
+    for side, runs in records.items():
+        for part in runs[0]:
+            rows.append({"side": "lrbench" if side == "lrbench" else "bm25s + ir-measures", "part": part,
+                         "cpu": statistics.median(r[part] for r in runs)})
+    for side in ("lrbench", "bm25s + ir-measures"):
+        total = sum(r["cpu"] for r in rows if r["side"] == side)
+        rows.append({"side": side, "part": "total (sum of the medians)", "cpu": total})
+    notes = ["CPU seconds (time.process_time), median over the pairs, of each part of the BM25 row's work in a "
+             "child process as the row runs it (the row's third-party imports before the clock). lrbench's parts "
+             "are timed by wrappers around its functions, each part without the parts inside it; the imports are "
+             "timed as the run would import them, before the run (a module imported later on counts in the part "
+             "that imports it)."]
+    return write_summary(args.out / "bm25-breakdown" / "summary.json", name="overhead-bm25-breakdown",
+                         command=f"python benchmarks/overhead.py --breakdown {pairs}",
+                         columns={"side": "side", "part": "part of the work", "cpu": "CPU s (median)"},
+                         rows=rows, started=started, notes=notes,
+                         extra={"pairs": pairs, "bytecode_cache": bytecode_cache})
+
+
 # -- child: one side, one process ---------------------------------------------------------------------------
 
 def child(row: str, side: str, info_file: Path) -> None:
@@ -415,7 +571,11 @@ def child(row: str, side: str, info_file: Path) -> None:
     frames = spec["inputs"](info) if "inputs" in spec else None
     if side in spec.get("warmup", {}):
         spec["warmup"][side](frames)
-    fn = spec["lrbench"] if side == "lrbench" else spec["raw"][side]
+    if side.startswith("breakdown-"):  # the BM25 row part by part: values are the parts' CPU times
+        fn = {"breakdown-lrbench": lambda work, info: breakdown_lrbench(work),
+              "breakdown-raw": lambda work, info: breakdown_raw(work)}[side]
+    else:
+        fn = spec["lrbench"] if side == "lrbench" else spec["raw"][side]
     work = Path(tempfile.mkdtemp(prefix=f"overhead-{row}-"))
     try:
         start = time.process_time()
@@ -426,10 +586,27 @@ def child(row: str, side: str, info_file: Path) -> None:
     print("OVERHEAD " + json.dumps({"work_cpu": cpu, "values": values}))
 
 
-def run_side(row: str, side: str, info_file: Path, cache: Path) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-           "LRBENCH_CACHE": str(cache), "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1", "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1"}
+def bytecode_env(cached: bool) -> dict:
+    """The children's environment: os.environ, without PYTHONDONTWRITEBYTECODE when `cached` (a bytecode
+    cache in a separate PYTHONPYCACHEPREFIX would not see the installed packages' own)."""
+    env = dict(os.environ)
+    if cached:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.pop("PYTHONPYCACHEPREFIX", None)
+    return env
+
+
+def fill_bytecode_cache() -> None:
+    """Compile lrbench and the benchmark's own helpers (tests/, benchmarks/) before the first pair, so that no
+    side of any pair compiles them; installed packages carry their bytecode."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "lrbench"), str(ROOT / "tests"),
+                    str(HERE)], env=bytecode_env(True), check=True, stdout=subprocess.DEVNULL)
+
+
+def run_side(row: str, side: str, info_file: Path, cache: Path, bytecode_cache: bool = True) -> dict:
+    env = {**bytecode_env(bytecode_cache), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "TOKENIZERS_PARALLELISM": "false", "LRBENCH_CACHE": str(cache), "PYTHONPATH": str(ROOT),
+           "TQDM_DISABLE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     shutil.rmtree(cache, ignore_errors=True)  # every side starts cold: no index, embedding or fingerprint cache
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, __file__, "--child", row, side, str(info_file)], env=env,
@@ -453,12 +630,15 @@ def measure(row: str, pairs: int, args) -> dict:
         info = prepare(row, folder, args)
         info_file = folder / "info.json"
         info_file.write_text(json.dumps(info))
+        bytecode_cache = not args.no_bytecode_cache
+        if bytecode_cache:
+            fill_bytecode_cache()
         sides = ["lrbench", *spec["raw"]]
         timings: dict[str, list[dict]] = {s: [] for s in sides}
         for n in range(pairs):
             order = sides if n % 2 == 0 else sides[::-1]
             for side in order:
-                result = run_side(row, side, info_file, folder / "cache")
+                result = run_side(row, side, info_file, folder / "cache", bytecode_cache)
                 timings[side].append(result)
                 print(f"{row} pair {n + 1}/{pairs} {side}: work {result['work_cpu']:.2f} s CPU, process "
                       f"{result['process_cpu']:.2f} s CPU, {result['values']}", flush=True)
@@ -466,7 +646,7 @@ def measure(row: str, pairs: int, args) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
     what = spec["what"] or (f"evaluate a synthetic run of {info['queries']:,} queries x {info['depth']:,} docs "
                             f"({info['run_rows']:,} rows, seeded), nDCG@10/R@100/AP@100")
-    return {"row": row, "what": what, "pairs": pairs, "machine": started,
+    return {"row": row, "what": what, "pairs": pairs, "machine": started, "bytecode_cache": bytecode_cache,
             "load_avg_end": __import__("lrbench.presentation.summaries", fromlist=["x"]).load_average(),
             "timings": timings}
 
@@ -509,6 +689,10 @@ def write_table_summary(out: Path) -> Path:
              "process CPU: the child's whole getrusage time. Ratios are medians over the pairs of lrbench / raw.",
              "max diff of the measures: the largest difference between the two sides' mean measures (0: the same "
              "work gave the same numbers)."]
+    uncached = [r["row"] for r in records if not r.get("bytecode_cache")]
+    notes.append("Python's bytecode cache on (an installed environment's state)" +
+                 (f", except for rows {', '.join(uncached)}: measured with PYTHONDONTWRITEBYTECODE, every lrbench "
+                  "child compiling lrbench's sources." if uncached else " for every row."))
     return write_summary(out / "summary.json", name="overhead", command="python benchmarks/overhead.py",
                          columns=COLUMNS, rows=rows, started=first["machine"], notes=notes)
 
@@ -523,9 +707,17 @@ def main() -> None:
     ap.add_argument("--eval-depth", type=int, default=1000)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--summary-only", action="store_true")
+    ap.add_argument("--breakdown", type=int, metavar="PAIRS",
+                    help="time the BM25 row's parts on both sides over PAIRS pairs (bm25-breakdown/summary.json)")
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="keep PYTHONDONTWRITEBYTECODE as the environment sets it (lrbench's sources are then "
+                         "compiled again in every child)")
     args = ap.parse_args()
     if args.child:
         child(args.child[0], args.child[1], Path(args.child[2]))
+        return
+    if args.breakdown:
+        print(f"wrote {breakdown(args.breakdown, args)}")
         return
     if not args.summary_only:
         for row in args.rows.split(","):

@@ -64,8 +64,11 @@ def evaluate_run(run: pd.DataFrame, qrels: pd.DataFrame, measures: list[str],
         # cost a fraction of that on large runs
         nested_run = nested(run["query_id"], run["doc_id"], run["score"].astype(float))
         nested_qrels = nested(qrels["query_id"], qrels["doc_id"], qrels["relevance"].astype(int))
+        # a measure's str (and hash) is rebuilt from its params on every call: named once, by identity (the
+        # providers hand back the measure objects they were given)
+        names = {id(m): str(m) for m in others}
         for m in ir_measures.iter_calc(others, nested_qrels, nested_run):
-            rows.append((str(m.measure), m.query_id, float(m.value)))
+            rows.append((names.get(id(m.measure)) or str(m.measure), m.query_id, float(m.value)))
     if len(run) and judged:
         rows += judged_rows(run, qrels, judged)
     frame = pd.DataFrame(rows, columns=PERQUERY_COLUMNS)

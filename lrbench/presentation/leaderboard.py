@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -198,20 +199,29 @@ def to_markdown(board: pd.DataFrame, baseline: str | None, title: str = "") -> s
     return "\n".join(lines)
 
 
+#: what rich.markup.escape escapes: a '[' that opens a tag, with the backslashes before it
+_MARKUP_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
+
+
+def escape_markup(text: str) -> str:
+    """`text` safe inside rich markup, as rich.markup.escape makes it. Every run writes its terminal tables
+    (rerun.json); importing rich for this one function cost more CPU than building the tables."""
+    text = _MARKUP_TAG.sub(lambda m: f"{m[1]}{m[1]}\\{m[2]}", text)
+    return text + "\\" if text.endswith("\\") and not text.endswith("\\\\") else text
+
+
 def terminal_tables(board: pd.DataFrame, baseline: str | None) -> list[dict]:
     """Per dataset: title, measure columns and rows of rich-markup cells (kept in rerun.json as they are)."""
-    from rich.markup import escape
-
     out = []
     for dataset, table in tables(board).items():
         deep = deeper_than_run(board, dataset, table)
-        rows = formatted_rows(table, baseline, "[bold]{}[/bold]", "{} [dim](baseline)[/dim]", escape, deep)
+        rows = formatted_rows(table, baseline, "[bold]{}[/bold]", "{} [dim](baseline)[/dim]", escape_markup, deep)
         judged = judged_columns(board, dataset, table)
         rows = with_judged(table, rows, judged)
-        out.append({"title": escape(dataset_title(board, dataset)),
-                    "columns": [escape(m) for m in [*table.columns, *judged]],
+        out.append({"title": escape_markup(dataset_title(board, dataset)),
+                    "columns": [escape_markup(m) for m in [*table.columns, *judged]],
                     "rows": [[name, *texts] for name, texts in rows],
-                    **({"notes": [escape(n) for n in deep_footnotes(deep)]} if deep else {})})
+                    **({"notes": [escape_markup(n) for n in deep_footnotes(deep)]} if deep else {})})
     return out
 
 

@@ -134,10 +134,14 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         zero += int((~positive).sum())  # shares no term with the query: not retrieved, as Lucene leaves it out
         hits.append((np.full(int(positive.sum()), n), idx[0][positive], scores[0][positive]))
     # the run is built from arrays once (a Python tuple per hit cost as much as the search), its id columns taken
-    # from the ids in Arrow (no Python string per hit; the frame has the columns pandas would make of them)
+    # from the ids in Arrow (no Python string per hit; the frame has the columns pandas would make of them), its
+    # rows in the order the stored run keeps (ordered here on integer codes, Output.frame only checks it)
     found = [np.concatenate(part) for part in zip(*hits)] if hits else [np.zeros(0, int)] * 3
-    run = pa.table({"query_id": _taken(qids, found[0]), "doc_id": _taken(doc_ids, found[1]),
-                    "score": found[2].astype(float)}).to_pandas()[RUN_COLUMNS]
+    doc_values = pa.array(doc_ids, pa.string())
+    order = _stored_order(qids, doc_values, *found)
+    run = pa.table({"query_id": _taken(pa.array(qids, pa.string()), found[0][order]),
+                    "doc_id": _taken(doc_values, found[1][order]),
+                    "score": found[2][order].astype(float)}).to_pandas()[RUN_COLUMNS]
     search_seconds = time.perf_counter() - search_start
     lat = np.array(latencies) * 1000 if latencies else np.zeros(1)
     profile = {
@@ -152,12 +156,33 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
     return run, profile
 
 
-def _taken(ids: list[str], positions, chunk: int = 1 << 18):
-    """ids[positions] as an Arrow string column, in chunks that stay far below Arrow's 2 GiB per string array."""
+def _stored_order(qids: list[str], doc_values, queries, docs, scores):
+    """The order of the hits (query numbers, document numbers, scores) that the stored run keeps: query id,
+    score descending, doc id descending (`lrbench.runners.base._ranked`), from integer codes of the ids."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from lrbench.datasets.ranking_order import ranked_order
+
+    if not len(queries):
+        return np.zeros(0, np.int64)
+    query_code = np.empty(len(qids), np.int64)
+    query_code[sorted(range(len(qids)), key=qids.__getitem__)] = np.arange(len(qids))
+    found = np.zeros(len(doc_values), bool)
+    found[docs] = True
+    retrieved = np.flatnonzero(found)  # the documents some query retrieved, by number
+    by_id = pc.sort_indices(_taken(doc_values, retrieved)).to_numpy()  # Arrow orders strings bytewise, as pandas
+    doc_code = np.empty(len(doc_values), np.int64)
+    doc_code[retrieved[by_id]] = np.arange(len(retrieved))[::-1]  # descending: the largest id gets code 0
+    return ranked_order(query_code[queries], scores, doc_code[docs])
+
+
+def _taken(values, positions, chunk: int = 1 << 18):
+    """values[positions] (an Arrow string array) as an Arrow string column, in chunks that stay far below
+    Arrow's 2 GiB per string array."""
     import numpy as np
     import pyarrow as pa
 
-    values = pa.array(ids, pa.string())
     positions = np.asarray(positions, dtype=np.int64)
     parts = [values.take(positions[i:i + chunk]) for i in range(0, len(positions), chunk)]
     return pa.chunked_array(parts, pa.string())
