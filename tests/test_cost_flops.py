@@ -103,6 +103,25 @@ def test_smollm_pointwise_batch_flops_equal_the_flop_counter(shared, tmp_path, f
     assert cost.calls == 1 and cost.flops == pytest.approx(flop_counter[0], rel=0.02)
 
 
+def test_generation_counts_each_prompt_token_once_and_its_flops_equal_the_flop_counter(tmp_path, flop_counter):
+    """Greedy generation in left-padded batches with the KV cache: decoding steps read no new input tokens
+    (transformers 5 hands the backbone its cache as `cache`, not `past_key_values`)."""
+    from lrbench.runners.cost import Cost
+    from lrbench.runners.llm.pointwise import PointwiseRunner
+    from lrbench.runners.llm.score_modes import generate
+
+    runner = PointwiseRunner({"model": SMOLLM, "threads": 1, "score_mode": "generate-integer"})
+    loaded = runner.load(ctx(tmp_path))
+    prompts = [loaded.tokenizer(text)["input_ids"] for text in
+               ("Count from one to ten:", "Name three rivers that flow through Europe, then stop:")]
+    cost = Cost()
+    with loaded.charging(cost):
+        out = generate(loaded, prompts, 6, 8, None)
+    assert cost.tokens_in == sum(len(p) for p in prompts)  # the prompts once, padding and decoding steps excluded
+    assert cost.calls == 6 and all(out)
+    assert cost.flops == pytest.approx(flop_counter[0], rel=0.02)
+
+
 def test_flops_are_identical_across_runs_and_thread_counts(scifact, tmp_path):
     one = _minilm_rerank(scifact, tmp_path / "a", threads=1, depth=6).profile
     again = _minilm_rerank(scifact, tmp_path / "b", threads=1, depth=6).profile

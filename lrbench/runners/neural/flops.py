@@ -81,8 +81,12 @@ class FlopMeter:
             x = kwargs["inputs_embeds"]
         rows, width = int(x.shape[0]), int(x.shape[1])
         past = kwargs.get("past_key_values")
+        if past is None:
+            past = kwargs.get("cache")  # its name in transformers 5
         past_len = int(past.get_seq_length()) if past is not None and hasattr(past, "get_seq_length") else 0
         mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
+        if mask is not None and mask.dim() == 2:  # a padding mask longer than the input covers the cached past
+            past_len = max(past_len, int(mask.shape[-1]) - width)
         keys = int(mask.shape[-1]) if mask is not None and mask.dim() == 2 else past_len + width
         flops = rows * width * self.flops_per_token + rows * width * keys * self.flops_per_pair
         if mask is None or mask.dim() != 2:
