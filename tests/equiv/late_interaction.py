@@ -39,6 +39,7 @@ def pylate_scores(ds, run: pd.DataFrame, cache: Path, params: dict | None = None
     import torch
     from pylate.scores import colbert_scores
 
+    from lrbench.runners.cost import Cost
     from lrbench.runners.retrieval.late_interaction import LateInteractionRunner
 
     runner = LateInteractionRunner(params or PARAMS)
@@ -50,7 +51,7 @@ def pylate_scores(ds, run: pd.DataFrame, cache: Path, params: dict | None = None
     rows = []
     for qid, group in run.groupby("query_id", sort=False):
         q, _ = runner._query(loaded, queries[qid])
-        docs = runner.documents(loaded, [texts[d] for d in group["doc_id"]])
+        docs = runner.documents(loaded, [texts[d] for d in group["doc_id"]], Cost())
         for doc_id, d in zip(group["doc_id"], docs):
             score = colbert_scores(torch.from_numpy(q)[None], torch.from_numpy(d)[None], backend="torch")
             rows.append((qid, doc_id, float(score[0, 0])))

@@ -35,7 +35,7 @@ from pydantic import Field, model_validator
 
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
-from lrbench.runners.cost import Cost
+from lrbench.runners.cost import Cost, stored
 from lrbench.runners.neural.base import NeuralParams, check_template
 from lrbench.runners.neural.generation import GenerationParams, attach_generations, check_backend
 from lrbench.runners.llm.label_compare import LabelCompareRunner
@@ -196,19 +196,17 @@ class PairwiseRunner(LabelCompareRunner):
         todo = [first.setdefault(keys[i], i) for i, a in enumerate(out) if a is None and keys[i] not in first]
         for batch in length_batches([len(prompts[i]) for i in todo], self.params.batch_size, sort):
             rows = [todo[b] for b in batch]
-            before = (watch.flops, watch.calls, watch.tokens_in, watch.tokens_out)
+            before = watch.totals()
             for i, answer in zip(rows, ask([prompts[i] for i in rows])):
                 out[i] = answer
-            flops, calls, tokens_in, tokens_out = (now - then for now, then in zip(
-                (watch.flops, watch.calls, watch.tokens_in, watch.tokens_out), before))
-            watch.count("flops_spent", flops)
-            if cache is None or not calls:  # outside `charging` (the warm-up) an answer's cost is unknown: not kept
-                continue
-            equal = [1] * len(rows)
-            for i, *cost in zip(rows, _shares(flops, equal), _shares(calls, equal),
-                                _shares(tokens_in, [len(prompts[i]) for i in rows]), _shares(tokens_out, equal)):
-                shares[keys[i]] = Cost(*cost)
-                cache.put(keys[i], requests[i], out[i], dict(zip(COST_FIELDS, cost)))
+            batch_shares = watch.shares_of(before, len(rows), [len(prompts[i]) for i in rows])
+            spent = sum(share.flops for share in batch_shares)
+            watch.count("flops_spent", spent)
+            if cache is None or not sum(share.calls for share in batch_shares):
+                continue  # outside `charging` (the warm-up) an answer's cost is unknown: not kept
+            for i, share in zip(rows, batch_shares):
+                shares[keys[i]] = share
+                cache.put(keys[i], requests[i], out[i], share.as_usage())
         found, computed = Cost(), set(todo)
         for i, key in enumerate(keys):
             if i not in computed:  # from the cache, or a repeat of a prompt computed above
@@ -244,29 +242,9 @@ class PairwiseRunner(LabelCompareRunner):
                 **recipe_profile(p)}
 
 
-COST_FIELDS = ("flops", "calls", "tokens_in", "tokens_out")
-
-
 def stored_cost(entry: dict | None) -> Cost | None:
     """The cost stored with a cached answer; None for no entry or one without a whole, valid cost."""
-    usage = (entry or {}).get("usage")
-    if not isinstance(usage, dict):
-        return None
-    values = [usage.get(name) for name in COST_FIELDS]
-    if not all(type(v) is int and v >= 0 for v in values):
-        return None
-    return Cost(*values)
-
-
-def _shares(total: int, weights: list[int]) -> list[int]:
-    """`total` split over rows in proportion to `weights` (equal when they are all 0), in integers that add up to
-    it: the remainder goes one apiece to the first rows."""
-    if not any(weights):
-        weights = [1] * len(weights)
-    whole = sum(weights)
-    parts = [total * w // whole for w in weights]
-    rest = total - sum(parts)
-    return [part + (i < rest) for i, part in enumerate(parts)]
+    return stored((entry or {}).get("usage"))
 
 
 def _softmax2(logits: list[float]) -> tuple[float, float]:

@@ -6,7 +6,9 @@ document markers are configurable: a marker that is a single vocabulary token (C
 `[unused1]`) is inserted right after [CLS]; any other string is prepended to the text. `query_augment: N`
 pads queries with [MASK] tokens to N tokens, as ColBERT does. Candidates' token embeddings are cached on
 disk under the run cache (one checked entry per distinct passage text), keyed by model, revision, max length,
-marker, dtype and compression, so a second reranker of the same candidates does not re-encode them.
+marker, dtype and compression, so a second reranker of the same candidates does not re-encode them; each entry
+keeps its share of the FLOPs, calls and tokens that encoded it, charged again when it is read, so a run's cost does
+not depend on what the cache held.
 
 The encoder here is used zero-shot (e.g. all-MiniLM-L6-v2 was trained for mean pooling, not MaxSim):
 numbers measure that protocol, not a trained ColBERT checkpoint.
@@ -22,6 +24,7 @@ from pydantic import Field
 
 from lrbench.checked_cache import publish_checked, read_checked
 from lrbench.runners.base import Output, RunContext
+from lrbench.runners.cost import Cost, stored
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner
 from lrbench.runners.neural.batching import length_batches, pad_batch
 from lrbench.suites.cells import canonical_json
@@ -42,7 +45,7 @@ class LateInteractionRunner(NeuralRunner):
     """Late interaction (ColBERT MaxSim) over an encoder's token embeddings, reranking an input run."""
 
     type = "late-interaction"
-    version = "1"
+    version = "2"
     model_kind = "embedder"
     needs_input = True
     Params = LateInteractionParams
@@ -71,7 +74,7 @@ class LateInteractionRunner(NeuralRunner):
             parts = {"model": loaded.resolved.model_id, "revision": loaded.resolved.revision,
                      "max_length": loaded.max_length, "doc_marker": self.params.doc_marker,
                      "skip_punctuation": self.params.skip_punctuation, "dtype": str(loaded.dtype),
-                     "compress": self._ctx.compress_json(), "encoder": "late-interaction-v1"}
+                     "compress": self._ctx.compress_json(), "encoder": "late-interaction-v2"}
             self._cache_folder = Path(self._ctx.cache_dir) / "token-embeddings" / digest(canonical_json(parts))[:24]
 
     def reset_counters(self) -> None:
@@ -125,34 +128,42 @@ class LateInteractionRunner(NeuralRunner):
         name = hashlib.sha256(text.encode()).hexdigest()[:32]
         return self._cache_folder / name[:2] / name
 
-    def documents(self, loaded, docs: list[str]):
-        """Token embeddings of passages (punctuation dropped), from the disk cache when present."""
+    def documents(self, loaded, docs: list[str], watch: Cost):
+        """Token embeddings of passages (punctuation dropped), from the disk cache when present. `watch` is
+        charged what encoding them costs: the batches run now, plus each cached passage's stored share."""
         import numpy as np
 
         out: list = [None] * len(docs)
         todo = []
         for i, text in enumerate(docs):
-            if self._cache_folder is not None and read_checked(self._cache_entry(text)) is not None:
+            meta = read_checked(self._cache_entry(text)) if self._cache_folder is not None else None
+            share = stored((meta or {}).get("cost"))
+            if share is not None:
                 out[i] = np.load(self._cache_entry(text) / "emb.npy")
+                watch.merge(share)
                 self.cache_hits += 1
             else:
                 todo.append(i)
         if todo:
             ids = self._ids(loaded, [docs[i] for i in todo], self._dmark, loaded.max_length)
+            before = watch.totals()
             embs = self.token_embeddings(loaded, ids)
-            for i, seq, emb in zip(todo, ids, embs):
+            shares = watch.shares_of(before, len(todo), [len(seq) for seq in ids])
+            charged = any(share.calls for share in shares)  # the warm-up runs uncharged: its cost is unknown
+            for i, seq, emb, share in zip(todo, ids, embs, shares):
                 keep = np.asarray([t not in self._punct for t in seq], dtype=bool)
                 emb = np.ascontiguousarray(emb[keep] if keep.any() else emb)
                 out[i] = emb
                 self.cache_misses += 1
-                if self._cache_folder is not None:
-                    publish_checked(self._cache_entry(docs[i]), lambda tmp: np.save(tmp / "emb.npy", emb))
+                if self._cache_folder is not None and charged:
+                    publish_checked(self._cache_entry(docs[i]), lambda tmp: np.save(tmp / "emb.npy", emb),
+                                    {"cost": share.as_usage()})
         self.doc_tokens += sum(len(e) for e in out)
         return out
 
     def _score(self, loaded, query: str, docs: list[str], watch):
         q, n_q = self._query(loaded, query)
-        embs = self.documents(loaded, docs)
+        embs = self.documents(loaded, docs, watch)
         watch.tokens += n_q + sum(len(e) for e in embs)
         return [maxsim(q, d) for d in embs]
 
