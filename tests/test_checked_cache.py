@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lrbench.checked_cache import MANIFEST, publish_checked, read_checked
-from neural_helpers import MINILM, ctx, scifact_slice
+from neural_helpers import MINILM, ctx, module_scifact_slice
 
 
 def _flip_byte(path, at=None):
@@ -58,16 +58,7 @@ def test_entry_round_trip_and_every_kind_of_damage(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def slice_dataset(tmp_path_factory):
-    from conftest import SHARED as shared
-    from lrbench.datasets import open_dataset
-    from lrbench.suites.schema import DatasetSpec
-
-    if not shared.exists():
-        pytest.skip("../shared/data is not available")
-
-    root = tmp_path_factory.mktemp("scifact")
-    folder = scifact_slice(shared, root / "scifact-slice", n_queries=8, n_extra=120)
-    return open_dataset(DatasetSpec(id=f"beir:{folder}"), root)
+    return module_scifact_slice(tmp_path_factory, "scifact", n_queries=8, n_extra=120)[0]
 
 
 @pytest.mark.parametrize("backend, cache", [("bm25s", "bm25s"), ("pyserini", "lucene")])
