@@ -76,7 +76,7 @@ def test_first_prompt_pass_and_cached_step_flops_equal_the_flop_counter(shared, 
 
     def without_cache(self, module, args, kwargs):
         return forward(self, module, args, {k: v for k, v in kwargs.items()
-                                            if k not in ("past_key_values", "attention_mask")})
+                                            if k not in ("past_key_values", "cache", "attention_mask")})
 
     monkeypatch.setattr(FlopMeter, "_forward", without_cache)
     loaded = tiny_smollm(mfu)
