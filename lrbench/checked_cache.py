@@ -22,9 +22,10 @@ MANIFEST = "lrbench-manifest.json"
 FORMAT = 1
 
 
-def publish_checked(folder: str | Path, build: Callable[[Path], Path | None], meta: dict | None = None) -> bool:
+def publish_checked(folder: str | Path, build: Callable[[Path], Path | None], meta: dict | None = None, *,
+                    replace: bool = False) -> bool:
     """publish_dir(folder, build) with the manifest of what `build` wrote; False when another process published
-    the entry first (theirs is kept)."""
+    the entry first (theirs is kept), unless `replace` (an intact entry whose meta lacks what the caller needs)."""
 
     def build_with_manifest(tmp: Path) -> Path | None:
         built = build(tmp)
@@ -36,7 +37,7 @@ def publish_checked(folder: str | Path, build: Callable[[Path], Path | None], me
         (root / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
         return built
 
-    return publish_dir(folder, build_with_manifest)
+    return publish_dir(folder, build_with_manifest, replace=replace)
 
 
 def read_checked(folder: str | Path) -> dict | None:

@@ -203,3 +203,16 @@ expect:
     suite.write_text(suite.read_text().replace("1.0e+15", f"{measured / 2:.6e}"))
     result = CliRunner().invoke(app, ["gate", str(suite), "--out", str(tmp_path / "out2")], env={"COLUMNS": "200"})
     assert result.exit_code == 1 and "flops_per_query" in result.output, result.output
+
+
+def test_splade_first_stage_counts_its_flops_and_a_warm_run_reports_the_cold_corpus_cost(tmp_path_factory, tmp_path):
+    from lrbench.runners.retrieval.sparse_encoder import SparseEncoderRunner
+
+    ds, _ = module_scifact_slice(tmp_path_factory, "splade-cost", n_queries=4, n_extra=30)
+    params = {"model": "rasyosef/splade-tiny", "threads": 1, "batch_size": 16}
+    cold = SparseEncoderRunner(params).run(ds, {}, ctx(tmp_path)).profile
+    warm = SparseEncoderRunner(params).run(ds, {}, ctx(tmp_path)).profile
+    assert cold["corpus_cached"] is False and warm["corpus_cached"] is True
+    assert cold["corpus_flops"] > 0 and cold["corpus_model_calls"] > 0 and cold["flops_per_query"] > 0
+    for key in ("corpus_flops", "corpus_model_calls", "corpus_tokens_in", "corpus_tokens", "flops", "model_calls"):
+        assert warm[key] == cold[key], key

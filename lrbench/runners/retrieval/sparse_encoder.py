@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import Field
 
 from lrbench.checked_cache import publish_checked, read_checked
+from lrbench.runners.cost import Cost, stored
 from lrbench.datasets.base import RUN_COLUMNS, digest
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
@@ -86,7 +87,7 @@ class SparseEncoderRunner(NeuralRunner):
     """SPLADE learned sparse retrieval: an inverted index over MLM term weights, or reranking of an input run."""
 
     type = "sparse-encoder"
-    version = "1"
+    version = "2"  # 2: the first stage records its FLOPs, calls and tokens (corpus and queries)
     model_kind = "masked-lm"
     needs_input = False  # first stage without input, reranker with one
     Params = SparseEncoderParams
@@ -170,8 +171,9 @@ class SparseEncoderRunner(NeuralRunner):
         return digest(canonical_json(parts), dataset.corpus_fingerprint())[:24]
 
     def corpus_vectors(self, loaded, dataset, ctx: RunContext):
-        """(doc ids, CSR document vectors, seconds, cached, tokens): from the cache (checked against its
-        manifest; tokens as when it was encoded), or encoded now and cached."""
+        """(doc ids, CSR document vectors, seconds, cached, tokens, cost): from the cache (checked against its
+        manifest; tokens and cost as when it was encoded, so a warm run reports a cold one's), or encoded now
+        and cached."""
         import itertools
 
         import numpy as np
@@ -180,16 +182,18 @@ class SparseEncoderRunner(NeuralRunner):
         folder = Path(ctx.cache_dir) / "sparse" / self._corpus_key(loaded, dataset, ctx)
         started = time.perf_counter()
         meta = read_checked(folder)
-        if meta is not None:
+        cost = stored((meta or {}).get("cost"))
+        if cost is not None:
             with np.load(folder / "vectors.npz") as z:
                 docs = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-                return [str(x) for x in z["ids"]], docs, time.perf_counter() - started, True, meta["tokens"]
-        ids, parts, stats = [], [], {}
+                return [str(x) for x in z["ids"]], docs, time.perf_counter() - started, True, meta["tokens"], cost
+        ids, parts, stats, cost = [], [], {}, Cost()
         stream = iter(dataset.docs())
         blocks = iter(lambda: list(itertools.islice(stream, self.params.block_docs)), [])
-        for block in ctx.progress(blocks, description="encoding corpus (sparse)"):
-            ids += [str(doc_id) for doc_id, _ in block]
-            parts.append(self.encode(loaded, [text for _, text in block], stats=stats))
+        with loaded.charging(cost):
+            for block in ctx.progress(blocks, description="encoding corpus (sparse)"):
+                ids += [str(doc_id) for doc_id, _ in block]
+                parts.append(self.encode(loaded, [text for _, text in block], stats=stats))
         docs = sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, loaded.model.config.vocab_size),
                                                                             dtype=np.float32)
 
@@ -198,8 +202,10 @@ class SparseEncoderRunner(NeuralRunner):
                 np.savez(fh, data=docs.data, indices=docs.indices, indptr=docs.indptr,
                          shape=np.asarray(docs.shape), ids=np.asarray(ids))
 
-        publish_checked(folder, save, {"tokens": stats.get("tokens", 0)})  # one stored first is kept
-        return ids, docs, time.perf_counter() - started, False, stats.get("tokens", 0)
+        # an entry another process stored first is kept; one stored without its cost is replaced
+        publish_checked(folder, save, {"tokens": stats.get("tokens", 0), "cost": cost.as_usage()},
+                        replace=meta is not None)
+        return ids, docs, time.perf_counter() - started, False, stats.get("tokens", 0), cost
 
     def _first_stage(self, dataset, ctx: RunContext) -> Output:
         p: SparseEncoderParams = self.params
@@ -209,7 +215,7 @@ class SparseEncoderRunner(NeuralRunner):
         with PeakMemory(select_device(p.device)) as mem:
             sample = [t for _, (_, t) in zip(range(64), dataset.docs())]
             loaded = self.load(ctx, sample)
-            ids, docs, corpus_seconds, cached, corpus_tokens = self.corpus_vectors(loaded, dataset, ctx)
+            ids, docs, corpus_seconds, cached, corpus_tokens, corpus_cost = self.corpus_vectors(loaded, dataset, ctx)
             t0 = time.perf_counter()
             index = SparseIndex(docs)
             index_seconds = time.perf_counter() - t0
@@ -223,16 +229,18 @@ class SparseEncoderRunner(NeuralRunner):
             watch, rows = Stopwatch(), []
             t0 = time.perf_counter()
             batches = [qids[i:i + p.query_batch_size] for i in range(0, len(qids), p.query_batch_size)]
-            for batch in ctx.progress(batches, total=len(batches), description="sparse retrieval"):
-                with watch.timed():
-                    hits = index.search(self._encode_queries(loaded, [queries[q] for q in batch], watch), k)
-                for qid, (doc_rows, scores) in zip(batch, hits):
-                    rows.extend((qid, ids[i], float(s)) for i, s in zip(doc_rows, scores))
+            with loaded.charging(watch):
+                for batch in ctx.progress(batches, total=len(batches), description="sparse retrieval"):
+                    with watch.timed():
+                        hits = index.search(self._encode_queries(loaded, [queries[q] for q in batch], watch), k)
+                    for qid, (doc_rows, scores) in zip(batch, hits):
+                        rows.extend((qid, ids[i], float(s)) for i, s in zip(doc_rows, scores))
             search_seconds = time.perf_counter() - t0
         corpus_rate = None if cached or not corpus_seconds else len(ids) / corpus_seconds
         timed = watch.first_stage_dict(corpus_rate)
         nnz_per_doc = docs.getnnz(axis=1) if docs.shape[0] else [0]
-        profile = {**loaded.info(), "role": "first stage", "pooling": p.pooling, "warmup_seconds": warmup, "k": k,
+        profile = {**self.model_profile(loaded, watch, len(qids)), **corpus_cost.profile(len(qids), "corpus_"),
+                   "role": "first stage", "pooling": p.pooling, "warmup_seconds": warmup, "k": k,
                    "corpus_docs": len(ids), "corpus_seconds": corpus_seconds, "corpus_cached": cached,
                    "corpus_tokens": corpus_tokens,
                    "corpus_docs_per_second": corpus_rate,
