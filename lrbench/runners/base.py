@@ -175,8 +175,10 @@ def _ranks_if_ordered(run: pd.DataFrame):
     if not (pc.all(pc.greater_equal(q[1:], q[:-1])).as_py() and (scores[1:] <= scores[:-1])[same_query].all()
             and pc.all(pc.less_equal(d[1:], d[:-1]).filter(pa.array(tie))).as_py() is not False):
         return None
-    starts = np.flatnonzero(np.r_[True, ~same_query])
-    return np.arange(len(run)) - np.repeat(starts, np.diff(np.r_[starts, len(run)])) + 1
+    from lrbench.datasets.ranking_order import ranks_in_query
+
+    query_codes = np.r_[0, np.cumsum(~same_query)]  # rows of a query are together: codes count query changes
+    return ranks_in_query(query_codes, int(query_codes[-1]) + 1)[0]
 
 
 def _ranked(run: pd.DataFrame):

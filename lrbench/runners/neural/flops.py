@@ -70,7 +70,7 @@ class FlopMeter:
         """Keep the caller's 2-D padding mask: an encoder's layer stack (BERT) is given a 4-D attention bias
         instead, from which the padding cannot be read back."""
         mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
-        self._caller_mask = mask if mask is not None and getattr(mask, "dim", lambda: 0)() == 2 else None
+        self._caller_mask = mask if mask is not None and mask.dim() == 2 else None
 
     def _forward(self, module, args, kwargs):
         caller_mask, self._caller_mask = self._caller_mask, None

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,7 +29,7 @@ from lrbench.checked_cache import publish_checked, read_checked
 from lrbench.errors import LrbenchError
 from lrbench.store.blocks import Block, EmbeddingBlocks, plan_blocks, shard_blocks
 from lrbench.runners.base import Output, RunContext
-from lrbench.runners.cost import Cost
+from lrbench.runners.cost import Cost, stored
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, truncate_tokens
 from lrbench.runners.neural.device import select_device
 from lrbench.runners.neural.profile import PeakMemory, Stopwatch, single_query_latency
@@ -212,10 +211,11 @@ class EmbedderRunner(NeuralRunner):
         folder = Path(ctx.cache_dir) / "embeddings" / self._corpus_key(loaded, dataset, ctx)
         started = time.perf_counter()
         meta = read_checked(folder)
-        if meta is not None:
+        stored_cost = stored((meta or {}).get("cost"))
+        if stored_cost is not None:
             ids = json.loads((folder / "ids.json").read_text())
             emb = np.load(folder / "emb.npy")
-            return ids, emb, time.perf_counter() - started, True, meta["tokens"], {}, Cost(**meta["cost"])
+            return ids, emb, time.perf_counter() - started, True, meta.get("tokens", 0), {}, stored_cost
         ids, parts, stats = [], [], {}
         with loaded.charging(cost):
             for _, block_ids, block_texts in ctx.progress(self._corpus_blocks(dataset), total=dataset.docs_count(),
@@ -229,8 +229,8 @@ class EmbedderRunner(NeuralRunner):
             (tmp / "ids.json").write_text(json.dumps(ids))
 
         tokens = stats.get("tokens", 0)
-        # a process that stored the same embeddings first keeps its own
-        publish_checked(folder, save, {"cost": asdict(cost), "tokens": tokens})
+        # a process that stored the same embeddings first keeps its own; an entry without its cost is replaced
+        publish_checked(folder, save, {"cost": cost.as_usage(), "tokens": tokens}, replace=meta is not None)
         return ids, emb, time.perf_counter() - started, False, tokens, {}, cost
 
     # -- shards ----------------------------------------------------------------------------
