@@ -16,6 +16,7 @@ before the first pair; --no-bytecode-cache keeps the variable as the environment
     python benchmarks/overhead.py [--rows bm25,embedder,...] [--pairs 3] [--eval-queries 6980] [--no-bytecode-cache]
     python benchmarks/overhead.py --summary-only      # rebuild summary.json from the per-row records
     python benchmarks/overhead.py --breakdown 5       # where the BM25 row's CPU goes, per part, on both sides
+    python benchmarks/overhead.py --breakdown 3 --breakdown-row bm25-500k   # the same on a larger BM25 row
     lrbench tables benchmarks/OVERHEAD.md
 
 Per-row records (every pair's timings and the measured values of both sides) go to
@@ -115,8 +116,14 @@ def run_lrbench(suite: dict, work: Path):
 
 # -- rows: each has the modules both sides import before the clock, and its two sides -----------------------
 
+def bm25_folder(info: dict) -> Path:
+    """The row's BEIR folder: SciFact, or the synthetic corpus `prepare` wrote for a larger row."""
+    return Path(info.get("beir", SCIFACT))
+
+
 def bm25_lrbench(work: Path, info: dict) -> dict:
-    suite = {"name": "overhead-bm25", "datasets": [{"id": f"beir:{SCIFACT}", "name": "scifact",
+    folder = bm25_folder(info)
+    suite = {"name": "overhead-bm25", "datasets": [{"id": f"beir:{folder}", "name": folder.name,
                                                     "measures": BM25_MEASURES}],
              "systems": [{"name": "bm25", "type": "bm25", "params": {"k1": 0.9, "b": 0.4, "k": 1000}}]}
     return run_lrbench(suite, work)
@@ -126,7 +133,7 @@ def bm25_raw(work: Path, info: dict) -> dict:
     import bm25s
     import Stemmer
 
-    doc_ids, texts, queries, qrels = read_beir(SCIFACT)
+    doc_ids, texts, queries, qrels = read_beir(bm25_folder(info))
     stemmer = Stemmer.Stemmer("english")
     retriever = bm25s.BM25(k1=0.9, b=0.4)
     retriever.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
@@ -325,10 +332,22 @@ def eval_ranx(work: Path, info: dict, frames) -> dict:
             "AP@100": float(values["map@100"])}
 
 
+BM25_IMPORTS = ["bm25s", "Stemmer", "ir_measures", "numpy", "pandas", "pyarrow"]
+# Larger BM25 rows: (passages, queries) of the synthetic corpora of benchmarks/scaling_data.py, where lrbench's
+# fixed costs (imports, the results folder) weigh less than on SciFact and its per-document costs show.
+BM25_SYNTHETIC = {"bm25-100k": (100_000, 1_000), "bm25-500k": (500_000, 1_000)}
+
+
+def bm25_row(what: str) -> dict:
+    return {"imports": BM25_IMPORTS, "lrbench": bm25_lrbench, "raw": {"bm25s + ir-measures": bm25_raw},
+            "what": what}
+
+
 ROWS = {
-    "bm25": {"imports": ["bm25s", "Stemmer", "ir_measures", "numpy", "pandas", "pyarrow"],
-             "lrbench": bm25_lrbench, "raw": {"bm25s + ir-measures": bm25_raw},
-             "what": "BM25 SciFact test, 300 queries x 5,183 docs: index, top-1000, nDCG@10/R@100/AP@100"},
+    "bm25": bm25_row("BM25 SciFact test, 300 queries x 5,183 docs: index, top-1000, nDCG@10/R@100/AP@100"),
+    **{row: bm25_row(f"BM25, synthetic corpus of {docs:,} passages (benchmarks/scaling_data.py), {queries:,} "
+                     "judged queries: index, top-1000, nDCG@10/R@100/AP@100")
+       for row, (docs, queries) in BM25_SYNTHETIC.items()},
     "embedder": {"imports": ["torch", "transformers", "sentence_transformers", "ir_measures", "numpy", "pandas"],
                  "lrbench": embedder_lrbench, "raw": {"sentence-transformers encode + cosine": embedder_raw},
                  "what": "all-MiniLM-L6-v2, SciFact slice (30 queries, 500 docs): encode, cosine top-100, "
@@ -374,6 +393,12 @@ def prepare(row: str, folder: Path, args) -> dict:
         return {"smollm": str(resolve(SMOLLM).path)}
     if row == "evaluation":
         return synthetic_eval(folder, args.eval_queries, args.eval_depth)
+    if row in BM25_SYNTHETIC:
+        from scaling_data import build
+
+        docs, queries = BM25_SYNTHETIC[row]
+        build(folder, [docs], [queries])
+        return {"beir": str(folder / f"c{docs}-q{queries}")}
     return {}
 
 
@@ -418,7 +443,7 @@ def _timed(owner, name: str, label: str, spent: dict) -> None:
     setattr(owner, name, timed)
 
 
-def breakdown_lrbench(work: Path) -> dict[str, float]:
+def breakdown_lrbench(work: Path, info: dict) -> dict[str, float]:
     """The lrbench side of the BM25 row with a CPU timer on each part: the imports by package (in the order the
     run imports them), then the run with its parts timed by wrappers (no profiler: its own cost would swamp
     the small parts). Parts are exclusive: a part's time leaves out the parts inside it."""
@@ -451,7 +476,7 @@ def breakdown_lrbench(work: Path) -> dict[str, float]:
     spent: dict[str, float] = {}
     parts = [(bm25, "_bm25s_corpus", "BM25: read the corpus (validated) and tokenize it"),
              (bm25s.BM25, "index", "BM25: bm25s index"),
-             (bm25, "publish_dir", "BM25: save the index to the cache"),
+             (bm25, "publish_checked", "BM25: save the index to the cache (files, checksums)"),
              (bm25.BM25Runner, "run", "BM25: the rest (queries, per-query retrieval, the run's frame)"),
              (base.Output, "frame", "order the run, ranks"),
              (evaluate, "nested", "evaluate: run and qrels as nested dicts"),
@@ -464,11 +489,11 @@ def breakdown_lrbench(work: Path) -> dict[str, float]:
     for owner, name, label in parts:
         _timed(owner, name, label, spent)
     start = t()
-    bm25_lrbench(work, {})
+    bm25_lrbench(work, info)
     total = t() - start
     nested = {"BM25: the rest (queries, per-query retrieval, the run's frame)":
               ["BM25: read the corpus (validated) and tokenize it", "BM25: bm25s index",
-               "BM25: save the index to the cache"],
+               "BM25: save the index to the cache (files, checksums)"],
               "evaluate: ir-measures (pytrec_eval) and the rest": ["evaluate: run and qrels as nested dicts",
                                                                    "evaluate: Judged@10, Judged@100"],
               "the cell's meta (versions, environment, dataset profile)":
@@ -480,7 +505,7 @@ def breakdown_lrbench(work: Path) -> dict[str, float]:
     return out
 
 
-def breakdown_raw(work: Path) -> dict[str, float]:
+def breakdown_raw(work: Path, info: dict) -> dict[str, float]:
     """The raw side of the BM25 row (`bm25_raw`, step by step) with a CPU timer on each step."""
     import bm25s
     import Stemmer
@@ -488,7 +513,7 @@ def breakdown_raw(work: Path) -> dict[str, float]:
     t = time.process_time
     out: dict[str, float] = {}
     start = t()
-    doc_ids, texts, queries, qrels = read_beir(SCIFACT)
+    doc_ids, texts, queries, qrels = read_beir(bm25_folder(info))
     out["raw: read the corpus, queries, qrels"] = t() - start
     start = t()
     stemmer = Stemmer.Stemmer("english")
@@ -513,8 +538,9 @@ def breakdown_raw(work: Path) -> dict[str, float]:
     return out
 
 
-def breakdown(pairs: int, args) -> Path:
-    """`pairs` pairs of children (lrbench side, raw side, order alternating), each part's median CPU time."""
+def breakdown(row: str, pairs: int, args) -> Path:
+    """`pairs` pairs of children (lrbench side, raw side, order alternating) on a BM25 row's inputs, each part's
+    median CPU time."""
     from lrbench.presentation.summaries import machine, write_summary
 
     started = machine()
@@ -525,10 +551,10 @@ def breakdown(pairs: int, args) -> Path:
     records: dict[str, list[dict]] = {"lrbench": [], "raw": []}
     try:
         info_file = folder / "info.json"
-        info_file.write_text("{}")
+        info_file.write_text(json.dumps(prepare(row, folder, args)))
         for n in range(pairs):
             for side in (["lrbench", "raw"] if n % 2 == 0 else ["raw", "lrbench"]):
-                records[side].append(run_side("bm25", f"breakdown-{side}", info_file, folder / "cache",
+                records[side].append(run_side(row, f"breakdown-{side}", info_file, folder / "cache",
                                               bytecode_cache)["values"])
                 print(f"breakdown pair {n + 1}/{pairs} {side}: {sum(records[side][-1].values()):.2f} s CPU",
                       flush=True)
@@ -542,13 +568,14 @@ def breakdown(pairs: int, args) -> Path:
     for side in ("lrbench", "bm25s + ir-measures"):
         total = sum(r["cpu"] for r in rows if r["side"] == side)
         rows.append({"side": side, "part": "total (sum of the medians)", "cpu": total})
-    notes = ["CPU seconds (time.process_time), median over the pairs, of each part of the BM25 row's work in a "
+    notes = [f"CPU seconds (time.process_time), median over the pairs, of each part of the {row} row's work in a "
              "child process as the row runs it (the row's third-party imports before the clock). lrbench's parts "
              "are timed by wrappers around its functions, each part without the parts inside it; the imports are "
              "timed as the run would import them, before the run (a module imported later on counts in the part "
              "that imports it)."]
-    return write_summary(args.out / "bm25-breakdown" / "summary.json", name="overhead-bm25-breakdown",
-                         command=f"python benchmarks/overhead.py --breakdown {pairs}",
+    flag = "" if row == "bm25" else f" --breakdown-row {row}"
+    return write_summary(args.out / f"{row}-breakdown" / "summary.json", name=f"overhead-{row}-breakdown",
+                         command=f"python benchmarks/overhead.py --breakdown {pairs}{flag}",
                          columns={"side": "side", "part": "part of the work", "cpu": "CPU s (median)"},
                          rows=rows, started=started, notes=notes,
                          extra={"pairs": pairs, "bytecode_cache": bytecode_cache})
@@ -572,8 +599,7 @@ def child(row: str, side: str, info_file: Path) -> None:
     if side in spec.get("warmup", {}):
         spec["warmup"][side](frames)
     if side.startswith("breakdown-"):  # the BM25 row part by part: values are the parts' CPU times
-        fn = {"breakdown-lrbench": lambda work, info: breakdown_lrbench(work),
-              "breakdown-raw": lambda work, info: breakdown_raw(work)}[side]
+        fn = {"breakdown-lrbench": breakdown_lrbench, "breakdown-raw": breakdown_raw}[side]
     else:
         fn = spec["lrbench"] if side == "lrbench" else spec["raw"][side]
     work = Path(tempfile.mkdtemp(prefix=f"overhead-{row}-"))
@@ -708,7 +734,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--summary-only", action="store_true")
     ap.add_argument("--breakdown", type=int, metavar="PAIRS",
-                    help="time the BM25 row's parts on both sides over PAIRS pairs (bm25-breakdown/summary.json)")
+                    help="time a BM25 row's parts on both sides over PAIRS pairs (ROW-breakdown/summary.json)")
+    ap.add_argument("--breakdown-row", default="bm25", choices=["bm25", *BM25_SYNTHETIC],
+                    help="the BM25 row --breakdown measures")
     ap.add_argument("--no-bytecode-cache", action="store_true",
                     help="keep PYTHONDONTWRITEBYTECODE as the environment sets it (lrbench's sources are then "
                          "compiled again in every child)")
@@ -717,7 +745,7 @@ def main() -> None:
         child(args.child[0], args.child[1], Path(args.child[2]))
         return
     if args.breakdown:
-        print(f"wrote {breakdown(args.breakdown, args)}")
+        print(f"wrote {breakdown(args.breakdown_row, args.breakdown, args)}")
         return
     if not args.summary_only:
         for row in args.rows.split(","):

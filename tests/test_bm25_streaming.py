@@ -54,3 +54,19 @@ def test_chunked_token_ids_give_bm25s_whole_corpus_index(scifact):
     broken = bm25s.BM25(k1=p.k1, b=p.b)
     broken.index((token_ids[1:] + token_ids[:1], vocab), show_progress=False)
     assert any(_top(broken, {q: t}, p)[q][0] != theirs[q][0] for q, t in queries.items())
+
+
+@pytest.mark.parametrize("stemmer,stopwords", [("english", "en"), (None, None), ("porter", "en_plus")])
+def test_corpus_tokenizer_gives_bm25s_tokens(scifact, stemmer, stopwords):
+    """The streaming tokenizer's ids, read back through its vocabulary, are bm25s.tokenize's token strings for
+    every SciFact document, across calls that share one vocabulary."""
+    from lrbench.runners.bm25_tokens import CorpusTokenizer, bm25s_tokenize
+
+    texts = [t for _, t in scifact[0]]
+    tokenize = CorpusTokenizer(stemmer, stopwords)
+    ids = tokenize(texts[:2000]) + tokenize(texts[2000:])
+    stems = {i: s for s, i in tokenize.vocab.items()}
+    expected = bm25s_tokenize(texts, stemmer, stopwords)
+    assert [[stems[i] for i in doc] for doc in ids] == expected
+    assert len(tokenize.vocab) == len({t for doc in expected for t in doc})
+    assert sum(map(len, ids)) > 500_000  # the corpus, not a sample of empty documents

@@ -8,6 +8,7 @@ write-data-then-meta guarantee holds wherever the worker ran and whatever filesy
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import platform
 import resource
@@ -76,7 +77,8 @@ class TaskResult:
     worker: str = ""
 
 
-def versions() -> dict[str, str]:
+@functools.cache  # installed versions do not change within a process; each lookup scans every path entry
+def _installed_versions() -> tuple[tuple[str, str], ...]:
     from importlib.metadata import PackageNotFoundError, version
 
     from lrbench.version import __version__
@@ -87,7 +89,11 @@ def versions() -> dict[str, str]:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
             pass
-    return out
+    return tuple(out.items())
+
+
+def versions() -> dict[str, str]:
+    return dict(_installed_versions())
 
 
 def _peak_rss_mb() -> float:

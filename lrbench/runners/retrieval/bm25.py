@@ -15,7 +15,7 @@ from pydantic import Field
 from lrbench.checked_cache import publish_checked, read_checked
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext, Runner, RunnerParams, top_k
-from lrbench.runners.bm25_tokens import bm25s_tokenize
+from lrbench.runners.bm25_tokens import CorpusTokenizer, bm25s_tokenize
 from lrbench.runners.cost import Cost
 from lrbench.datasets.base import RUN_COLUMNS, digest
 
@@ -55,34 +55,24 @@ class BM25Runner(Runner):
 
 # -- bm25s ------------------------------------------------------------------------------
 
-def _bm25s_tokenize(texts, p: BM25Params, ids: bool = False):
-    return bm25s_tokenize(texts, p.stemmer, p.stopwords, ids)
+def _bm25s_tokenize(texts, p: BM25Params):
+    return bm25s_tokenize(texts, p.stemmer, p.stopwords)
 
 
 def _bm25s_corpus(docs, p: BM25Params, chunk: int = 20_000) -> tuple[list[str], list[list[int]], dict[str, int]]:
     """(doc ids, token ids per document, vocabulary) from a document stream, tokenized `chunk` documents at a
     time: only ids are kept, never the corpus' texts or token strings. The same tokens and vocabulary as
-    bm25s' own indexing; only the numbering of the vocabulary differs. Each chunk comes back from bm25s as ids
-    with its own vocabulary (asking for token strings would make bm25s rebuild them and us map them back, a
-    third of the indexing time); later chunks' ids are renumbered into the first one's vocabulary."""
+    bm25s' own indexing; only the numbering of the vocabulary differs."""
     import itertools
 
+    tokenize = CorpusTokenizer(p.stemmer, p.stopwords)
     doc_ids: list[str] = []
     token_ids: list[list[int]] = []
-    vocab: dict[str, int] = {}
     stream = iter(docs)
     while batch := list(itertools.islice(stream, chunk)):
         doc_ids += [doc_id for doc_id, _ in batch]
-        ids, chunk_vocab = _bm25s_tokenize([text for _, text in batch], p, ids=True)
-        if not vocab:
-            vocab = dict(chunk_vocab)
-            token_ids += ids
-            continue
-        renumber = [0] * len(chunk_vocab)
-        for token, i in chunk_vocab.items():
-            renumber[i] = vocab.setdefault(token, len(vocab))
-        token_ids += [[renumber[i] for i in doc] for doc in ids]
-    return doc_ids, token_ids, vocab
+        token_ids += tokenize(text for _, text in batch)
+    return doc_ids, token_ids, tokenize.vocab
 
 
 def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunContext):
