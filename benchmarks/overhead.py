@@ -176,19 +176,24 @@ def _rerank_suite(name: str, system: dict, n_queries: int, depth: int) -> dict:
 
 
 CE_QUERIES, CE_DEPTH = 5, 20
+CE_ALL_QUERIES = 43  # every judged DL19 query: the row where the fixed costs weigh least
+
+
+def ce_queries(info: dict) -> int:
+    return info.get("queries", CE_QUERIES)
 
 
 def cross_encoder_lrbench(work: Path, info: dict) -> dict:
     system = {"name": "ce", "type": "cross-encoder",
               "params": {"model": info["checkpoint"], "max_length": 512, "batch_size": 16, "device": "cpu"}}
-    return run_lrbench(_rerank_suite("cross-encoder", system, CE_QUERIES, CE_DEPTH), work)
+    return run_lrbench(_rerank_suite("cross-encoder", system, ce_queries(info), CE_DEPTH), work)
 
 
 def cross_encoder_raw(work: Path, info: dict) -> dict:
     import torch
     from sentence_transformers import CrossEncoder
 
-    lists, qrels = dl19_lists(CE_QUERIES, CE_DEPTH)
+    lists, qrels = dl19_lists(ce_queries(info), CE_DEPTH)
     model = CrossEncoder(info["checkpoint"], device="cpu", max_length=512, activation_fn=torch.nn.Identity())
     run = {}
     for qid, query, docs in lists:
@@ -352,11 +357,11 @@ ROWS = {
                  "lrbench": embedder_lrbench, "raw": {"sentence-transformers encode + cosine": embedder_raw},
                  "what": "all-MiniLM-L6-v2, SciFact slice (30 queries, 500 docs): encode, cosine top-100, "
                          "nDCG@10/R@100"},
-    "cross-encoder": {"imports": ["torch", "transformers", "sentence_transformers", "ir_measures", "numpy",
-                                  "pandas"],
-                      "lrbench": cross_encoder_lrbench, "raw": {"CrossEncoder.predict": cross_encoder_raw},
-                      "what": f"MiniLM + seeded fresh head (mechanics only), DL19 first {CE_QUERIES} judged "
-                              f"queries x BM25 top-{CE_DEPTH}, max_length 512, batch 16, nDCG@10"},
+    **{row: {"imports": ["torch", "transformers", "sentence_transformers", "ir_measures", "numpy", "pandas"],
+             "lrbench": cross_encoder_lrbench, "raw": {"CrossEncoder.predict": cross_encoder_raw},
+             "what": f"MiniLM + seeded fresh head (mechanics only), DL19 {which} judged queries x BM25 "
+                     f"top-{CE_DEPTH}, max_length 512, batch 16, nDCG@10"}
+       for row, which in (("cross-encoder", f"first {CE_QUERIES}"), ("cross-encoder-dl19", f"all {CE_ALL_QUERIES}"))},
     "pointwise": {"imports": ["torch", "transformers", "ir_measures", "numpy", "pandas"],
                   "lrbench": pointwise_lrbench, "raw": {"transformers batched forward": pointwise_raw},
                   "what": f"SmolLM2-135M-Instruct, llm-rankers yes/no prompt, passages cut to {PW_DOC_TOKENS} "
@@ -383,10 +388,11 @@ def prepare(row: str, folder: Path, args) -> dict:
 
         return {"slice": str(scifact_slice(SHARED, folder / "scifact-slice", n_queries=30, n_extra=470)),
                 "minilm": minilm_path()}
-    if row == "cross-encoder":
+    if row.startswith("cross-encoder"):
         from equiv.cross_encoder import fresh_head_checkpoint
 
-        return {"checkpoint": str(fresh_head_checkpoint(folder / "minilm-fresh-head"))}
+        return {"checkpoint": str(fresh_head_checkpoint(folder / "minilm-fresh-head")),
+                "queries": CE_ALL_QUERIES if row == "cross-encoder-dl19" else CE_QUERIES}
     if row in ("pointwise", "first"):
         from lrbench.models.registry import resolve
 
