@@ -39,14 +39,14 @@ def _distinct_texts(dataset, run: pd.DataFrame, depth: int | None = None) -> int
 
 
 def test_dl19_bm25_minilm_rerank_encodes_each_document_once(shared, tmp_path):
-    ds = dl19(shared, queries_limit=10)
+    ds = dl19(shared, queries_limit=4)
     inputs = {"bm25": bm25_run(ds)}
     params = {"model": MINILM, "threads": 1}
     out = EmbedderRunner(params).run(ds, inputs, ctx(tmp_path, depth=100))
     reference = PerPairEmbedder(params).run(ds, inputs, ctx(tmp_path, depth=100))
     assert_same_output(out.run, reference.run)
     distinct = _distinct_texts(ds, inputs["bm25"][inputs["bm25"]["query_id"].isin(set(out.run["query_id"]))])
-    assert out.profile["queries"] == 10 and out.profile["docs_scored"] == 1000
+    assert out.profile["queries"] == 4 and out.profile["docs_scored"] == 400
     assert out.profile["docs_encoded"] == distinct  # each distinct candidate once, the warm-up's included
     assert out.profile["docs_from_corpus_cache"] == 0  # a candidates file has no corpus to cache
     assert 0 < out.profile["tokens"] <= reference.profile["tokens"]
