@@ -72,6 +72,33 @@ def test_dense_first_stage_on_a_scifact_slice_and_corpus_cache(shared, tmp_path)
     assert other.profile["corpus_cached"] is False  # max length is part of the cache key
 
 
+def test_corpus_encoding_progress_advances_a_batch_at_a_time(shared, tmp_path):
+    """A block of corpus rows is one encoding call that can take minutes on a CPU: its progress advances after
+    every batch, and the embeddings are those of one call over the block."""
+    from dataclasses import replace
+
+    from lrbench.datasets import open_dataset
+    from lrbench.suites.schema import DatasetSpec
+
+    folder = scifact_slice(shared, tmp_path / "scifact-slice", n_queries=3, n_extra=60)
+    ds = open_dataset(DatasetSpec(id=f"beir:{folder}"), tmp_path)
+    advances: list[tuple[str, int]] = []
+
+    def progress(items, total=None, description="", size=None):
+        for item in items:
+            yield item
+            advances.append((description, size(item) if size else 1))
+
+    runner = EmbedderRunner({"model": MINILM, "k": 10, "batch_size": 16, "threads": 1})
+    runner.run(ds, {}, replace(ctx(tmp_path / "a"), progress=progress))
+    texts = [t for _, t in ds.docs()]
+    steps = [n for what, n in advances if what == "encoding corpus"]
+    assert sum(steps) == len(texts) > 16 and len(steps) == -(-len(texts) // 16)  # one block, a step a batch
+    whole = runner.load(ctx(tmp_path / "b")).encode(texts, batch_size=16)
+    cached = np.load(next((tmp_path / "a" / "cache" / "embeddings").glob("*/emb.npy")))
+    np.testing.assert_allclose(cached, whole, atol=1e-6)
+
+
 def test_rerank_scores_are_cosines(shared, tmp_path, minilm):
     ds = dl19(shared, queries_limit=3)
     out = EmbedderRunner({"model": MINILM, "batch_size": 8}).run(ds, {"bm25": bm25_run(ds)}, ctx(tmp_path, depth=20))

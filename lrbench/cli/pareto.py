@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
                dataset: Optional[str] = typer.Option(None, "--dataset", help="Only this dataset."),
                out: Optional[str] = typer.Option(None, "--out", help="Write one combined PNG here: a "
                                                  "quality-vs-parameters panel per folder and dataset.")):
-        """Write pareto-<dataset>.png: quality vs parameters and vs latency, Pareto front marked."""
+        """Write pareto-<dataset>.png: quality vs FLOPs per query (when every cell records them), vs parameters
+        and vs latency, Pareto front marked."""
         from lrbench.presentation.pareto import write_combined_pareto, write_pareto
         from lrbench.store.remote import local_results
 

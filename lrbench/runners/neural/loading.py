@@ -87,17 +87,27 @@ class LoadedModel:
         """Embed `texts` (numpy float32, one row per text, input order) with the model's pooling and
         normalisation; batches are bucketed by token length unless sort=False. `stats`, when given, gets
         `tokens` (non-padding tokens seen) added."""
+        out: list = []
+        for _ in self.encode_steps(texts, out, batch_size, prefix, sort, max_length, stats):
+            pass
+        return out[0]
+
+    def encode_steps(self, texts: list[str], out: list, batch_size: int = 32, prefix: str = "",
+                     sort: bool = True, max_length: int | None = None, stats: dict | None = None):
+        """`encode` one batch at a time: yields the number of texts each batch embedded (for progress within
+        a long call) and, when done, appends the embeddings to `out`."""
         import numpy as np
         import torch
 
         if not texts:
-            return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
+            out.append(np.zeros((0, self.model.config.hidden_size), dtype=np.float32))
+            return
         enc = self.tokenize([prefix + t for t in texts], max_length)
         ids = enc["input_ids"]
         extra_keys = [k for k in ("token_type_ids",) if k in enc and k in self.tokenizer.model_input_names]
-        out = [None] * len(ids)
-        with torch.inference_mode():
-            for batch in length_batches([len(x) for x in ids], batch_size, sort):
+        rows = [None] * len(ids)
+        for batch in length_batches([len(x) for x in ids], batch_size, sort):
+            with torch.inference_mode():  # not held across the yield: the caller's code runs in between
                 tensors = pad_batch([ids[i] for i in batch], self.pad_id, "right",
                                     {k: [enc[k][i] for i in batch] for k in extra_keys})
                 tensors = {k: v.to(self.device) for k, v in tensors.items()}
@@ -106,11 +116,13 @@ class LoadedModel:
                 if self.pooling.normalize:
                     emb = torch.nn.functional.normalize(emb, p=2, dim=-1)
                 emb = emb.float().cpu().numpy()
-                for row, i in enumerate(batch):
-                    out[i] = emb[row]
-                if stats is not None:
-                    stats["tokens"] = stats.get("tokens", 0) + int(tensors["attention_mask"].sum())
-        return np.stack(out)
+                tokens = int(tensors["attention_mask"].sum())
+            for row, i in enumerate(batch):
+                rows[i] = emb[row]
+            if stats is not None:
+                stats["tokens"] = stats.get("tokens", 0) + tokens
+            yield len(batch)
+        out.append(np.stack(rows))
 
     @property
     def pad_id(self) -> int:

@@ -188,11 +188,20 @@ class EmbedderRunner(NeuralRunner):
     def _encode_block(self, loaded, texts: list[str], stats: dict):
         """One block of corpus rows; the same call whether a shard worker or the cell itself encodes it,
         so sharded and unsharded runs produce the same bits."""
+        out: list = []
+        for _ in self._encode_block_steps(loaded, texts, stats, out):
+            pass
+        return out[0]
+
+    def _encode_block_steps(self, loaded, texts: list[str], stats: dict, out: list):
+        """`_encode_block` a batch at a time: yields the rows each batch embedded, then appends the block's
+        embeddings to `out`."""
         import numpy as np
 
-        emb = loaded.encode(texts, batch_size=self.params.batch_size, prefix=self.params.doc_prefix,
-                            sort=self.params.bucket, stats=stats).astype(np.float32)
-        return self._for_similarity(loaded, emb)
+        encoded: list = []
+        yield from loaded.encode_steps(texts, encoded, batch_size=self.params.batch_size,
+                                       prefix=self.params.doc_prefix, sort=self.params.bucket, stats=stats)
+        out.append(self._for_similarity(loaded, encoded[0].astype(np.float32)))
 
     def _sharded(self, ctx: RunContext) -> bool:
         return bool(self.params.shards and self.params.shards > 1 and ctx.store is not None)
@@ -217,11 +226,16 @@ class EmbedderRunner(NeuralRunner):
             emb = np.load(folder / "emb.npy")
             return ids, emb, time.perf_counter() - started, True, meta.get("tokens", 0), {}, stored_cost
         ids, parts, stats = [], [], {}
+
+        def batches():  # progress advances a batch at a time: a block can take minutes on a CPU
+            for _, block_ids, block_texts in self._corpus_blocks(dataset):
+                ids.extend(block_ids)
+                yield from self._encode_block_steps(loaded, block_texts, stats, parts)
+
         with loaded.charging(cost):
-            for _, block_ids, block_texts in ctx.progress(self._corpus_blocks(dataset), total=dataset.docs_count(),
-                                                          description="encoding corpus", size=lambda b: len(b[1])):
-                ids += block_ids
-                parts.append(self._encode_block(loaded, block_texts, stats))
+            for _ in ctx.progress(batches(), total=dataset.docs_count(), description="encoding corpus",
+                                  size=lambda rows: rows):
+                pass
         emb = np.concatenate(parts) if parts else np.zeros((0, loaded.model.config.hidden_size), np.float32)
 
         def save(tmp: Path) -> None:

@@ -108,6 +108,15 @@ class SparseEncoderRunner(NeuralRunner):
     # -- encoding --------------------------------------------------------------------------
     def encode(self, loaded, texts: list[str], max_length: int | None = None, stats: dict | None = None):
         """Sparse vectors of `texts` (scipy CSR float32, one row per text, input order); `stats` gets `tokens`."""
+        out: list = []
+        for _ in self.encode_steps(loaded, texts, out, max_length, stats):
+            pass
+        return out[0]
+
+    def encode_steps(self, loaded, texts: list[str], out: list, max_length: int | None = None,
+                     stats: dict | None = None):
+        """`encode` one batch at a time: yields the number of texts each batch encoded (progress within a long
+        call), then appends the vectors to `out`."""
         import numpy as np
         import scipy.sparse as sp
         import torch
@@ -115,23 +124,26 @@ class SparseEncoderRunner(NeuralRunner):
         p: SparseEncoderParams = self.params
         vocab = loaded.model.config.vocab_size
         if not texts:
-            return sp.csr_matrix((0, vocab), dtype=np.float32)
+            out.append(sp.csr_matrix((0, vocab), dtype=np.float32))
+            return
         enc = loaded.tokenize(list(texts), max_length)
         ids = enc["input_ids"]
         extra_keys = [k for k in ("token_type_ids",) if k in enc and k in loaded.tokenizer.model_input_names]
         parts, order = [], []
-        with torch.inference_mode():
-            for batch in length_batches([len(x) for x in ids], p.batch_size, p.bucket, token_budget=p.token_budget):
+        for batch in length_batches([len(x) for x in ids], p.batch_size, p.bucket, token_budget=p.token_budget):
+            with torch.inference_mode():  # not held across the yield: the caller's code runs in between
                 tensors = pad_batch([ids[i] for i in batch], loaded.pad_id, "right",
                                     {k: [enc[k][i] for i in batch] for k in extra_keys})
                 tensors = {k: v.to(loaded.device) for k, v in tensors.items()}
                 logits = loaded.model(**tensors).logits
                 weights = splade_pool(logits, tensors["attention_mask"], p.pooling).float().cpu().numpy()
-                parts.append(sp.csr_matrix(weights))
-                order += batch
-                if stats is not None:
-                    stats["tokens"] = stats.get("tokens", 0) + int(tensors["attention_mask"].sum())
-        return sp.vstack(parts, format="csr")[np.argsort(order)]
+                tokens = int(tensors["attention_mask"].sum())
+            parts.append(sp.csr_matrix(weights))
+            order += batch
+            if stats is not None:
+                stats["tokens"] = stats.get("tokens", 0) + tokens
+            yield len(batch)
+        out.append(sp.vstack(parts, format="csr")[np.argsort(order)])
 
     def _encode_queries(self, loaded, queries: list[str], watch: Stopwatch | None = None):
         stats: dict = {}
@@ -190,10 +202,15 @@ class SparseEncoderRunner(NeuralRunner):
         ids, parts, stats, cost = [], [], {}, Cost()
         stream = iter(dataset.docs())
         blocks = iter(lambda: list(itertools.islice(stream, self.params.block_docs)), [])
+        def batches():  # progress advances a batch at a time: a block can take minutes on a CPU
+            for block in blocks:
+                ids.extend(str(doc_id) for doc_id, _ in block)
+                yield from self.encode_steps(loaded, [text for _, text in block], parts, stats=stats)
+
         with loaded.charging(cost):
-            for block in ctx.progress(blocks, description="encoding corpus (sparse)"):
-                ids += [str(doc_id) for doc_id, _ in block]
-                parts.append(self.encode(loaded, [text for _, text in block], stats=stats))
+            for _ in ctx.progress(batches(), total=dataset.docs_count(), description="encoding corpus (sparse)",
+                                  size=lambda rows: rows):
+                pass
         docs = sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, loaded.model.config.vocab_size),
                                                                             dtype=np.float32)
 
