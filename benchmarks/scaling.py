@@ -117,11 +117,32 @@ def run(args) -> None:
                 processes = [p for p in processes if (p["folder"], p["stage"]) != (name, stage)] + [row]
                 record.write_text(json.dumps({"data": data_info, "processes": processes}, indent=2))
             lrbench_cli(["run", str(suite), "--out", str(results)], env, log)  # all cached: lists every cell
-            lrbench_cli(["summarize", str(results), str(args.summary / name)], env, log)
+            summarize_keeping(results, args.summary / name, env, log)
 
 
 def lrbench_cli(argv: list[str], env: dict, log) -> None:
     subprocess.run([sys.executable, "-m", "lrbench", *argv], env=env, stdout=log, stderr=log, check=True)
+
+
+def summarize_keeping(results: Path, summary: Path, env: dict, log) -> None:
+    """`lrbench summarize` the results folder into `summary`, keeping the summary's cells of stages this results
+    folder lacks: a later run of some stages (`--stages bm25`, or from a fresh --out) must not drop the cells
+    an earlier run summarized for the others."""
+    import shutil
+
+    from lrbench.store.store import LocalStore
+
+    fresh = summary.with_name(summary.name + ".new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    lrbench_cli(["summarize", str(results), str(fresh)], env, log)
+    if (summary / "cells").is_dir():
+        new, old = LocalStore(fresh), LocalStore(summary)
+        stages = {new.meta(key).get("system", {}).get("name") for key in new.keys()}
+        for key in old.keys():
+            if old.meta(key).get("system", {}).get("name") not in stages:
+                shutil.copytree(summary / "cells" / key, fresh / "cells" / key)
+        shutil.rmtree(summary)
+    fresh.rename(summary)
 
 
 # -- report ---------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ PROFILE_HEADERS = {
     "flops_per_query": "FLOPs / query", "tokens_per_query": "tokens / query", "calls_per_query": "calls / query",
     "rpp": "RPP (quality/PFLOP)", "qpp": "QPP (queries/PFLOP)",
     "scorer_calls_per_query": "scorer calls / query", "index_scorer_calls": "index scorer calls",
+    "corpus_flops": "corpus FLOPs", "postings_scored_per_query": "postings / query",
 }
 
 
