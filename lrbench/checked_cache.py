@@ -23,9 +23,11 @@ FORMAT = 1
 
 
 def publish_checked(folder: str | Path, build: Callable[[Path], Path | None], meta: dict | None = None, *,
-                    replace: bool = False) -> bool:
+                    replace: bool = False, supersedes: tuple[str, ...] = ()) -> bool:
     """publish_dir(folder, build) with the manifest of what `build` wrote; False when another process published
-    the entry first (theirs is kept), unless `replace` (an intact entry whose meta lacks what the caller needs)."""
+    the entry first (theirs is kept), unless `replace` (an intact entry whose meta lacks what the caller needs).
+    `supersedes`: names beside `folder` of the same entry in a former layout (never read again), removed once
+    the entry is in place so that the cache does not keep both."""
 
     def build_with_manifest(tmp: Path) -> Path | None:
         built = build(tmp)
@@ -37,7 +39,10 @@ def publish_checked(folder: str | Path, build: Callable[[Path], Path | None], me
         (root / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
         return built
 
-    return publish_dir(folder, build_with_manifest, replace=replace)
+    published = publish_dir(folder, build_with_manifest, replace=replace)
+    for name in supersedes:
+        (Path(folder).parent / name).unlink(missing_ok=True)
+    return published
 
 
 def read_checked(folder: str | Path) -> dict | None:

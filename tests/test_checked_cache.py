@@ -56,6 +56,19 @@ def test_entry_round_trip_and_every_kind_of_damage(tmp_path, capsys):
         assert [p.name for p in folder.parent.iterdir()] == []  # nothing left aside
 
 
+def test_an_entry_in_place_removes_its_former_layout_and_nothing_else(tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for name in ("key.npz", "key.json", "other.npz"):
+        (cache / name).write_text("old")
+    def build(tmp):
+        (tmp / "v.bin").write_bytes(b"1")
+
+    assert publish_checked(cache / "key", build, supersedes=("key.npz", "key.json", "key.absent"))
+    assert sorted(p.name for p in cache.iterdir()) == ["key", "other.npz"]
+    assert read_checked(cache / "key") == {}
+
+
 @pytest.fixture(scope="module")
 def slice_dataset(tmp_path_factory):
     return module_scifact_slice(tmp_path_factory, "scifact", n_queries=8, n_extra=120)[0]

@@ -168,6 +168,7 @@ def test_compressed_weights_are_cached(minilm, tmp_path):
     second, report2 = compress_model(copy.deepcopy(model), cfg, cache_dir=tmp_path)
     assert not report1["cache_hit"] and report2["cache_hit"]
     assert report1["cache_key"] == report2["cache_key"]
+    assert sorted(p.name for p in (tmp_path / "compressed").iterdir()) == [report1["cache_key"]]
     x = tok(["a short query about proteins"], return_tensors="pt")
     with torch.inference_mode():
         assert torch.equal(first(**x).last_hidden_state, second(**x).last_hidden_state)
@@ -184,6 +185,9 @@ def test_damaged_compressed_weights_are_factored_again(minilm, tmp_path, capsys)
     data[-len(data) // 3] ^= 0x01  # inside a tensor: torch.load would read it without complaint
     weights.write_bytes(bytes(data))
     capsys.readouterr()
+    key = report1["cache_key"]
+    for old in (f"{key}.pt", f"{key}.json"):  # the same entry in the former layout, never read
+        (tmp_path / "compressed" / old).write_bytes(b"old")
     again, report2 = compress_model(copy.deepcopy(model), cfg, cache_dir=tmp_path)
     assert not report2["cache_hit"]
     assert f"{weights.parent} is damaged (weights.pt does not match its sha256), rebuilding" in capsys.readouterr().err
@@ -191,6 +195,7 @@ def test_damaged_compressed_weights_are_factored_again(minilm, tmp_path, capsys)
     with torch.inference_mode():
         assert torch.equal(first(**x).last_hidden_state, again(**x).last_hidden_state)
     assert compress_model(copy.deepcopy(model), cfg, cache_dir=tmp_path)[1]["cache_hit"]
+    assert sorted(p.name for p in (tmp_path / "compressed").iterdir()) == [key]  # the former layout removed
 
 
 def test_a_ratio_sweep_decomposes_once_per_compressor(minilm):

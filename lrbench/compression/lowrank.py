@@ -442,7 +442,8 @@ def save_factored(model: nn.Module, report: dict, folder: Path) -> None:
                 state[f"{layer['name']}.{k}"] = v.detach().cpu()
     # the report as JSON reads it back; an entry another process published first is kept
     publish_checked(folder, lambda tmp: torch.save(state, tmp / "weights.pt"),
-                    {"report": json.loads(json.dumps(report, default=str))})
+                    {"report": json.loads(json.dumps(report, default=str))},
+                    supersedes=(f"{folder.name}.pt", f"{folder.name}.json"))  # the former layout: two files
 
 
 # -- report ---------------------------------------------------------------------------------

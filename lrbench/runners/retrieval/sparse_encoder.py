@@ -221,7 +221,7 @@ class SparseEncoderRunner(NeuralRunner):
 
         # an entry another process stored first is kept; one stored without its cost is replaced
         publish_checked(folder, save, {"tokens": stats.get("tokens", 0), "cost": cost.as_usage()},
-                        replace=meta is not None)
+                        replace=meta is not None, supersedes=(f"{folder.name}.npz",))  # the former layout
         return ids, docs, time.perf_counter() - started, False, stats.get("tokens", 0), cost
 
     def _first_stage(self, dataset, ctx: RunContext) -> Output:
