@@ -245,12 +245,17 @@ def pointwise_raw(work: Path, info: dict) -> dict:
 
 
 FIRST_QUERIES, FIRST_DEPTH = 2, 20
+FIRST_MORE_QUERIES = 10  # row first-10: the fixed costs (imports, results folder, warm-up) over more work
+
+
+def first_queries(info: dict) -> int:
+    return info.get("queries", FIRST_QUERIES)
 
 
 def first_lrbench(work: Path, info: dict) -> dict:
     system = {"name": "first", "type": "llm-listwise",
               "params": {"model": SMOLLM, "recipe": "first", "window": 20, "stride": 10, "device": "cpu"}}
-    return run_lrbench(_rerank_suite("first", system, FIRST_QUERIES, FIRST_DEPTH), work)
+    return run_lrbench(_rerank_suite("first", system, first_queries(info), FIRST_DEPTH), work)
 
 
 def first_raw(work: Path, info: dict) -> dict:
@@ -262,7 +267,7 @@ def first_raw(work: Path, info: dict) -> dict:
 
     from reference_llm import HFGenerator, rank_llm_reranker, rank_llm_request
 
-    lists, qrels = dl19_lists(FIRST_QUERIES, FIRST_DEPTH)
+    lists, qrels = dl19_lists(first_queries(info), FIRST_DEPTH)
     tok = AutoTokenizer.from_pretrained(info["smollm"])
     model = AutoModelForCausalLM.from_pretrained(info["smollm"], dtype=torch.float32).eval()
     ranker = rank_llm_reranker(tok, template="rank_zephyr_alpha_template.yaml", use_alpha=True, use_logits=True,
@@ -367,10 +372,11 @@ ROWS = {
                   "what": f"SmolLM2-135M-Instruct, llm-rankers yes/no prompt, passages cut to {PW_DOC_TOKENS} "
                           f"tokens, DL19 first {PW_QUERIES} judged queries x BM25 top-{PW_DEPTH}, batch {PW_BATCH}, "
                           "nDCG@10"},
-    "first": {"imports": ["torch", "transformers", "ir_measures", "numpy", "pandas"],
-              "lrbench": first_lrbench, "raw": {"rank-llm FIRST on transformers": first_raw},
-              "what": f"SmolLM2-135M-Instruct FIRST, DL19 first {FIRST_QUERIES} judged queries x BM25 "
-                      f"top-{FIRST_DEPTH}, window 20 stride 10, nDCG@10"},
+    **{row: {"imports": ["torch", "transformers", "ir_measures", "numpy", "pandas"],
+             "lrbench": first_lrbench, "raw": {"rank-llm FIRST on transformers": first_raw},
+             "what": f"SmolLM2-135M-Instruct FIRST, DL19 first {n} judged queries x BM25 top-{FIRST_DEPTH}, "
+                     "window 20 stride 10, nDCG@10"}
+       for row, n in (("first", FIRST_QUERIES), ("first-10", FIRST_MORE_QUERIES))},
     "evaluation": {"imports": ["ir_measures", "pytrec_eval", "ranx", "numpy", "pandas", "pyarrow"],
                    "inputs": eval_inputs, "lrbench": eval_lrbench,
                    "raw": {"ir-measures": eval_ir_measures, "pytrec_eval": eval_pytrec_eval, "ranx": eval_ranx},
@@ -393,10 +399,11 @@ def prepare(row: str, folder: Path, args) -> dict:
 
         return {"checkpoint": str(fresh_head_checkpoint(folder / "minilm-fresh-head")),
                 "queries": CE_ALL_QUERIES if row == "cross-encoder-dl19" else CE_QUERIES}
-    if row in ("pointwise", "first"):
+    if row in ("pointwise", "first", "first-10"):
         from lrbench.models.registry import resolve
 
-        return {"smollm": str(resolve(SMOLLM).path)}
+        queries = {"first": FIRST_QUERIES, "first-10": FIRST_MORE_QUERIES}
+        return {"smollm": str(resolve(SMOLLM).path), **({"queries": queries[row]} if row in queries else {})}
     if row == "evaluation":
         return synthetic_eval(folder, args.eval_queries, args.eval_depth)
     if row in BM25_SYNTHETIC:
