@@ -179,21 +179,17 @@ CE_QUERIES, CE_DEPTH = 5, 20
 CE_ALL_QUERIES = 43  # every judged DL19 query: the row where the fixed costs weigh least
 
 
-def ce_queries(info: dict) -> int:
-    return info.get("queries", CE_QUERIES)
-
-
 def cross_encoder_lrbench(work: Path, info: dict) -> dict:
     system = {"name": "ce", "type": "cross-encoder",
               "params": {"model": info["checkpoint"], "max_length": 512, "batch_size": 16, "device": "cpu"}}
-    return run_lrbench(_rerank_suite("cross-encoder", system, ce_queries(info), CE_DEPTH), work)
+    return run_lrbench(_rerank_suite("cross-encoder", system, info.get("queries", CE_QUERIES), CE_DEPTH), work)
 
 
 def cross_encoder_raw(work: Path, info: dict) -> dict:
     import torch
     from sentence_transformers import CrossEncoder
 
-    lists, qrels = dl19_lists(ce_queries(info), CE_DEPTH)
+    lists, qrels = dl19_lists(info.get("queries", CE_QUERIES), CE_DEPTH)
     model = CrossEncoder(info["checkpoint"], device="cpu", max_length=512, activation_fn=torch.nn.Identity())
     run = {}
     for qid, query, docs in lists:
@@ -248,14 +244,10 @@ FIRST_QUERIES, FIRST_DEPTH = 2, 20
 FIRST_MORE_QUERIES = 10  # row first-10: the fixed costs (imports, results folder, warm-up) over more work
 
 
-def first_queries(info: dict) -> int:
-    return info.get("queries", FIRST_QUERIES)
-
-
 def first_lrbench(work: Path, info: dict) -> dict:
     system = {"name": "first", "type": "llm-listwise",
               "params": {"model": SMOLLM, "recipe": "first", "window": 20, "stride": 10, "device": "cpu"}}
-    return run_lrbench(_rerank_suite("first", system, first_queries(info), FIRST_DEPTH), work)
+    return run_lrbench(_rerank_suite("first", system, info.get("queries", FIRST_QUERIES), FIRST_DEPTH), work)
 
 
 def first_raw(work: Path, info: dict) -> dict:
@@ -267,7 +259,7 @@ def first_raw(work: Path, info: dict) -> dict:
 
     from reference_llm import HFGenerator, rank_llm_reranker, rank_llm_request
 
-    lists, qrels = dl19_lists(first_queries(info), FIRST_DEPTH)
+    lists, qrels = dl19_lists(info.get("queries", FIRST_QUERIES), FIRST_DEPTH)
     tok = AutoTokenizer.from_pretrained(info["smollm"])
     model = AutoModelForCausalLM.from_pretrained(info["smollm"], dtype=torch.float32).eval()
     ranker = rank_llm_reranker(tok, template="rank_zephyr_alpha_template.yaml", use_alpha=True, use_logits=True,

@@ -1,4 +1,5 @@
-"""Length-bucketed batching: sort by token length, cut into batches, restore the input order."""
+"""Length-bucketed batching: sort by token length, cut into batches, restore the input order; and running a
+batch-at-a-time encoding generator to its result."""
 
 from __future__ import annotations
 
@@ -67,3 +68,12 @@ def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int, side: str = "righ
         for k, values in (extra or {}).items():
             extras[k][row, sl] = torch.as_tensor(values[row], dtype=torch.long)
     return {"input_ids": ids, "attention_mask": mask, **extras}
+
+
+def finished(steps):
+    """Run a generator of progress steps (the encoders' `*_steps`) to its end and return what it returns."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value

@@ -10,7 +10,7 @@ from typing import Any
 
 from lrbench.errors import LrbenchError
 from lrbench.models.registry import ResolvedModel, import_hint, resolve
-from lrbench.runners.neural.batching import length_batches, pad_batch
+from lrbench.runners.neural.batching import finished, length_batches, pad_batch
 from lrbench.runners.neural.device import dtype_name, select_device, select_dtype, set_threads
 from lrbench.runners.neural.profile import count_params, size_on_disk_mb
 
@@ -87,21 +87,17 @@ class LoadedModel:
         """Embed `texts` (numpy float32, one row per text, input order) with the model's pooling and
         normalisation; batches are bucketed by token length unless sort=False. `stats`, when given, gets
         `tokens` (non-padding tokens seen) added."""
-        out: list = []
-        for _ in self.encode_steps(texts, out, batch_size, prefix, sort, max_length, stats):
-            pass
-        return out[0]
+        return finished(self.encode_steps(texts, batch_size, prefix, sort, max_length, stats))
 
-    def encode_steps(self, texts: list[str], out: list, batch_size: int = 32, prefix: str = "",
-                     sort: bool = True, max_length: int | None = None, stats: dict | None = None):
+    def encode_steps(self, texts: list[str], batch_size: int = 32, prefix: str = "", sort: bool = True,
+                     max_length: int | None = None, stats: dict | None = None):
         """`encode` one batch at a time: yields the number of texts each batch embedded (for progress within
-        a long call) and, when done, appends the embeddings to `out`."""
+        a long call) and returns the embeddings."""
         import numpy as np
         import torch
 
         if not texts:
-            out.append(np.zeros((0, self.model.config.hidden_size), dtype=np.float32))
-            return
+            return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
         enc = self.tokenize([prefix + t for t in texts], max_length)
         ids = enc["input_ids"]
         extra_keys = [k for k in ("token_type_ids",) if k in enc and k in self.tokenizer.model_input_names]
@@ -122,7 +118,7 @@ class LoadedModel:
             if stats is not None:
                 stats["tokens"] = stats.get("tokens", 0) + tokens
             yield len(batch)
-        out.append(np.stack(rows))
+        return np.stack(rows)
 
     @property
     def pad_id(self) -> int:

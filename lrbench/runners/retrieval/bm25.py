@@ -118,7 +118,7 @@ def _bm25s_search(dataset, queries: dict[str, str], p: BM25Params, ctx: RunConte
         idx, scores = _top_positive(retriever.get_scores(tokens), k)
         latencies.append(time.perf_counter() - t0 + tokenize_share)
         cost.count("postings_scored", _postings(retriever, tokens))
-        zero += k - len(idx) if len(idx) < k else 0  # shares no term with the query: not retrieved (as Lucene)
+        zero += max(0, k - len(idx))  # documents sharing no term with the query: not retrieved (as Lucene)
         hits.append((np.full(len(idx), n), idx, scores))
     # the run is built from arrays once (a Python tuple per hit cost as much as the search), its id columns taken
     # from the ids in Arrow (no Python string per hit; the frame has the columns pandas would make of them), its

@@ -31,6 +31,7 @@ from lrbench.store.blocks import Block, EmbeddingBlocks, plan_blocks, shard_bloc
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.cost import Cost, stored
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner, truncate_tokens
+from lrbench.runners.neural.batching import finished
 from lrbench.runners.neural.device import select_device
 from lrbench.runners.neural.profile import PeakMemory, Stopwatch, single_query_latency
 from lrbench.runners.neural.search import EXACT, Searcher, SearchSettings
@@ -188,20 +189,15 @@ class EmbedderRunner(NeuralRunner):
     def _encode_block(self, loaded, texts: list[str], stats: dict):
         """One block of corpus rows; the same call whether a shard worker or the cell itself encodes it,
         so sharded and unsharded runs produce the same bits."""
-        out: list = []
-        for _ in self._encode_block_steps(loaded, texts, stats, out):
-            pass
-        return out[0]
+        return finished(self._encode_block_steps(loaded, texts, stats))
 
-    def _encode_block_steps(self, loaded, texts: list[str], stats: dict, out: list):
-        """`_encode_block` a batch at a time: yields the rows each batch embedded, then appends the block's
-        embeddings to `out`."""
+    def _encode_block_steps(self, loaded, texts: list[str], stats: dict):
+        """`_encode_block` a batch at a time: yields the rows each batch embedded, returns the embeddings."""
         import numpy as np
 
-        encoded: list = []
-        yield from loaded.encode_steps(texts, encoded, batch_size=self.params.batch_size,
-                                       prefix=self.params.doc_prefix, sort=self.params.bucket, stats=stats)
-        out.append(self._for_similarity(loaded, encoded[0].astype(np.float32)))
+        emb = yield from loaded.encode_steps(texts, batch_size=self.params.batch_size, prefix=self.params.doc_prefix,
+                                             sort=self.params.bucket, stats=stats)
+        return self._for_similarity(loaded, emb.astype(np.float32))
 
     def _sharded(self, ctx: RunContext) -> bool:
         return bool(self.params.shards and self.params.shards > 1 and ctx.store is not None)
@@ -230,7 +226,7 @@ class EmbedderRunner(NeuralRunner):
         def batches():  # progress advances a batch at a time: a block can take minutes on a CPU
             for _, block_ids, block_texts in self._corpus_blocks(dataset):
                 ids.extend(block_ids)
-                yield from self._encode_block_steps(loaded, block_texts, stats, parts)
+                parts.append((yield from self._encode_block_steps(loaded, block_texts, stats)))
 
         with loaded.charging(cost):
             for _ in ctx.progress(batches(), total=dataset.docs_count(), description="encoding corpus",

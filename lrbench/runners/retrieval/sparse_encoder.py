@@ -26,7 +26,7 @@ from lrbench.datasets.base import RUN_COLUMNS, digest
 from lrbench.errors import LrbenchError
 from lrbench.runners.base import Output, RunContext
 from lrbench.runners.neural.base import NeuralParams, NeuralRunner
-from lrbench.runners.neural.batching import length_batches, pad_batch
+from lrbench.runners.neural.batching import finished, length_batches, pad_batch
 from lrbench.runners.neural.device import select_device
 from lrbench.runners.neural.profile import PeakMemory, Stopwatch, single_query_latency
 from lrbench.suites.cells import canonical_json
@@ -108,15 +108,11 @@ class SparseEncoderRunner(NeuralRunner):
     # -- encoding --------------------------------------------------------------------------
     def encode(self, loaded, texts: list[str], max_length: int | None = None, stats: dict | None = None):
         """Sparse vectors of `texts` (scipy CSR float32, one row per text, input order); `stats` gets `tokens`."""
-        out: list = []
-        for _ in self.encode_steps(loaded, texts, out, max_length, stats):
-            pass
-        return out[0]
+        return finished(self.encode_steps(loaded, texts, max_length, stats))
 
-    def encode_steps(self, loaded, texts: list[str], out: list, max_length: int | None = None,
-                     stats: dict | None = None):
+    def encode_steps(self, loaded, texts: list[str], max_length: int | None = None, stats: dict | None = None):
         """`encode` one batch at a time: yields the number of texts each batch encoded (progress within a long
-        call), then appends the vectors to `out`."""
+        call) and returns the vectors."""
         import numpy as np
         import scipy.sparse as sp
         import torch
@@ -124,8 +120,7 @@ class SparseEncoderRunner(NeuralRunner):
         p: SparseEncoderParams = self.params
         vocab = loaded.model.config.vocab_size
         if not texts:
-            out.append(sp.csr_matrix((0, vocab), dtype=np.float32))
-            return
+            return sp.csr_matrix((0, vocab), dtype=np.float32)
         enc = loaded.tokenize(list(texts), max_length)
         ids = enc["input_ids"]
         extra_keys = [k for k in ("token_type_ids",) if k in enc and k in loaded.tokenizer.model_input_names]
@@ -143,7 +138,7 @@ class SparseEncoderRunner(NeuralRunner):
             if stats is not None:
                 stats["tokens"] = stats.get("tokens", 0) + tokens
             yield len(batch)
-        out.append(sp.vstack(parts, format="csr")[np.argsort(order)])
+        return sp.vstack(parts, format="csr")[np.argsort(order)]
 
     def _encode_queries(self, loaded, queries: list[str], watch: Stopwatch | None = None):
         stats: dict = {}
@@ -205,7 +200,7 @@ class SparseEncoderRunner(NeuralRunner):
         def batches():  # progress advances a batch at a time: a block can take minutes on a CPU
             for block in blocks:
                 ids.extend(str(doc_id) for doc_id, _ in block)
-                yield from self.encode_steps(loaded, [text for _, text in block], parts, stats=stats)
+                parts.append((yield from self.encode_steps(loaded, [text for _, text in block], stats=stats)))
 
         with loaded.charging(cost):
             for _ in ctx.progress(batches(), total=dataset.docs_count(), description="encoding corpus (sparse)",
